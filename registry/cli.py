@@ -1,0 +1,109 @@
+"""Commands under ``flask --app wsgi registry ...``: migrate, accounts, demo data, serve."""
+
+from __future__ import annotations
+
+import secrets
+
+import click
+from flask import Flask, current_app
+from sqlmodel import func, select
+
+from . import db as database
+from .models import Registration
+from .services import accounts
+from .web import ext
+
+
+def _session():  # type: ignore[no-untyped-def]
+    return database.new_session(ext().engine)
+
+
+@click.group("registry", help="Run and manage the registry.")
+def registry() -> None:
+    pass
+
+
+@registry.command("migrate", help="Apply the database migrations (safe to run again).")
+@click.option("--revision", default="head", show_default=True)
+def migrate(revision: str) -> None:
+    database.upgrade(ext().engine, revision)
+    click.echo(f"Database at revision {database.current_revision(ext().engine)}.")
+
+
+@registry.command("create-user", help="Create an account; staff accounts are made only here.")
+@click.option("--email", required=True)
+@click.option("--name", "display_name", required=True, help="The name shown on screen.")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in accounts.Role]),
+    default=accounts.Role.CREATOR.value,
+    show_default=True,
+)
+@click.option(
+    "--password",
+    help="Leave out to be asked for it (or to generate one when no terminal is attached).",
+)
+def create_user(email: str, display_name: str, role: str, password: str | None) -> None:
+    generated = False
+    if password is None:
+        if click.get_text_stream("stdin").isatty():
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        else:
+            password, generated = secrets.token_urlsafe(12), True
+    with _session() as session:
+        try:
+            user = accounts.create_user(
+                session=session,
+                email=email,
+                display_name=display_name,
+                password=password,
+                role=accounts.Role(role),
+            )
+        except accounts.AccountError as exc:
+            raise click.ClickException(exc.message) from exc
+    click.echo(f"Created {user.role} account {user.email}.")
+    if generated:
+        click.echo(f"Its password is: {password}")
+
+
+@registry.command("demo", help="Fill an empty registry with a few sample registrations.")
+def demo() -> None:
+    from .demo import seed
+
+    with _session() as session:
+        count = session.exec(select(func.count()).select_from(Registration)).one()
+        if count:
+            click.echo(
+                f"The registry holds {count} filings already; "
+                "demo data is added only to an empty one."
+            )
+            return
+        for line in seed(session=session, store=ext().store, limits=ext().limits):
+            click.echo(line)
+
+
+@registry.command(
+    "serve", help="Migrate, optionally add demo data, and run the development server."
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--demo/--no-demo", "with_demo", default=False, help="Add sample filings if empty.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, with_demo: bool) -> None:
+    from werkzeug.serving import run_simple
+
+    ctx.invoke(migrate)
+    if with_demo:
+        ctx.invoke(demo)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(
+        f"\nThe registry is at http://{host}:{port}/\n"
+        "Creators sign up on the site. To sign in as an examiner, create one:\n"
+        "  flask --app wsgi registry create-user --role examiner --email you@example.org "
+        "--name 'Your Name'\n"
+    )
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(registry)

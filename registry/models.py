@@ -1,0 +1,221 @@
+"""SQLModel tables: the one place the registry's tables are defined.
+
+Every change here needs an Alembic revision in ``migrations/versions``.
+Times are timezone-aware UTC.
+Enumerated columns hold the codes of ``registry.domain.vocabulary``; the database stores plain
+strings so adding a code never needs a type migration.
+"""
+
+from datetime import UTC, date, datetime
+from typing import Optional
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, Relationship, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    display_name: str = Field(max_length=120)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=16, default="creator")
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    # The interface Flask-Login expects, written out so this module stays free of Flask.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_examiner(self) -> bool:
+        return self.role in {"examiner", "admin"}
+
+
+class Deposit(SQLModel, table=True):
+    """A stored work, named by the SHA-256 of its bytes; filings with equal bytes share one."""
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=8)
+    media_type: str = Field(max_length=64)
+    byte_size: int
+    width: int | None = None
+    height: int | None = None
+    char_count: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class NumberSequence(SQLModel, table=True):
+    """The last registration number handed out in a year."""
+
+    __tablename__ = "number_sequence"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last_value: int = Field(default=0)
+
+
+class Registration(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(max_length=32, unique=True, index=True)
+    number: str | None = Field(default=None, max_length=20, unique=True, index=True)
+    owner_id: int = Field(foreign_key="user_account.id", index=True)
+    status: str = Field(max_length=32, index=True)
+
+    title: str = Field(default="", max_length=300)
+    work_category: str | None = Field(default=None, max_length=32)
+    completion_date: date | None = None
+    publication_status: str | None = Field(default=None, max_length=16)
+    publication_date: date | None = None
+    publication_nation: str = Field(default="", max_length=100)
+
+    claimant_name: str = Field(default="", max_length=300)
+    claimant_kind: str | None = Field(default=None, max_length=16)
+    claimant_address: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    rights_obtained: str | None = Field(default=None, max_length=16)
+    transfer_statement: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    rights_held: str | None = Field(default=None, max_length=8)
+    rights_held_detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+    digital_source_type: str | None = Field(default=None, max_length=64)
+    ai_material: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    new_material: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    training_use: str | None = Field(default=None, max_length=16)
+    training_terms: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+    deposit_sha256: str | None = Field(default=None, foreign_key="deposit.sha256", index=True)
+    attested_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    submitted_at: datetime | None = Field(default=None, index=True)
+
+    owner: User = Relationship()
+    deposit: Optional["Deposit"] = Relationship()
+    alternative_titles: list["AlternativeTitle"] = Relationship(
+        back_populates="registration",
+        sa_relationship_kwargs={
+            "order_by": "AlternativeTitle.position",
+            "cascade": "all, delete-orphan",
+        },
+    )
+    authors: list["Author"] = Relationship(
+        back_populates="registration",
+        sa_relationship_kwargs={"order_by": "Author.position", "cascade": "all, delete-orphan"},
+    )
+    ai_tools: list["AiTool"] = Relationship(
+        back_populates="registration",
+        sa_relationship_kwargs={"order_by": "AiTool.position", "cascade": "all, delete-orphan"},
+    )
+    contributions: list["HumanContribution"] = Relationship(
+        back_populates="registration",
+        sa_relationship_kwargs={
+            "order_by": "HumanContribution.id",
+            "cascade": "all, delete-orphan",
+        },
+    )
+    sources: list["InputSource"] = Relationship(
+        back_populates="registration",
+        sa_relationship_kwargs={
+            "order_by": "InputSource.position",
+            "cascade": "all, delete-orphan",
+        },
+    )
+    events: list["Event"] = Relationship(
+        back_populates="registration",
+        sa_relationship_kwargs={"order_by": "Event.id"},
+    )
+
+
+class AlternativeTitle(SQLModel, table=True):
+    __tablename__ = "alternative_title"
+
+    id: int | None = Field(default=None, primary_key=True)
+    registration_id: int = Field(foreign_key="registration.id", index=True)
+    position: int
+    title: str = Field(max_length=300)
+
+    registration: Registration = Relationship(back_populates="alternative_titles")
+
+
+class Author(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    registration_id: int = Field(foreign_key="registration.id", index=True)
+    position: int
+    name: str = Field(default="", max_length=200)
+    signing: str | None = Field(default=None, max_length=16)
+    pseudonym: str = Field(default="", max_length=200)
+    citizenship: str = Field(default="", max_length=100)
+    contribution: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+    registration: Registration = Relationship(back_populates="authors")
+
+
+class AiTool(SQLModel, table=True):
+    __tablename__ = "ai_tool"
+
+    id: int | None = Field(default=None, primary_key=True)
+    registration_id: int = Field(foreign_key="registration.id", index=True)
+    position: int
+    name: str = Field(default="", max_length=200)
+    version: str = Field(default="", max_length=100)
+    provider: str = Field(default="", max_length=200)
+    usage: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+    registration: Registration = Relationship(back_populates="ai_tools")
+
+
+class HumanContribution(SQLModel, table=True):
+    __tablename__ = "human_contribution"
+    __table_args__ = (UniqueConstraint("registration_id", "category"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    registration_id: int = Field(foreign_key="registration.id", index=True)
+    category: str = Field(max_length=32)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+
+    registration: Registration = Relationship(back_populates="contributions")
+
+
+class InputSource(SQLModel, table=True):
+    __tablename__ = "input_source"
+
+    id: int | None = Field(default=None, primary_key=True)
+    registration_id: int = Field(foreign_key="registration.id", index=True)
+    position: int
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    origin: str = Field(default="", max_length=500)
+    licence: str = Field(default="", max_length=200)
+
+    registration: Registration = Relationship(back_populates="sources")
+
+
+class Event(SQLModel, table=True):
+    """One change on a filing's record: who, when, what, from which status to which, and why."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    registration_id: int = Field(foreign_key="registration.id", index=True)
+    actor_id: int | None = Field(default=None, foreign_key="user_account.id")
+    at: datetime = Field(default_factory=utcnow)
+    kind: str = Field(max_length=32)
+    from_status: str | None = Field(default=None, max_length=32)
+    to_status: str | None = Field(default=None, max_length=32)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+    registration: Registration = Relationship(back_populates="events")
+    actor: User | None = Relationship()

@@ -1,0 +1,509 @@
+"""Filing: drafts, submission, registration numbers and the creator's own records.
+
+A save or a submission is one transaction: the deposit row, the registration and its children,
+the number and the event are written together, and the deposit file is moved into the store just
+before the commit (and taken out again if the commit fails). Bad input raises FilingRejected
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import BinaryIO
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from .. import deposits as deposit_rules
+from ..db import begin_write
+from ..domain import declaration as rules
+from ..domain.declaration import Declaration, Problem
+from ..domain.numbering import format_number
+from ..domain.statuses import Status, check_transition
+from ..domain.vocabulary import DepositKind
+from ..models import (
+    AiTool,
+    AlternativeTitle,
+    Author,
+    Deposit,
+    Event,
+    HumanContribution,
+    InputSource,
+    NumberSequence,
+    Registration,
+    User,
+    utcnow,
+)
+from ..storage import DepositStore, DepositTooLarge, StagedFile
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_deposit_bytes: int
+    max_text_bytes: int
+    max_image_pixels: int
+
+
+@dataclass(frozen=True)
+class DepositUpload:
+    """What the creator sent as the work: a file, pasted text, or neither (keep the current one)."""
+
+    file: BinaryIO | None = None
+    pasted_text: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self.file is None and not (self.pasted_text or "").strip()
+
+
+class FilingRejected(ValueError):
+    """The filing cannot be saved or submitted as it stands; ``problems`` says why, per field."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+class FilingNotFound(LookupError):
+    """No filing with that id belongs to this creator."""
+
+
+@dataclass
+class _Incoming:
+    staged: StagedFile
+    info: deposit_rules.DepositInfo
+
+
+def save_draft(
+    *,
+    session: Session,
+    store: DepositStore,
+    limits: Limits,
+    owner: User,
+    declaration: Declaration,
+    upload: DepositUpload,
+    uid: str | None = None,
+    today: date | None = None,
+) -> Registration:
+    """Create or update the owner's draft and commit it; return the registration.
+
+    Raises FilingRejected for problems even a draft may not have (a bad deposit, an AI named as
+    an author, impossible dates) and FilingNotFound when ``uid`` is not one of the owner's drafts.
+    """
+    return _write(session, store, limits, owner, declaration, upload, uid, today, submit=False)
+
+
+def submit(
+    *,
+    session: Session,
+    store: DepositStore,
+    limits: Limits,
+    owner: User,
+    declaration: Declaration,
+    upload: DepositUpload,
+    uid: str | None = None,
+    today: date | None = None,
+) -> Registration:
+    """Save ``declaration`` and submit it: number, status ``submitted``, event; commit.
+
+    Submitting a filing that is already submitted returns it unchanged (a double click files
+    once). Raises FilingRejected when the filing is incomplete or inconsistent, with nothing
+    written, and FilingNotFound when ``uid`` is not the owner's.
+    """
+    return _write(session, store, limits, owner, declaration, upload, uid, today, submit=True)
+
+
+def _write(
+    session: Session,
+    store: DepositStore,
+    limits: Limits,
+    owner: User,
+    declaration: Declaration,
+    upload: DepositUpload,
+    uid: str | None,
+    today: date | None,
+    *,
+    submit: bool,
+) -> Registration:
+    today = today or utcnow().date()
+    decl = declaration.without_blank_rows()
+    with _staged_upload(store, limits, upload, decl) as incoming:
+        existing_kind = _existing_deposit_kind(session, owner, uid)
+        deposit_kind = incoming.info.kind if incoming else existing_kind
+        if submit:
+            problems = rules.submission_problems(decl, deposit_kind=deposit_kind, today=today)
+        else:
+            problems = rules.draft_problems(decl, today=today)
+        if problems:
+            raise FilingRejected(problems)
+
+        begin_write(session)
+        try:
+            registration = _load_or_create(session, owner, uid)
+            if registration.status != Status.DRAFT:
+                session.rollback()
+                if submit:
+                    return registration
+                raise FilingRejected(
+                    [Problem("", "This filing was submitted already and can no longer be edited.")]
+                )
+            if incoming:
+                _upsert_deposit(session, incoming)
+                registration.deposit_sha256 = incoming.staged.sha256
+            _apply(registration, decl)
+            registration.updated_at = utcnow()
+            session.add(registration)
+            session.flush()
+            if uid is None:
+                _record(
+                    session, registration, owner, "created", None, Status.DRAFT, "Draft started"
+                )
+            if submit:
+                _submit(session, registration, owner)
+            created_file = incoming.staged.promote() if incoming else False
+        except BaseException:
+            session.rollback()
+            raise
+        _commit_or_unstore(session, store, incoming, created_file)
+        return registration
+
+
+def _commit_or_unstore(
+    session: Session, store: DepositStore, incoming: _Incoming | None, created_file: bool
+) -> None:
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        if incoming and created_file:
+            sha = incoming.staged.sha256
+            if session.get(Deposit, sha) is None:
+                store.remove(sha)
+        raise
+
+
+@contextmanager
+def _staged_upload(
+    store: DepositStore, limits: Limits, upload: DepositUpload, decl: Declaration
+) -> Iterator[_Incoming | None]:
+    """Stage, inspect and check the upload; on exit the temporary file is gone unless promoted."""
+    if upload.file is not None and (upload.pasted_text or "").strip():
+        raise FilingRejected(
+            [Problem("deposit", "Either upload a file or paste the text, not both.")]
+        )
+    if upload.is_empty:
+        yield None
+        return
+    if upload.file is not None:
+        staging = store.stage(upload.file, limit=limits.max_deposit_bytes)
+    else:
+        text = (upload.pasted_text or "").replace("\r\n", "\n").replace("\r", "\n")
+        staging = store.stage_bytes(text.encode("utf-8"), limit=limits.max_text_bytes)
+    try:
+        with staging as staged:
+            expected = rules.expected_deposit_kind(decl.work_category)
+            try:
+                info = _inspect(staged, limits, expected)
+            except deposit_rules.DepositRejected as exc:
+                raise FilingRejected([Problem("deposit", str(exc))]) from exc
+            yield _Incoming(staged, info)
+    except DepositTooLarge as exc:
+        raise FilingRejected(
+            [
+                Problem(
+                    "deposit",
+                    f"The file is larger than the limit of {exc.limit / 1_048_576:.0f} MB.",
+                )
+            ]
+        ) from exc
+
+
+def _inspect(
+    staged: StagedFile, limits: Limits, expected: DepositKind | None
+) -> deposit_rules.DepositInfo:
+    def run(kind: DepositKind | None) -> deposit_rules.DepositInfo:
+        return deposit_rules.inspect(
+            staged.path,
+            expected=kind,
+            max_pixels=limits.max_image_pixels,
+            max_text_bytes=limits.max_text_bytes,
+        )
+
+    try:
+        return run(expected)
+    except deposit_rules.DepositRejected:
+        if expected is None:
+            raise
+        other = DepositKind.TEXT if expected == DepositKind.IMAGE else DepositKind.IMAGE
+        try:
+            run(other)
+        except deposit_rules.DepositRejected:
+            pass
+        else:
+            wanted = "a text" if expected == DepositKind.TEXT else "an image"
+            found = "a text" if other == DepositKind.TEXT else "an image"
+            raise deposit_rules.DepositRejected(
+                f"This file is {found}, but the category you chose is deposited as {wanted}. "
+                "Change the category or attach the right file."
+            ) from None
+        raise
+
+
+def _existing_deposit_kind(session: Session, owner: User, uid: str | None) -> DepositKind | None:
+    if uid is None:
+        return None
+    reg = get_own(session=session, uid=uid, user=owner)
+    if reg is None:
+        raise FilingNotFound(uid)
+    if reg.deposit is None:
+        return None
+    return DepositKind(reg.deposit.kind)
+
+
+def _load_or_create(session: Session, owner: User, uid: str | None) -> Registration:
+    if uid is None:
+        return Registration(uid=uuid.uuid4().hex, owner_id=owner.id, status=Status.DRAFT.value)
+    reg = session.exec(
+        select(Registration).where(Registration.uid == uid, Registration.owner_id == owner.id)
+    ).first()
+    if reg is None:
+        raise FilingNotFound(uid)
+    return reg
+
+
+def _upsert_deposit(session: Session, incoming: _Incoming) -> None:
+    if session.get(Deposit, incoming.staged.sha256) is not None:
+        return
+    info = incoming.info
+    session.add(
+        Deposit(
+            sha256=incoming.staged.sha256,
+            kind=info.kind.value,
+            media_type=info.media_type,
+            byte_size=incoming.staged.size,
+            width=info.width,
+            height=info.height,
+            char_count=info.char_count,
+        )
+    )
+
+
+def _apply(reg: Registration, d: Declaration) -> None:
+    """Copy the declaration onto the registration, replacing its child rows."""
+    for name in (
+        "title",
+        "work_category",
+        "completion_date",
+        "publication_status",
+        "publication_nation",
+        "claimant_name",
+        "claimant_kind",
+        "claimant_address",
+        "rights_obtained",
+        "transfer_statement",
+        "rights_held",
+        "rights_held_detail",
+        "digital_source_type",
+        "ai_material",
+        "new_material",
+        "training_use",
+        "training_terms",
+    ):
+        value = getattr(d, name)
+        setattr(reg, name, value.strip() if isinstance(value, str) else value)
+    reg.publication_date = d.publication_date if d.publication_status == "published" else None
+    if d.publication_status != "published":
+        reg.publication_nation = ""
+    reg.alternative_titles = [
+        AlternativeTitle(position=i, title=t.strip()) for i, t in enumerate(d.alternative_titles)
+    ]
+    reg.authors = [
+        Author(
+            position=i,
+            name=a.name.strip(),
+            signing=a.signing,
+            pseudonym=a.pseudonym.strip(),
+            citizenship=a.citizenship.strip(),
+            contribution=a.contribution.strip(),
+        )
+        for i, a in enumerate(d.authors)
+    ]
+    reg.ai_tools = [
+        AiTool(
+            position=i,
+            name=t.name.strip(),
+            version=t.version.strip(),
+            provider=t.provider.strip(),
+            usage=t.usage.strip(),
+        )
+        for i, t in enumerate(d.ai_tools)
+    ]
+    reg.contributions = [
+        HumanContribution(category=c.category, description=c.description.strip())
+        for c in d.contributions
+    ]
+    reg.sources = [
+        InputSource(
+            position=i,
+            description=s.description.strip(),
+            origin=s.origin.strip(),
+            licence=s.licence.strip(),
+        )
+        for i, s in enumerate(d.sources)
+    ]
+    reg.attested_at = utcnow() if d.attested else None
+
+
+def _submit(session: Session, reg: Registration, actor: User) -> None:
+    check_transition(Status(reg.status), Status.SUBMITTED)
+    now = utcnow()
+    reg.number = allocate_number(session, now.year)
+    reg.status = Status.SUBMITTED.value
+    reg.submitted_at = now
+    session.add(reg)
+    _record(
+        session, reg, actor, "submitted", Status.DRAFT, Status.SUBMITTED, "Filed by the creator"
+    )
+
+
+def _record(
+    session: Session,
+    reg: Registration,
+    actor: User | None,
+    kind: str,
+    from_status: Status | None,
+    to_status: Status | None,
+    reason: str,
+) -> Event:
+    event = Event(
+        registration_id=reg.id,
+        actor_id=actor.id if actor else None,
+        kind=kind,
+        from_status=from_status.value if from_status else None,
+        to_status=to_status.value if to_status else None,
+        reason=reason,
+    )
+    session.add(event)
+    return event
+
+
+def allocate_number(session: Session, year: int) -> str:
+    """Take the next number of ``year`` inside the caller's write transaction.
+
+    Race-free on both databases: the counter row is updated in place (SQLite holds the write
+    lock from BEGIN IMMEDIATE; PostgreSQL locks the row until commit), and the UNIQUE constraint
+    on ``registration.number`` backs it up.
+    """
+    dialect = session.get_bind().dialect.name
+    insert: Callable[..., object] = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(NumberSequence)  # type: ignore[operator]
+        .values(year=year, last_value=0)
+        .on_conflict_do_nothing(index_elements=["year"])
+    )
+    last = session.execute(
+        update(NumberSequence)
+        .where(NumberSequence.year == year)  # type: ignore[arg-type]
+        .values(last_value=NumberSequence.last_value + 1)
+        .returning(NumberSequence.last_value)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    return format_number(year, last)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def get_own(*, session: Session, uid: str, user: User) -> Registration | None:
+    """The filing ``uid`` when ``user`` owns it; None otherwise (callers answer 404)."""
+    return session.exec(
+        select(Registration).where(Registration.uid == uid, Registration.owner_id == user.id)
+    ).first()
+
+
+def get_for_viewer(*, session: Session, uid: str, user: User) -> Registration | None:
+    """The filing ``uid`` as ``user`` may see it: owners see theirs, examiners any submitted one.
+
+    Returns None when the user may not see it, so that a stranger cannot tell it exists.
+    """
+    reg = session.exec(select(Registration).where(Registration.uid == uid)).first()
+    if reg is None:
+        return None
+    if reg.owner_id == user.id:
+        return reg
+    if user.is_examiner and reg.status != Status.DRAFT:
+        return reg
+    return None
+
+
+def list_own(*, session: Session, user: User) -> list[Registration]:
+    """The user's filings, drafts first, then the most recently submitted."""
+    rows = session.exec(
+        select(Registration)
+        .where(Registration.owner_id == user.id)
+        .order_by(
+            (Registration.status == Status.DRAFT.value).desc(),  # type: ignore[attr-defined]
+            func.coalesce(Registration.submitted_at, Registration.updated_at).desc(),
+        )
+    ).all()
+    return list(rows)
+
+
+def declaration_of(reg: Registration) -> Declaration:
+    """The registration's declaration, as a creator would edit it."""
+    return Declaration(
+        title=reg.title,
+        alternative_titles=tuple(t.title for t in reg.alternative_titles),
+        work_category=reg.work_category,
+        completion_date=reg.completion_date,
+        publication_status=reg.publication_status,
+        publication_date=reg.publication_date,
+        publication_nation=reg.publication_nation,
+        authors=tuple(
+            rules.Author(
+                name=a.name,
+                signing=a.signing,
+                pseudonym=a.pseudonym,
+                citizenship=a.citizenship,
+                contribution=a.contribution,
+            )
+            for a in reg.authors
+        ),
+        claimant_name=reg.claimant_name,
+        claimant_kind=reg.claimant_kind,
+        claimant_address=reg.claimant_address,
+        rights_obtained=reg.rights_obtained,
+        transfer_statement=reg.transfer_statement,
+        rights_held=reg.rights_held,
+        rights_held_detail=reg.rights_held_detail,
+        digital_source_type=reg.digital_source_type,
+        ai_tools=tuple(
+            rules.AiTool(name=t.name, version=t.version, provider=t.provider, usage=t.usage)
+            for t in reg.ai_tools
+        ),
+        ai_material=reg.ai_material,
+        contributions=tuple(
+            rules.Contribution(category=c.category, description=c.description)
+            for c in reg.contributions
+        ),
+        new_material=reg.new_material,
+        sources=tuple(
+            rules.InputSource(description=s.description, origin=s.origin, licence=s.licence)
+            for s in reg.sources
+        ),
+        training_use=reg.training_use,
+        training_terms=reg.training_terms,
+        attested=reg.attested_at is not None,
+    )
+
+
+def deposit_text(store: DepositStore, deposit: Deposit) -> str:
+    """The text of a text deposit (as filed, UTF-8 decoded); raises ValueError for an image."""
+    if deposit.kind != DepositKind.TEXT:
+        raise ValueError("not a text deposit")
+    return deposit_rules.decode_text(store.read_bytes(deposit.sha256))

@@ -1,0 +1,126 @@
+"""The content-addressed deposit store: each file is kept once, under the SHA-256 of its bytes.
+
+Writing happens in two steps so a filing's rows and its file stand or fall together. ``stage``
+streams an upload into a temporary file in the store's own folder (size-limited, hashed on the
+way, fsynced); the service inspects it, writes its rows, then ``promote`` renames it into place
+(atomic on one file system) just before the commit. A rejected upload is discarded and leaves
+nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+CHUNK = 1024 * 1024
+
+
+class DepositTooLarge(ValueError):
+    """Raised by :meth:`DepositStore.stage` when the stream is longer than the limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the file is larger than {limit} bytes")
+        self.limit = limit
+
+
+@dataclass
+class StagedFile:
+    store: DepositStore
+    path: Path
+    sha256: str
+    size: int
+    promoted: bool = False
+
+    def promote(self) -> bool:
+        """Move the file into the store; True when it was new, False when it was there already."""
+        target = self.store.path_for(self.sha256)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            self.path.unlink(missing_ok=True)
+            self.promoted = True
+            return False
+        os.replace(self.path, target)
+        _fsync_dir(target.parent)
+        self.promoted = True
+        return True
+
+    def discard(self) -> None:
+        if not self.promoted:
+            self.path.unlink(missing_ok=True)
+
+
+class DepositStore:
+    """Deposits under ``root``: ``ab/cd/abcd…`` by SHA-256, temporary files under ``root/tmp``."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self.tmp = self.root / "tmp"
+
+    def path_for(self, sha256: str) -> Path:
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            raise ValueError("not a SHA-256 hex digest")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_for(sha256).is_file()
+
+    def open(self, sha256: str) -> BinaryIO:
+        """Open a stored deposit for reading; raises FileNotFoundError when it is not there."""
+        return self.path_for(sha256).open("rb")
+
+    def read_bytes(self, sha256: str) -> bytes:
+        return self.path_for(sha256).read_bytes()
+
+    def remove(self, sha256: str) -> None:
+        self.path_for(sha256).unlink(missing_ok=True)
+
+    @contextmanager
+    def stage(self, stream: BinaryIO, *, limit: int) -> Iterator[StagedFile]:
+        """Stream ``stream`` into a temporary file; the file is removed on exit unless promoted.
+
+        Raises DepositTooLarge as soon as more than ``limit`` bytes have been read.
+        """
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self.tmp, prefix="upload-")
+        staged = StagedFile(self, Path(name), "", 0)
+        try:
+            digest = hashlib.sha256()
+            size = 0
+            with os.fdopen(fd, "wb") as out:
+                while chunk := stream.read(CHUNK):
+                    size += len(chunk)
+                    if size > limit:
+                        raise DepositTooLarge(limit)
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            staged.sha256 = digest.hexdigest()
+            staged.size = size
+            yield staged
+        finally:
+            staged.discard()
+
+    def stage_bytes(self, data: bytes, *, limit: int) -> AbstractContextManager[StagedFile]:
+        return self.stage(io.BytesIO(data), limit=limit)
+
+    def iter_stored(self) -> Iterator[str]:
+        """Every stored deposit's SHA-256 (for audits and clean-up)."""
+        for path in self.root.glob("??/??/*"):
+            if path.is_file() and len(path.name) == 64:
+                yield path.name
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,76 @@
+"""The web layer: blueprints with thin views, and what every request shares.
+
+A view parses its input, calls one service with the request's session, and renders or
+redirects. The session, the deposit store and the upload limits come from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, current_app, g
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from ..db import make_engine, new_session
+from ..services.filing import Limits
+from ..storage import DepositStore
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+@dataclass
+class Extension:
+    engine: Engine
+    store: DepositStore
+    limits: Limits
+    cache_dir: Path
+
+
+def ext() -> Extension:
+    return current_app.extensions["registry"]
+
+
+def db_session() -> Session:
+    """The request's session, opened on first use and closed when the request ends."""
+    if "db_session" not in g:
+        g.db_session = new_session(ext().engine)
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def init_app(app: Flask) -> None:
+    cfg = app.config
+    app.extensions["registry"] = Extension(
+        engine=make_engine(cfg["REGISTRY_DATABASE_URL"]),
+        store=DepositStore(cfg["REGISTRY_DEPOSIT_DIR"]),
+        limits=Limits(
+            max_deposit_bytes=cfg["REGISTRY_MAX_DEPOSIT_BYTES"],
+            max_text_bytes=cfg["REGISTRY_MAX_TEXT_BYTES"],
+            max_image_pixels=cfg["REGISTRY_MAX_IMAGE_PIXELS"],
+        ),
+        cache_dir=Path(cfg["REGISTRY_CACHE_DIR"]),
+    )
+    app.teardown_appcontext(_close_session)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.signin"
+    login_manager.login_message = "Sign in to continue."
+    login_manager.login_message_category = "info"
+
+    from . import auth, errors, filing, public, templating
+
+    templating.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(filing.bp)

@@ -1,0 +1,83 @@
+"""Sign-up, sign-in and sign-out for creators (staff accounts come from the CLI)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from ..services import accounts
+from . import db_session, login_manager
+from .forms import SignInForm, SignOutForm, SignUpForm
+
+bp = Blueprint("auth", __name__, url_prefix="/account")
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):  # type: ignore[no-untyped-def]
+    if not user_id.isdigit():
+        return None
+    user = accounts.get_user(session=db_session(), user_id=int(user_id))
+    return user if user is not None and user.active else None
+
+
+def _safe_next(default: str) -> str:
+    target = request.args.get("next", "")
+    parts = urlsplit(target)
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and not parts.netloc
+        and not parts.scheme
+    ):
+        return target
+    return default
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("filing.dashboard"))
+    form = SignUpForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                session=db_session(),
+                email=form.email.data or "",
+                display_name=form.display_name.data or "",
+                password=form.password.data or "",
+            )
+        except accounts.AccountError as exc:
+            getattr(form, exc.field).errors.append(exc.message)
+        else:
+            login_user(user)
+            flash("Welcome. Your account is ready: file your first work below.", "success")
+            return redirect(url_for("filing.dashboard"))
+    return render_template("auth/signup.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+def signin():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(_safe_next(url_for("filing.dashboard")))
+    form = SignInForm()
+    failed = False
+    if form.validate_on_submit():
+        user = accounts.authenticate(
+            session=db_session(), email=form.email.data or "", password=form.password.data or ""
+        )
+        if user is not None:
+            login_user(user, remember=bool(form.remember.data))
+            return redirect(_safe_next(url_for("filing.dashboard")))
+        failed = True
+    status = 422 if (failed or form.errors) else 200
+    return render_template("auth/signin.html", form=form, failed=failed), status
+
+
+@bp.route("/signout", methods=["POST"])
+def signout():  # type: ignore[no-untyped-def]
+    if SignOutForm().validate_on_submit():
+        logout_user()
+        flash("You are signed out.", "info")
+    return redirect(url_for("public.home"))

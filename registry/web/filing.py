@@ -1,0 +1,172 @@
+"""The creator's side: the dashboard, the filing form, the receipt and the record page."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from ..deposits import make_thumbnail
+from ..domain.statuses import Status
+from ..domain.vocabulary import ContributionCategory, DepositKind
+from ..services import filing
+from . import db_session, ext
+from .forms import FilingForm, form_data, problem_map, to_declaration
+
+bp = Blueprint("filing", __name__, url_prefix="/filings")
+
+THUMBNAIL_SIDE = 640
+_ADD_ROW = {"add_author": "authors", "add_tool": "ai_tools", "add_source": "sources"}
+
+
+@bp.route("/")
+@login_required
+def dashboard():  # type: ignore[no-untyped-def]
+    filings = filing.list_own(session=db_session(), user=current_user)
+    return render_template("filing/dashboard.html", filings=filings)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():  # type: ignore[no-untyped-def]
+    return _form_view(registration=None)
+
+
+@bp.route("/<uid>/edit", methods=["GET", "POST"])
+@login_required
+def edit(uid: str):  # type: ignore[no-untyped-def]
+    reg = filing.get_own(session=db_session(), uid=uid, user=current_user)
+    if reg is None:
+        abort(404)
+    if reg.status != Status.DRAFT:
+        flash("This filing was submitted and can no longer be edited.", "info")
+        return redirect(url_for("filing.record", uid=uid))
+    return _form_view(registration=reg)
+
+
+def _form_view(registration):  # type: ignore[no-untyped-def]
+    if request.method == "GET" and registration is not None:
+        form = FilingForm(data=form_data(filing.declaration_of(registration)))
+    else:
+        form = FilingForm()
+    problems: dict[str, list[str]] = {}
+    action = request.form.get("action", "")
+    if request.method == "POST" and action in _ADD_ROW:
+        # Adding a row without script: keep what was typed, add an empty row, save nothing.
+        getattr(form, _ADD_ROW[action]).append_entry()
+        return _render_form(form, registration, problems)
+    if form.validate_on_submit():
+        upload = filing.DepositUpload(
+            file=form.deposit_file.data.stream if form.deposit_file.data else None,
+            pasted_text=form.deposit_text.data or None,
+        )
+        service = filing.submit if action == "submit" else filing.save_draft
+        try:
+            reg = service(
+                session=db_session(),
+                store=ext().store,
+                limits=ext().limits,
+                owner=current_user,
+                declaration=to_declaration(form),
+                upload=upload,
+                uid=registration.uid if registration is not None else None,
+            )
+        except filing.FilingNotFound:
+            abort(404)
+        except filing.FilingRejected as exc:
+            problems = problem_map(exc.problems)
+        else:
+            if action == "submit":
+                return redirect(url_for("filing.receipt", uid=reg.uid))
+            flash("Draft saved. You can come back to it from “My filings”.", "success")
+            return redirect(url_for("filing.edit", uid=reg.uid))
+    status = 422 if request.method == "POST" else 200
+    return _render_form(form, registration, problems), status
+
+
+def _render_form(form, registration, problems):  # type: ignore[no-untyped-def]
+    current_text = None
+    if registration is not None and registration.deposit is not None:
+        if registration.deposit.kind == DepositKind.TEXT:
+            current_text = filing.deposit_text(ext().store, registration.deposit)
+    return render_template(
+        "filing/form.html",
+        form=form,
+        reg=registration,
+        problems=problems,
+        categories=list(ContributionCategory),
+        current_text=current_text,
+        limits=ext().limits,
+    )
+
+
+def _viewable(uid: str):  # type: ignore[no-untyped-def]
+    reg = filing.get_for_viewer(session=db_session(), uid=uid, user=current_user)
+    if reg is None:
+        abort(404)
+    return reg
+
+
+@bp.route("/<uid>")
+@login_required
+def record(uid: str):  # type: ignore[no-untyped-def]
+    reg = _viewable(uid)
+    text = None
+    if reg.deposit is not None and reg.deposit.kind == DepositKind.TEXT:
+        text = filing.deposit_text(ext().store, reg.deposit)
+    return render_template("filing/record.html", reg=reg, deposit_text=text)
+
+
+@bp.route("/<uid>/receipt")
+@login_required
+def receipt(uid: str):  # type: ignore[no-untyped-def]
+    reg = filing.get_own(session=db_session(), uid=uid, user=current_user)
+    if reg is None or reg.status == Status.DRAFT:
+        abort(404)
+    return render_template("filing/receipt.html", reg=reg)
+
+
+@bp.route("/<uid>/deposit")
+@login_required
+def deposit(uid: str):  # type: ignore[no-untyped-def]
+    reg = _viewable(uid)
+    if reg.deposit is None:
+        abort(404)
+    dep = reg.deposit
+    extension = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}.get(
+        dep.media_type, "txt"
+    )
+    name = f"{reg.number or 'draft'}.{extension}"
+    response = send_file(
+        ext().store.path_for(dep.sha256),
+        mimetype=dep.media_type,
+        as_attachment=dep.kind != DepositKind.IMAGE,
+        download_name=name,
+        etag=dep.sha256,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/<uid>/thumbnail")
+@login_required
+def thumbnail(uid: str):  # type: ignore[no-untyped-def]
+    reg = _viewable(uid)
+    if reg.deposit is None or reg.deposit.kind != DepositKind.IMAGE:
+        abort(404)
+    sha = reg.deposit.sha256
+    cached = ext().cache_dir / "thumbnails" / f"{sha}-{THUMBNAIL_SIDE}.webp"
+    if not cached.exists():
+        make_thumbnail(ext().store.path_for(sha), cached, max_side=THUMBNAIL_SIDE)
+    response = send_file(cached, mimetype="image/webp", etag=sha, max_age=0)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -1,0 +1,313 @@
+"""The web forms, and the translation between the filing form and a domain Declaration.
+
+WTForms checks each field's shape (a real date, a length); the rules that need several fields
+at once live in ``registry.domain.declaration`` and come back as problems keyed by field path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from ..domain.declaration import AiTool, Author, Contribution, Declaration, InputSource, Problem
+from ..domain.vocabulary import (
+    ClaimantKind,
+    ContributionCategory,
+    DigitalSourceType,
+    PublicationStatus,
+    RightsHeld,
+    RightsObtained,
+    Signing,
+    TrainingUse,
+    WorkCategory,
+)
+
+BLANK = [("", "Choose…")]
+SHORT = Length(max=200)
+LONG = Length(max=10_000)
+
+
+class SignUpForm(FlaskForm):
+    display_name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("Email address", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(min=10, max=256)],
+        description="At least 10 characters. A few unrelated words make a strong password.",
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+    )
+
+
+class SignInForm(FlaskForm):
+    email = EmailField("Email address", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    remember = BooleanField("Keep me signed in on this device")
+
+
+class SignOutForm(FlaskForm):
+    """Only carries the CSRF token: signing out is a POST."""
+
+
+class AuthorForm(Form):
+    name = StringField("Full name", validators=[Optional(), SHORT])
+    signing = SelectField(
+        "Named on the work", choices=BLANK + Signing.choices(), validators=[Optional()]
+    )
+    pseudonym = StringField("Pseudonym", validators=[Optional(), SHORT])
+    citizenship = StringField("Citizenship or domicile", validators=[Optional(), Length(max=100)])
+    contribution = StringField(
+        "What this author created",
+        validators=[Optional(), Length(max=1000)],
+        description="For example: text; photograph; selection and arrangement of images.",
+    )
+
+
+class ToolForm(Form):
+    name = StringField("Tool", validators=[Optional(), SHORT])
+    version = StringField("Version", validators=[Optional(), Length(max=100)])
+    provider = StringField("Provider", validators=[Optional(), SHORT])
+    usage = StringField("What you used it for", validators=[Optional(), Length(max=1000)])
+
+
+class SourceForm(Form):
+    description = StringField("Input material", validators=[Optional(), Length(max=1000)])
+    origin = StringField("Where it came from", validators=[Optional(), Length(max=500)])
+    licence = StringField("Licence or permission", validators=[Optional(), SHORT])
+
+
+class ContributionForm(Form):
+    selected = BooleanField()
+    description = TextAreaField(validators=[Optional(), LONG])
+
+
+class ContributionsForm(Form):
+    expressive_input = FormField(ContributionForm)
+    arrangement = FormField(ContributionForm)
+    modification = FormField(ContributionForm)
+    prompting = FormField(ContributionForm)
+
+
+class FilingForm(FlaskForm):
+    # The work
+    title = StringField("Title", validators=[Optional(), Length(max=300)])
+    alternative_titles = TextAreaField(
+        "Other titles",
+        validators=[Optional(), Length(max=3000)],
+        description="Earlier, translated or series titles, one per line.",
+    )
+    work_category = SelectField(
+        "Kind of work", choices=BLANK + WorkCategory.choices(), validators=[Optional()]
+    )
+    completion_date = DateField("Date completed", validators=[Optional()])
+    publication_status = RadioField(
+        "Publication", choices=PublicationStatus.choices(), validators=[Optional()]
+    )
+    publication_date = DateField("Date of first publication", validators=[Optional()])
+    publication_nation = StringField(
+        "Country of first publication", validators=[Optional(), Length(max=100)]
+    )
+    # Authors and rights
+    authors = FieldList(FormField(AuthorForm), min_entries=1, max_entries=20)
+    claimant_name = StringField(
+        "Claimant (who holds the copyright)", validators=[Optional(), Length(max=300)]
+    )
+    claimant_kind = RadioField(
+        "The claimant is", choices=ClaimantKind.choices(), validators=[Optional()]
+    )
+    claimant_address = TextAreaField(
+        "Claimant's address",
+        validators=[Optional(), Length(max=1000)],
+        description="Kept private: never shown on the public record.",
+    )
+    rights_obtained = SelectField(
+        "How the claimant obtained the rights",
+        choices=BLANK + RightsObtained.choices(),
+        validators=[Optional()],
+    )
+    transfer_statement = TextAreaField(
+        "How the rights passed to the claimant", validators=[Optional(), Length(max=2000)]
+    )
+    rights_held = RadioField("Rights held", choices=RightsHeld.choices(), validators=[Optional()])
+    rights_held_detail = TextAreaField("Which rights", validators=[Optional(), Length(max=2000)])
+    # AI disclosure
+    digital_source_type = RadioField(
+        "How the work was made", choices=DigitalSourceType.choices(), validators=[Optional()]
+    )
+    ai_tools = FieldList(FormField(ToolForm), min_entries=1, max_entries=20)
+    ai_material = TextAreaField(
+        "What the AI generated (excluded from the claim)",
+        validators=[Optional(), LONG],
+        description="Describe the AI-generated material in the work, for example “background "
+        "imagery”, “first draft of chapters 2–4”. Leave empty if you used no AI.",
+    )
+    contributions = FormField(ContributionsForm)
+    new_material = TextAreaField(
+        "New material claimed",
+        validators=[Optional(), Length(max=2000)],
+        description="What the claim covers, in a few words: for example “text”, “photograph”, "
+        "“selection, coordination and arrangement of AI-generated images”.",
+    )
+    # Data provenance
+    sources = FieldList(FormField(SourceForm), min_entries=1, max_entries=30)
+    training_use = RadioField(
+        "May the work be used to train AI models?",
+        choices=TrainingUse.choices(),
+        validators=[Optional()],
+    )
+    training_terms = TextAreaField("Conditions", validators=[Optional(), Length(max=2000)])
+    # The deposit
+    deposit_file = FileField("Upload the work")
+    deposit_text = TextAreaField("Or paste the text")
+    attested = BooleanField(
+        "I confirm that the statements in this filing are true and complete to the best of my "
+        "knowledge, and that I am the claimant or authorised to act for the claimant."
+    )
+
+
+def _s(value: Any) -> str:
+    return (value or "").strip() if isinstance(value, str) else ""
+
+
+def _choice(value: Any) -> str | None:
+    return value or None
+
+
+def to_declaration(form: FilingForm) -> Declaration:
+    """The Declaration the filled-in form states."""
+    contributions = []
+    for category in ContributionCategory:
+        sub = form.contributions.form[category.value].form
+        if sub.selected.data or _s(sub.description.data):
+            contributions.append(Contribution(category.value, _s(sub.description.data)))
+    return Declaration(
+        title=_s(form.title.data),
+        alternative_titles=tuple(
+            line.strip()
+            for line in (form.alternative_titles.data or "").splitlines()
+            if line.strip()
+        ),
+        work_category=_choice(form.work_category.data),
+        completion_date=form.completion_date.data,
+        publication_status=_choice(form.publication_status.data),
+        publication_date=form.publication_date.data,
+        publication_nation=_s(form.publication_nation.data),
+        authors=tuple(
+            Author(
+                name=_s(e.form.name.data),
+                signing=_choice(e.form.signing.data),
+                pseudonym=_s(e.form.pseudonym.data),
+                citizenship=_s(e.form.citizenship.data),
+                contribution=_s(e.form.contribution.data),
+            )
+            for e in form.authors
+        ),
+        claimant_name=_s(form.claimant_name.data),
+        claimant_kind=_choice(form.claimant_kind.data),
+        claimant_address=_s(form.claimant_address.data),
+        rights_obtained=_choice(form.rights_obtained.data),
+        transfer_statement=_s(form.transfer_statement.data),
+        rights_held=_choice(form.rights_held.data),
+        rights_held_detail=_s(form.rights_held_detail.data),
+        digital_source_type=_choice(form.digital_source_type.data),
+        ai_tools=tuple(
+            AiTool(
+                name=_s(e.form.name.data),
+                version=_s(e.form.version.data),
+                provider=_s(e.form.provider.data),
+                usage=_s(e.form.usage.data),
+            )
+            for e in form.ai_tools
+        ),
+        ai_material=_s(form.ai_material.data),
+        contributions=tuple(contributions),
+        new_material=_s(form.new_material.data),
+        sources=tuple(
+            InputSource(
+                description=_s(e.form.description.data),
+                origin=_s(e.form.origin.data),
+                licence=_s(e.form.licence.data),
+            )
+            for e in form.sources
+        ),
+        training_use=_choice(form.training_use.data),
+        training_terms=_s(form.training_terms.data),
+        attested=bool(form.attested.data),
+    )
+
+
+def form_data(decl: Declaration) -> dict[str, Any]:
+    """Keyword data that fills a FilingForm with ``decl`` (for editing a draft)."""
+    contributions = {c.value: {"selected": False, "description": ""} for c in ContributionCategory}
+    for c in decl.contributions:
+        contributions[c.category] = {"selected": True, "description": c.description}
+    return {
+        "title": decl.title,
+        "alternative_titles": "\n".join(decl.alternative_titles),
+        "work_category": decl.work_category or "",
+        "completion_date": decl.completion_date,
+        "publication_status": decl.publication_status,
+        "publication_date": decl.publication_date,
+        "publication_nation": decl.publication_nation,
+        "authors": [a.__dict__ for a in decl.authors] or [{}],
+        "claimant_name": decl.claimant_name,
+        "claimant_kind": decl.claimant_kind,
+        "claimant_address": decl.claimant_address,
+        "rights_obtained": decl.rights_obtained or "",
+        "transfer_statement": decl.transfer_statement,
+        "rights_held": decl.rights_held,
+        "rights_held_detail": decl.rights_held_detail,
+        "digital_source_type": decl.digital_source_type,
+        "ai_tools": [t.__dict__ for t in decl.ai_tools] or [{}],
+        "ai_material": decl.ai_material,
+        "contributions": contributions,
+        "new_material": decl.new_material,
+        "sources": [s.__dict__ for s in decl.sources] or [{}],
+        "training_use": decl.training_use,
+        "training_terms": decl.training_terms,
+        "attested": decl.attested,
+    }
+
+
+def problem_map(problems: list[Problem]) -> dict[str, list[str]]:
+    """Problems keyed by the id of the form element they belong to (``authors-0-name``).
+
+    Contribution problems go to the category's description box; an empty path goes under ``""``
+    (the top of the form).
+    """
+    out: dict[str, list[str]] = {}
+    for p in problems:
+        key = p.field.replace(".", "-")
+        if p.field.startswith("contributions."):
+            key = f"{key}-description"
+        out.setdefault(key, []).append(p.message)
+    return out
+
+
+__all__ = [
+    "FilingForm",
+    "SignInForm",
+    "SignOutForm",
+    "SignUpForm",
+    "form_data",
+    "problem_map",
+    "to_declaration",
+]

@@ -1,0 +1,51 @@
+"""What anyone may see without an account: the home page, lookup by number, the catalog."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+
+from ..domain.numbering import parse_number
+from ..services import lookup
+from . import db_session
+
+bp = Blueprint("public", __name__)
+
+
+@bp.route("/")
+def home():  # type: ignore[no-untyped-def]
+    recent = lookup.search(session=db_session(), query="", page=1, page_size=6)
+    return render_template("public/home.html", recent=recent)
+
+
+@bp.route("/lookup")
+def lookup_number():  # type: ignore[no-untyped-def]
+    raw = request.args.get("number", "").strip()
+    parsed = parse_number(raw)
+    if parsed is not None and lookup.by_number(session=db_session(), number=str(parsed)):
+        return redirect(url_for("public.record", number=str(parsed)))
+    status = 404 if raw else 400
+    return render_template("public/lookup.html", number=raw, parsed=parsed), status
+
+
+@bp.route("/registrations/<number>")
+def record(number: str):  # type: ignore[no-untyped-def]
+    reg = lookup.by_number(session=db_session(), number=number)
+    if reg is None:
+        abort(404)
+    if reg.number != number:
+        return redirect(url_for("public.record", number=reg.number), code=301)
+    return render_template("public/record.html", reg=reg)
+
+
+@bp.route("/search")
+def search():  # type: ignore[no-untyped-def]
+    query = request.args.get("q", "").strip()[:200]
+    page = request.args.get("page", "1")
+    page_number = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    results = lookup.search(
+        session=db_session(),
+        query=query,
+        page=page_number,
+        page_size=current_app.config["REGISTRY_PAGE_SIZE"],
+    )
+    return render_template("public/search.html", query=query, results=results)

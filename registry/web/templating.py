@@ -1,0 +1,47 @@
+"""What every template can use (labels, badges, dates) and the headers on every response."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask, Response
+
+from ..domain import vocabulary
+from ..domain.statuses import Status
+from .forms import SignOutForm
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _when(value: datetime | date | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%d %B %Y, %H:%M UTC").lstrip("0")
+    return value.strftime("%d %B %Y").lstrip("0")
+
+
+def _status(code: str) -> Status:
+    return Status(code)
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["when"] = _when
+    app.jinja_env.globals["status_of"] = _status
+    app.after_request(_security_headers)
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {"vocab": vocabulary, "Status": Status, "signout_form": SignOutForm()}
