@@ -153,9 +153,8 @@ def _write(
                     [Problem("", "This filing was submitted already and can no longer be edited.")]
                 )
             if incoming:
-                _upsert_deposit(session, incoming)
-                registration.deposit_sha256 = incoming.staged.sha256
-            _apply(registration, decl)
+                registration.deposit = _upsert_deposit(session, incoming)
+            _apply(session, registration, decl)
             registration.updated_at = utcnow()
             session.add(registration)
             session.flush()
@@ -206,6 +205,8 @@ def _staged_upload(
         staging = store.stage_bytes(text.encode("utf-8"), limit=limits.max_text_bytes)
     try:
         with staging as staged:
+            if staged.size == 0:
+                raise FilingRejected([Problem("deposit", "The file is empty.")])
             expected = rules.expected_deposit_kind(decl.work_category)
             try:
                 info = _inspect(staged, limits, expected)
@@ -276,25 +277,34 @@ def _load_or_create(session: Session, owner: User, uid: str | None) -> Registrat
     return reg
 
 
-def _upsert_deposit(session: Session, incoming: _Incoming) -> None:
-    if session.get(Deposit, incoming.staged.sha256) is not None:
-        return
+def _upsert_deposit(session: Session, incoming: _Incoming) -> Deposit:
+    existing = session.get(Deposit, incoming.staged.sha256)
+    if existing is not None:
+        return existing
     info = incoming.info
-    session.add(
-        Deposit(
-            sha256=incoming.staged.sha256,
-            kind=info.kind.value,
-            media_type=info.media_type,
-            byte_size=incoming.staged.size,
-            width=info.width,
-            height=info.height,
-            char_count=info.char_count,
-        )
+    deposit = Deposit(
+        sha256=incoming.staged.sha256,
+        kind=info.kind.value,
+        media_type=info.media_type,
+        byte_size=incoming.staged.size,
+        width=info.width,
+        height=info.height,
+        char_count=info.char_count,
     )
+    session.add(deposit)
+    return deposit
 
 
-def _apply(reg: Registration, d: Declaration) -> None:
+def _apply(session: Session, reg: Registration, d: Declaration) -> None:
     """Copy the declaration onto the registration, replacing its child rows."""
+    if reg.id is not None:
+        # Delete the old rows first: the unit of work would insert the new ones before
+        # deleting, which trips the unique constraint on (registration, category).
+        for children in (
+            reg.alternative_titles, reg.authors, reg.ai_tools, reg.contributions, reg.sources,
+        ):
+            children.clear()
+        session.flush()
     for name in (
         "title",
         "work_category",

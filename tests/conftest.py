@@ -1,0 +1,195 @@
+"""Shared fixtures: an isolated, migrated database per test, on SQLite and on PostgreSQL.
+
+Each test that takes ``app`` runs once per backend. The schema comes from the Alembic
+migrations, applied once per session to a template that every test copies (a file copy on
+SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL). PostgreSQL tests skip with the reason
+when no server answers, unless REGISTRY_REQUIRE_SERVICES=1 (as in CI), where they fail instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from registry import create_app
+from registry.db import make_engine, upgrade
+from tests import factories
+
+PG_ADMIN = os.environ.get(
+    "REGISTRY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_SERVICES = os.environ.get("REGISTRY_REQUIRE_SERVICES") == "1"
+_counter = itertools.count()
+
+
+def _pg_url(dbname: str) -> str:
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}/{dbname}"
+
+
+def _pg_admin() -> psycopg.Connection:
+    return psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
+
+
+def _pg_available() -> str | None:
+    """None when PostgreSQL answers; otherwise why not."""
+    try:
+        with _pg_admin() as conn:
+            conn.execute("select 1")
+    except psycopg.Error as exc:
+        return f"PostgreSQL is not reachable at {PG_ADMIN}: {exc}".strip()
+    return None
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "registry.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> str:
+    reason = _pg_available()
+    if reason:
+        if REQUIRE_SERVICES:
+            pytest.fail(reason + " (REGISTRY_REQUIRE_SERVICES=1)")
+        pytest.skip(reason)
+    name = f"registry_tpl_{os.getpid()}"
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    engine = make_engine(_pg_url(name))
+    upgrade(engine)
+    engine.dispose()
+    yield name
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        path = tmp_path / "registry.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"registry_t_{os.getpid()}_{next(_counter)}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield _pg_url(name)
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def instance_path(tmp_path: Path) -> Path:
+    return tmp_path / "instance"
+
+
+@pytest.fixture
+def app(database_url: str, instance_path: Path):
+    app = create_app(
+        {
+            "REGISTRY_INSTANCE_PATH": str(instance_path),
+            "REGISTRY_DATABASE_URL": database_url,
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "REGISTRY_MAX_DEPOSIT_BYTES": 2 * 1024 * 1024,
+            "MAX_CONTENT_LENGTH": 3 * 1024 * 1024,
+            "REGISTRY_MAX_TEXT_BYTES": 256 * 1024,
+            "REGISTRY_MAX_IMAGE_PIXELS": 4_000_000,
+            "REGISTRY_PAGE_SIZE": 5,
+        }
+    )
+    yield app
+    app.extensions["registry"].engine.dispose()
+
+
+@pytest.fixture
+def engine(app):
+    return app.extensions["registry"].engine
+
+
+@pytest.fixture
+def store(app):
+    return app.extensions["registry"].store
+
+
+@pytest.fixture
+def session(app):
+    from registry.db import new_session
+
+    with new_session(app.extensions["registry"].engine) as s:
+        yield s
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(client, url: str = "/account/signin") -> str:
+    """A CSRF token for ``client``'s session, read from a page's form as a browser would."""
+    html = client.get(url).get_data(as_text=True)
+    match = _TOKEN.search(html)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+class AuthActions:
+    def __init__(self, client, session) -> None:
+        self.client = client
+        self.session = session
+
+    def login(self, user=None, password: str = factories.PASSWORD):
+        user = user or factories.make_user(self.session)
+        response = self.client.post(
+            "/account/signin",
+            data={
+                "email": user.email,
+                "password": password,
+                "csrf_token": csrf_token(self.client),
+            },
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return user
+
+    def logout(self) -> None:
+        self.client.post("/account/signout", data={"csrf_token": csrf_token(self.client, "/")})
+
+
+@pytest.fixture
+def auth(client, session) -> AuthActions:
+    return AuthActions(client, session)
+
+
+def stored_files(store) -> list[Path]:
+    """Every file under the deposit store, temporary ones included."""
+    if not store.root.exists():
+        return []
+    return [p for p in store.root.rglob("*") if p.is_file()]

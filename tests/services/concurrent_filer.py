@@ -1,0 +1,36 @@
+"""Run as a separate process by the concurrency tests: submit N filings and print their numbers."""
+
+import json
+import sys
+
+from registry.db import make_engine, new_session
+from registry.models import User
+from registry.services import filing
+from registry.storage import DepositStore
+from tests.factories import text_declaration
+
+LIMITS = filing.Limits(max_deposit_bytes=1 << 20, max_text_bytes=1 << 20, max_image_pixels=10**6)
+
+
+def main(url: str, deposit_dir: str, user_id: int, count: int, tag: str) -> None:
+    engine = make_engine(url)
+    store = DepositStore(deposit_dir)
+    numbers = []
+    with new_session(engine) as session:
+        user = session.get(User, user_id)
+        for i in range(count):
+            reg = filing.submit(
+                session=session,
+                store=store,
+                limits=LIMITS,
+                owner=user,
+                declaration=text_declaration(title=f"{tag} {i}"),
+                upload=filing.DepositUpload(pasted_text=f"Poem {tag} number {i}\n"),
+            )
+            numbers.append(reg.number)
+    engine.dispose()
+    print(json.dumps(numbers))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
