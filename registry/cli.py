@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+import sys
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 from sqlmodel import func, select
 
 from . import db as database
@@ -18,9 +20,7 @@ def _session():  # type: ignore[no-untyped-def]
     return database.new_session(ext().engine)
 
 
-@click.group("registry", help="Run and manage the registry.")
-def registry() -> None:
-    pass
+registry = AppGroup("registry", help="Run and manage the registry.")
 
 
 @registry.command("migrate", help="Apply the database migrations (safe to run again).")
@@ -46,7 +46,7 @@ def migrate(revision: str) -> None:
 def create_user(email: str, display_name: str, role: str, password: str | None) -> None:
     generated = False
     if password is None:
-        if click.get_text_stream("stdin").isatty():
+        if sys.stdin is not None and sys.stdin.isatty():
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         else:
             password, generated = secrets.token_urlsafe(12), True

@@ -21,9 +21,7 @@ from registry import create_app
 from registry.db import make_engine, upgrade
 from tests import factories
 
-PG_ADMIN = os.environ.get(
-    "REGISTRY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
-)
+PG_ADMIN = os.environ.get("REGISTRY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("REGISTRY_REQUIRE_SERVICES") == "1"
 _counter = itertools.count()
 
@@ -150,12 +148,12 @@ def runner(app):
     return app.test_cli_runner()
 
 
-_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def csrf_token(client, url: str = "/account/signin") -> str:
     """A CSRF token for ``client``'s session, read from a page's form as a browser would."""
-    html = client.get(url).get_data(as_text=True)
+    html = client.get(url, follow_redirects=True).get_data(as_text=True)
     match = _TOKEN.search(html)
     assert match, f"no CSRF token on {url}"
     return match.group(1)

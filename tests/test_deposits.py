@@ -19,7 +19,10 @@ def check(tmp_path, data: bytes, expected=None):
 def test_allowed_image_formats(tmp_path, fmt, media_type):
     info = check(tmp_path, image_bytes(fmt, (30, 20)))
     assert (info.kind, info.media_type, info.width, info.height) == (
-        DepositKind.IMAGE, media_type, 30, 20,
+        DepositKind.IMAGE,
+        media_type,
+        30,
+        20,
     )
 
 
@@ -51,7 +54,7 @@ def test_an_image_named_txt_is_still_an_image(tmp_path):
 
 @pytest.mark.parametrize(
     ("data", "chars"),
-    [("Tide Tables\n".encode(), 12), ("\ufeff山居秋暝\n".encode(), 5), ("ok\r\n\tx".encode(), 6)],
+    [(b"Tide Tables\n", 12), ("\ufeff山居秋暝\n".encode(), 5), (b"ok\r\n\tx", 6)],
 )
 def test_texts(tmp_path, data, chars):
     info = check(tmp_path, data, DepositKind.TEXT)

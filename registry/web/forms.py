@@ -19,6 +19,7 @@ from wtforms import (
     FormField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -30,6 +31,7 @@ from ..domain.vocabulary import (
     ClaimantKind,
     ContributionCategory,
     DigitalSourceType,
+    Labelled,
     PublicationStatus,
     RightsHeld,
     RightsObtained,
@@ -38,7 +40,12 @@ from ..domain.vocabulary import (
     WorkCategory,
 )
 
-BLANK = [("", "Choose…")]
+
+def _options(vocabulary: type[Labelled], *, blank: bool = False) -> list[SelectChoice]:
+    options = [SelectChoice("", "Choose…")] if blank else []
+    return options + [SelectChoice(code, label) for code, label in vocabulary.choices()]
+
+
 SHORT = Length(max=200)
 LONG = Length(max=10_000)
 
@@ -48,7 +55,10 @@ class SignUpForm(FlaskForm):
     email = EmailField("Email address", validators=[DataRequired(), Length(max=254)])
     password = PasswordField(
         "Password",
-        validators=[DataRequired(), Length(min=10, max=256)],
+        validators=[
+            DataRequired(),
+            Length(min=10, max=256, message="Use at least 10 characters (and at most 256)."),
+        ],
         description="At least 10 characters. A few unrelated words make a strong password.",
     )
     confirm = PasswordField(
@@ -70,7 +80,7 @@ class SignOutForm(FlaskForm):
 class AuthorForm(Form):
     name = StringField("Full name", validators=[Optional(), SHORT])
     signing = SelectField(
-        "Named on the work", choices=BLANK + Signing.choices(), validators=[Optional()]
+        "Named on the work", choices=_options(Signing, blank=True), validators=[Optional()]
     )
     pseudonym = StringField("Pseudonym", validators=[Optional(), SHORT])
     citizenship = StringField("Citizenship or domicile", validators=[Optional(), Length(max=100)])
@@ -115,11 +125,11 @@ class FilingForm(FlaskForm):
         description="Earlier, translated or series titles, one per line.",
     )
     work_category = SelectField(
-        "Kind of work", choices=BLANK + WorkCategory.choices(), validators=[Optional()]
+        "Kind of work", choices=_options(WorkCategory, blank=True), validators=[Optional()]
     )
     completion_date = DateField("Date completed", validators=[Optional()])
     publication_status = RadioField(
-        "Publication", choices=PublicationStatus.choices(), validators=[Optional()]
+        "Publication", choices=_options(PublicationStatus), validators=[Optional()]
     )
     publication_date = DateField("Date of first publication", validators=[Optional()])
     publication_nation = StringField(
@@ -131,7 +141,7 @@ class FilingForm(FlaskForm):
         "Claimant (who holds the copyright)", validators=[Optional(), Length(max=300)]
     )
     claimant_kind = RadioField(
-        "The claimant is", choices=ClaimantKind.choices(), validators=[Optional()]
+        "The claimant is", choices=_options(ClaimantKind), validators=[Optional()]
     )
     claimant_address = TextAreaField(
         "Claimant's address",
@@ -140,17 +150,17 @@ class FilingForm(FlaskForm):
     )
     rights_obtained = SelectField(
         "How the claimant obtained the rights",
-        choices=BLANK + RightsObtained.choices(),
+        choices=_options(RightsObtained, blank=True),
         validators=[Optional()],
     )
     transfer_statement = TextAreaField(
         "How the rights passed to the claimant", validators=[Optional(), Length(max=2000)]
     )
-    rights_held = RadioField("Rights held", choices=RightsHeld.choices(), validators=[Optional()])
+    rights_held = RadioField("Rights held", choices=_options(RightsHeld), validators=[Optional()])
     rights_held_detail = TextAreaField("Which rights", validators=[Optional(), Length(max=2000)])
     # AI disclosure
     digital_source_type = RadioField(
-        "How the work was made", choices=DigitalSourceType.choices(), validators=[Optional()]
+        "How the work was made", choices=_options(DigitalSourceType), validators=[Optional()]
     )
     ai_tools = FieldList(FormField(ToolForm), min_entries=1, max_entries=20)
     ai_material = TextAreaField(
@@ -170,7 +180,7 @@ class FilingForm(FlaskForm):
     sources = FieldList(FormField(SourceForm), min_entries=1, max_entries=30)
     training_use = RadioField(
         "May the work be used to train AI models?",
-        choices=TrainingUse.choices(),
+        choices=_options(TrainingUse),
         validators=[Optional()],
     )
     training_terms = TextAreaField("Conditions", validators=[Optional(), Length(max=2000)])

@@ -9,7 +9,6 @@ from flask import Flask, Response
 
 from ..domain import vocabulary
 from ..domain.statuses import Status
-from .forms import SignOutForm
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -44,4 +43,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"vocab": vocabulary, "Status": Status, "signout_form": SignOutForm()}
+        return {"vocab": vocabulary, "Status": Status}

@@ -25,10 +25,28 @@ def fields(problems):
 @pytest.mark.parametrize(
     "name",
     [
-        "ChatGPT", "chat gpt-4o", "GPT-4", "OpenAI", "Midjourney v6", "Stable Diffusion XL",
-        "DALL·E 3", "Claude", "Claude 3.5 Sonnet", "Gemini Pro", "Copilot", "AI", "A.I.",
-        "Artificial Intelligence", "文心一言", "通义千问", "豆包", "人工智能", "Kimi", "DeepSeek",
-        "Adobe Firefly", "ＣｈａｔＧＰＴ",
+        "ChatGPT",
+        "chat gpt-4o",
+        "GPT-4",
+        "OpenAI",
+        "Midjourney v6",
+        "Stable Diffusion XL",
+        "DALL·E 3",
+        "Claude",
+        "Claude 3.5 Sonnet",
+        "Gemini Pro",
+        "Copilot",
+        "AI",
+        "A.I.",
+        "Artificial Intelligence",
+        "文心一言",
+        "通义千问",
+        "豆包",
+        "人工智能",
+        "Kimi",
+        "DeepSeek",
+        "Adobe Firefly",
+        "ＣｈａｔＧＰＴ",
     ],
 )
 def test_ai_names_are_refused_as_authors(name):
@@ -38,8 +56,17 @@ def test_ai_names_are_refused_as_authors(name):
 @pytest.mark.parametrize(
     "name",
     [
-        "Claude Monet", "Ana Costa", "Gemini Ruiz", "Kimi Räikkönen", "李白", "Aidan Smith",
-        "Mai Nguyen", "Grokowski", "Piotr Nowak", "Sora Tanaka", "Bard Johansen",
+        "Claude Monet",
+        "Ana Costa",
+        "Gemini Ruiz",
+        "Kimi Räikkönen",
+        "李白",
+        "Aidan Smith",
+        "Mai Nguyen",
+        "Grokowski",
+        "Piotr Nowak",
+        "Sora Tanaka",
+        "Bard Johansen",
     ],
 )
 def test_people_are_not_refused(name):
@@ -134,7 +161,11 @@ def test_blank_rows_are_ignored():
 def test_a_draft_may_be_incomplete_but_not_wrong():
     empty = replace(
         declaration(),
-        title="", authors=(), claimant_name="", attested=False, digital_source_type=None,
+        title="",
+        authors=(),
+        claimant_name="",
+        attested=False,
+        digital_source_type=None,
     )
     assert draft_problems(empty, today=TODAY) == []
     wrong = replace(

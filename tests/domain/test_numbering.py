@@ -10,7 +10,11 @@ from registry.domain.numbering import (
 
 @pytest.mark.parametrize(
     ("year", "seq", "expected"),
-    [(2026, 1, "AIR-2026-000001"), (2026, 42, "AIR-2026-000042"), (2031, 999_999, "AIR-2031-999999")],
+    [
+        (2026, 1, "AIR-2026-000001"),
+        (2026, 42, "AIR-2026-000042"),
+        (2031, 999_999, "AIR-2031-999999"),
+    ],
 )
 def test_format(year, seq, expected):
     assert format_number(year, seq) == expected

@@ -50,26 +50,44 @@ def test_submit_numbers_stores_and_records(session, store):
         ("created", None, "draft", owner.id),
         ("submitted", "draft", "submitted", owner.id),
     ]
-    second = submit(session, store, owner, upload=filing.DepositUpload(file=io.BytesIO(image_bytes(colour=(1, 2, 3)))))
+    second = submit(
+        session,
+        store,
+        owner,
+        upload=filing.DepositUpload(file=io.BytesIO(image_bytes(colour=(1, 2, 3)))),
+    )
     assert second.number == f"AIR-{year}-000002"
 
 
 def test_draft_then_edit_then_submit(session, store):
     owner = make_user(session)
     draft = filing.save_draft(
-        session=session, store=store, limits=LIMITS, owner=owner,
+        session=session,
+        store=store,
+        limits=LIMITS,
+        owner=owner,
         declaration=replace(declaration(), title="", attested=False),
         upload=filing.DepositUpload(),
     )
     assert draft.status == "draft" and draft.number is None and draft.deposit_sha256 is None
     with pytest.raises(filing.FilingRejected) as exc:
-        submit(session, store, owner, decl=replace(declaration(), title=""), upload=filing.DepositUpload(), uid=draft.uid)
+        submit(
+            session,
+            store,
+            owner,
+            decl=replace(declaration(), title=""),
+            upload=filing.DepositUpload(),
+            uid=draft.uid,
+        )
     assert {p.field for p in exc.value.problems} == {"title", "deposit"}
     # Nothing of the failed submission was written.
     session.expire_all()
     assert session.get(Registration, draft.id).status == "draft"
     edited = filing.save_draft(
-        session=session, store=store, limits=LIMITS, owner=owner,
+        session=session,
+        store=store,
+        limits=LIMITS,
+        owner=owner,
         declaration=declaration(title="Second title"),
         upload=filing.DepositUpload(file=io.BytesIO(image_bytes())),
         uid=draft.uid,
@@ -83,17 +101,42 @@ def test_draft_then_edit_then_submit(session, store):
     assert count(session, Event) == 2
     with pytest.raises(filing.FilingRejected, match="submitted already"):
         filing.save_draft(
-            session=session, store=store, limits=LIMITS, owner=owner,
-            declaration=declaration(), upload=filing.DepositUpload(), uid=draft.uid,
+            session=session,
+            store=store,
+            limits=LIMITS,
+            owner=owner,
+            declaration=declaration(),
+            upload=filing.DepositUpload(),
+            uid=draft.uid,
         )
 
 
 def test_children_are_replaced_on_edit(session, store):
     owner = make_user(session)
-    d1 = declaration(authors=(Author("A One", "real_name", "", "", "x"), Author("B Two", "real_name", "", "", "y")))
-    draft = filing.save_draft(session=session, store=store, limits=LIMITS, owner=owner, declaration=d1, upload=filing.DepositUpload())
+    d1 = declaration(
+        authors=(
+            Author("A One", "real_name", "", "", "x"),
+            Author("B Two", "real_name", "", "", "y"),
+        )
+    )
+    draft = filing.save_draft(
+        session=session,
+        store=store,
+        limits=LIMITS,
+        owner=owner,
+        declaration=d1,
+        upload=filing.DepositUpload(),
+    )
     d2 = declaration(authors=(Author("C Three", "real_name", "", "", "z"),), alternative_titles=())
-    filing.save_draft(session=session, store=store, limits=LIMITS, owner=owner, declaration=d2, upload=filing.DepositUpload(), uid=draft.uid)
+    filing.save_draft(
+        session=session,
+        store=store,
+        limits=LIMITS,
+        owner=owner,
+        declaration=d2,
+        upload=filing.DepositUpload(),
+        uid=draft.uid,
+    )
     session.expire_all()
     reg = session.get(Registration, draft.id)
     assert [a.name for a in reg.authors] == ["C Three"]
@@ -103,14 +146,35 @@ def test_children_are_replaced_on_edit(session, store):
 
 def test_other_creators_cannot_touch_a_draft(session, store):
     owner, other = make_user(session), make_user(session)
-    draft = filing.save_draft(session=session, store=store, limits=LIMITS, owner=owner, declaration=declaration(), upload=filing.DepositUpload())
+    draft = filing.save_draft(
+        session=session,
+        store=store,
+        limits=LIMITS,
+        owner=owner,
+        declaration=declaration(),
+        upload=filing.DepositUpload(),
+    )
     with pytest.raises(filing.FilingNotFound):
-        filing.save_draft(session=session, store=store, limits=LIMITS, owner=other, declaration=declaration(), upload=filing.DepositUpload(), uid=draft.uid)
+        filing.save_draft(
+            session=session,
+            store=store,
+            limits=LIMITS,
+            owner=other,
+            declaration=declaration(),
+            upload=filing.DepositUpload(),
+            uid=draft.uid,
+        )
     assert filing.get_own(session=session, uid=draft.uid, user=other) is None
     assert filing.get_for_viewer(session=session, uid=draft.uid, user=other) is None
     examiner = make_user(session, role="examiner")
     assert filing.get_for_viewer(session=session, uid=draft.uid, user=examiner) is None
-    submit(session, store, owner, upload=filing.DepositUpload(file=io.BytesIO(image_bytes())), uid=draft.uid)
+    submit(
+        session,
+        store,
+        owner,
+        upload=filing.DepositUpload(file=io.BytesIO(image_bytes())),
+        uid=draft.uid,
+    )
     assert filing.get_for_viewer(session=session, uid=draft.uid, user=examiner) is not None
     assert filing.get_for_viewer(session=session, uid=draft.uid, user=other) is None
 
@@ -140,14 +204,32 @@ def test_a_text_for_an_image_category_is_named_as_such(session, store):
     with pytest.raises(filing.FilingRejected, match="This file is a text, but the category"):
         submit(session, store, owner, upload=filing.DepositUpload(pasted_text="A poem"))
     with pytest.raises(filing.FilingRejected, match="This file is an image, but the category"):
-        submit(session, store, owner, decl=text_declaration(), upload=filing.DepositUpload(file=io.BytesIO(image_bytes())))
+        submit(
+            session,
+            store,
+            owner,
+            decl=text_declaration(),
+            upload=filing.DepositUpload(file=io.BytesIO(image_bytes())),
+        )
     assert stored_files(store) == []
 
 
 def test_pasted_text_is_normalised_and_shared_by_hash(session, store):
     owner = make_user(session)
-    a = submit(session, store, owner, decl=text_declaration(), upload=filing.DepositUpload(pasted_text="line one\r\nline two\r\n"))
-    b = submit(session, store, owner, decl=text_declaration(), upload=filing.DepositUpload(file=io.BytesIO(b"line one\nline two\n")))
+    a = submit(
+        session,
+        store,
+        owner,
+        decl=text_declaration(),
+        upload=filing.DepositUpload(pasted_text="line one\r\nline two\r\n"),
+    )
+    b = submit(
+        session,
+        store,
+        owner,
+        decl=text_declaration(),
+        upload=filing.DepositUpload(file=io.BytesIO(b"line one\nline two\n")),
+    )
     assert a.deposit_sha256 == b.deposit_sha256
     assert filing.deposit_text(store, a.deposit) == "line one\nline two\n"
     assert count(session, Deposit) == 1 and len(stored_files(store)) == 1
@@ -180,7 +262,13 @@ def test_numbers_are_unique_under_concurrent_threads(engine, store, session):
                 user = s.get(type(owner), owner.id)
                 barrier.wait()
                 for i in range(5):
-                    reg = submit(s, store, user, decl=text_declaration(), upload=filing.DepositUpload(pasted_text=f"thread {t} poem {i}"))
+                    reg = submit(
+                        s,
+                        store,
+                        user,
+                        decl=text_declaration(),
+                        upload=filing.DepositUpload(pasted_text=f"thread {t} poem {i}"),
+                    )
                     numbers.append(reg.number)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
@@ -202,9 +290,20 @@ def test_numbers_are_unique_across_processes(database_url, store, session):
     owner = make_user(session)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.services.concurrent_filer", database_url,
-             str(store.root), str(owner.id), "10", f"p{p}"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "tests.services.concurrent_filer",
+                database_url,
+                str(store.root),
+                str(owner.id),
+                "10",
+                f"p{p}",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for p in range(4)
     ]

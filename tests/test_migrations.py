@@ -1,0 +1,21 @@
+"""The schema comes only from the migrations, and they match the models."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from registry.db import current_revision, downgrade, upgrade
+
+
+def test_migrations_match_the_models(engine):
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []
+
+
+def test_downgrade_and_upgrade_again(engine):
+    assert current_revision(engine) == "0001"
+    downgrade(engine, "base")
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) == "0001"
