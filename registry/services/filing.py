@@ -301,7 +301,11 @@ def _apply(session: Session, reg: Registration, d: Declaration) -> None:
         # Delete the old rows first: the unit of work would insert the new ones before
         # deleting, which trips the unique constraint on (registration, category).
         for children in (
-            reg.alternative_titles, reg.authors, reg.ai_tools, reg.contributions, reg.sources,
+            reg.alternative_titles,
+            reg.authors,
+            reg.ai_tools,
+            reg.contributions,
+            reg.sources,
         ):
             children.clear()
         session.flush()
