@@ -1,6 +1,5 @@
 """A creator signs up, files an image, and the public lookup finds it: in a real browser."""
 
-import io
 import os
 from pathlib import Path
 
