@@ -85,7 +85,11 @@ def test_sign_up_file_an_image_and_look_it_up(live_server, browser, backend, tmp
 
     page.get_by_role("link", name="Follow this filing").click()
     page.get_by_role("heading", name="Timeline").wait_for()
-    assert page.locator("img.thumb").evaluate("img => img.naturalWidth") > 0
+    # The thumbnail is made on first request: wait until the browser has decoded it.
+    page.wait_for_function(
+        "() => { const i = document.querySelector('img.thumb');"
+        " return i && i.complete && i.naturalWidth > 0; }"
+    )
     shot(page, "05-record", backend)
 
     public = browser.new_page(viewport={"width": 390, "height": 844})  # a phone, signed out
