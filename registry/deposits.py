@@ -112,19 +112,32 @@ def inspect(
 ) -> DepositInfo:
     """Inspect a staged deposit as ``expected``; with None, as an image and failing that a text.
 
-    Raises DepositRejected with the message for the uploader.
+    Raises DepositRejected with the message for the uploader; when the file is fine but of the
+    other kind than ``expected``, the message says so.
     """
-    if expected == DepositKind.IMAGE:
-        return inspect_image(path, max_pixels=max_pixels)
-    if expected == DepositKind.TEXT:
+
+    def as_kind(kind: DepositKind) -> DepositInfo:
+        if kind == DepositKind.IMAGE:
+            return inspect_image(path, max_pixels=max_pixels)
         return inspect_text(path, max_bytes=max_text_bytes)
+
+    first = expected or DepositKind.IMAGE
+    other = DepositKind.TEXT if first == DepositKind.IMAGE else DepositKind.IMAGE
     try:
-        return inspect_image(path, max_pixels=max_pixels)
-    except DepositRejected as image_error:
+        return as_kind(first)
+    except DepositRejected as error:
         try:
-            return inspect_text(path, max_bytes=max_text_bytes)
+            info = as_kind(other)
         except DepositRejected:
-            raise DepositRejected(f"{image_error} Texts must be UTF-8 plain text.") from image_error
+            if expected is None:
+                raise DepositRejected(f"{error} Texts must be UTF-8 plain text.") from error
+            raise error from None
+        if expected is None:
+            return info
+        raise DepositRejected(
+            f"This file is {other.with_article}, but the category you chose is deposited as "
+            f"{expected.with_article}. Change the category or attach the right file."
+        ) from error
 
 
 def make_thumbnail(source: Path, target: Path, *, max_side: int) -> None:

@@ -435,17 +435,13 @@ def submission_problems(
                 Problem(
                     "deposit",
                     f"A {WorkCategory(decl.work_category).label.split(' (')[0].lower()} is "
-                    f"deposited as {_article(expected)}, but this filing holds "
-                    f"{_article(deposit_kind)}.",
+                    f"deposited as {expected.with_article}, but this filing holds "
+                    f"{deposit_kind.with_article}.",
                 )
             )
     if not decl.attested:
         problems.append(Problem("attested", "Confirm that the statements in this filing are true."))
     return problems
-
-
-def _article(kind: DepositKind) -> str:
-    return "a text" if kind == DepositKind.TEXT else "an image"
 
 
 def expected_deposit_kind(work_category: str | None) -> DepositKind | None:

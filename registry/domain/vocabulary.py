@@ -38,6 +38,11 @@ class DepositKind(StrEnum):
     IMAGE = "image"
     TEXT = "text"
 
+    @property
+    def with_article(self) -> str:
+        """ "an image" or "a text", for sentences."""
+        return "an image" if self is DepositKind.IMAGE else "a text"
+
 
 class WorkCategory(Labelled):
     LITERARY = "literary", "Literary work (文字作品)"

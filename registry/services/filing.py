@@ -133,25 +133,23 @@ def _write(
     today = today or utcnow().date()
     decl = declaration.without_blank_rows()
     with _staged_upload(store, limits, upload, decl) as incoming:
-        existing_kind = _existing_deposit_kind(session, owner, uid)
-        deposit_kind = incoming.info.kind if incoming else existing_kind
-        if submit:
-            problems = rules.submission_problems(decl, deposit_kind=deposit_kind, today=today)
-        else:
-            problems = rules.draft_problems(decl, today=today)
-        if problems:
-            raise FilingRejected(problems)
-
         begin_write(session)
         try:
             registration = _load_or_create(session, owner, uid)
             if registration.status != Status.DRAFT:
+                if not submit:
+                    raise FilingRejected(
+                        [
+                            Problem(
+                                "", "This filing was submitted already and can no longer be edited."
+                            )
+                        ]
+                    )
                 session.rollback()
-                if submit:
-                    return registration
-                raise FilingRejected(
-                    [Problem("", "This filing was submitted already and can no longer be edited.")]
-                )
+                return registration  # submitted already: a double click files once
+            problems = _problems(decl, registration, incoming, today, submit=submit)
+            if problems:
+                raise FilingRejected(problems)
             if incoming:
                 registration.deposit = _upsert_deposit(session, incoming)
             _apply(session, registration, decl)
@@ -209,7 +207,12 @@ def _staged_upload(
                 raise FilingRejected([Problem("deposit", "The file is empty.")])
             expected = rules.expected_deposit_kind(decl.work_category)
             try:
-                info = _inspect(staged, limits, expected)
+                info = deposit_rules.inspect(
+                    staged.path,
+                    expected=expected,
+                    max_pixels=limits.max_image_pixels,
+                    max_text_bytes=limits.max_text_bytes,
+                )
             except deposit_rules.DepositRejected as exc:
                 raise FilingRejected([Problem("deposit", str(exc))]) from exc
             yield _Incoming(staged, info)
@@ -224,46 +227,21 @@ def _staged_upload(
         ) from exc
 
 
-def _inspect(
-    staged: StagedFile, limits: Limits, expected: DepositKind | None
-) -> deposit_rules.DepositInfo:
-    def run(kind: DepositKind | None) -> deposit_rules.DepositInfo:
-        return deposit_rules.inspect(
-            staged.path,
-            expected=kind,
-            max_pixels=limits.max_image_pixels,
-            max_text_bytes=limits.max_text_bytes,
-        )
-
-    try:
-        return run(expected)
-    except deposit_rules.DepositRejected:
-        if expected is None:
-            raise
-        other = DepositKind.TEXT if expected == DepositKind.IMAGE else DepositKind.IMAGE
-        try:
-            run(other)
-        except deposit_rules.DepositRejected:
-            pass
-        else:
-            wanted = "a text" if expected == DepositKind.TEXT else "an image"
-            found = "a text" if other == DepositKind.TEXT else "an image"
-            raise deposit_rules.DepositRejected(
-                f"This file is {found}, but the category you chose is deposited as {wanted}. "
-                "Change the category or attach the right file."
-            ) from None
-        raise
-
-
-def _existing_deposit_kind(session: Session, owner: User, uid: str | None) -> DepositKind | None:
-    if uid is None:
-        return None
-    reg = get_own(session=session, uid=uid, user=owner)
-    if reg is None:
-        raise FilingNotFound(uid)
-    if reg.deposit is None:
-        return None
-    return DepositKind(reg.deposit.kind)
+def _problems(
+    decl: Declaration,
+    registration: Registration,
+    incoming: _Incoming | None,
+    today: date,
+    *,
+    submit: bool,
+) -> list[Problem]:
+    if not submit:
+        return rules.draft_problems(decl, today=today)
+    if incoming:
+        kind: DepositKind | None = incoming.info.kind
+    else:
+        kind = DepositKind(registration.deposit.kind) if registration.deposit else None
+    return rules.submission_problems(decl, deposit_kind=kind, today=today)
 
 
 def _load_or_create(session: Session, owner: User, uid: str | None) -> Registration:

@@ -32,8 +32,8 @@ class Page:
         return self.page < self.pages
 
 
-def _public():  # type: ignore[no-untyped-def]
-    return Registration.status != Status.DRAFT.value
+# Every status but draft is public.
+_PUBLIC = Registration.status != Status.DRAFT.value
 
 
 def by_number(*, session: Session, number: str) -> Registration | None:
@@ -42,7 +42,7 @@ def by_number(*, session: Session, number: str) -> Registration | None:
     if parsed is None:
         return None
     return session.exec(
-        select(Registration).where(Registration.number == str(parsed), _public())
+        select(Registration).where(Registration.number == str(parsed), _PUBLIC)
     ).first()
 
 
@@ -58,7 +58,7 @@ def search(*, session: Session, query: str, page: int = 1, page_size: int = 20) 
     lists the whole catalog, newest first. ``page`` counts from 1; a page past the end is empty.
     """
     page = max(1, page)
-    conditions = [_public()]
+    conditions = [_PUBLIC]
     for word in query.split()[:10]:
         pattern = _like(word)
         alt = select(AlternativeTitle.registration_id).where(

@@ -20,11 +20,11 @@ def home():  # type: ignore[no-untyped-def]
 @bp.route("/lookup")
 def lookup_number():  # type: ignore[no-untyped-def]
     raw = request.args.get("number", "").strip()
-    parsed = parse_number(raw)
-    if parsed is not None and lookup.by_number(session=db_session(), number=str(parsed)):
-        return redirect(url_for("public.record", number=str(parsed)))
+    reg = lookup.by_number(session=db_session(), number=raw)
+    if reg is not None:
+        return redirect(url_for("public.record", number=reg.number))
     status = 404 if raw else 400
-    return render_template("public/lookup.html", number=raw, parsed=parsed), status
+    return render_template("public/lookup.html", number=raw, parsed=parse_number(raw)), status
 
 
 @bp.route("/registrations/<number>")

@@ -9,7 +9,7 @@ from werkzeug.serving import make_server
 
 from tests.conftest import REQUIRE_SERVICES
 
-CHROMIUM = os.environ.get("REGISTRY_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("REGISTRY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def live_server(app):
 
 @pytest.fixture
 def browser():
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+    if not os.path.exists(CHROMIUM):
         reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
         if REQUIRE_SERVICES:
             pytest.fail(reason)
