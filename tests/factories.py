@@ -11,13 +11,47 @@ from datetime import date
 
 from argon2 import PasswordHasher
 from PIL import Image
+from sqlmodel import func, select
 
 from registry.domain.declaration import AiTool, Author, Contribution, Declaration, InputSource
 from registry.models import User
+from registry.services import filing
 
 PASSWORD = "correct horse battery staple"
 _HASH = PasswordHasher().hash(PASSWORD)
 _seq = itertools.count(1)
+
+
+LIMITS = filing.Limits(max_deposit_bytes=1 << 20, max_text_bytes=64 * 1024, max_image_pixels=10**6)
+
+
+def count(session, model) -> int:
+    return session.exec(select(func.count()).select_from(model)).one()
+
+
+def submit_work(session, store, owner, decl=None, upload=None, **kw):
+    """Submit through the service; by default a complete declaration with a small PNG."""
+    return filing.submit(
+        session=session,
+        store=store,
+        limits=LIMITS,
+        owner=owner,
+        declaration=decl or declaration(),
+        upload=upload or filing.DepositUpload(file=io.BytesIO(image_bytes())),
+        **kw,
+    )
+
+
+def save_draft(session, store, owner, decl=None, upload=None, uid=None):
+    return filing.save_draft(
+        session=session,
+        store=store,
+        limits=LIMITS,
+        owner=owner,
+        declaration=decl or declaration(),
+        upload=upload or filing.DepositUpload(),
+        uid=uid,
+    )
 
 
 def make_user(session, *, email: str | None = None, role: str = "creator", name: str = "") -> User:

@@ -7,9 +7,7 @@ from registry.db import make_engine, new_session
 from registry.models import User
 from registry.services import filing
 from registry.storage import DepositStore
-from tests.factories import text_declaration
-
-LIMITS = filing.Limits(max_deposit_bytes=1 << 20, max_text_bytes=1 << 20, max_image_pixels=10**6)
+from tests.factories import LIMITS, text_declaration
 
 
 def main(url: str, deposit_dir: str, user_id: int, count: int, tag: str) -> None:

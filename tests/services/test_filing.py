@@ -9,33 +9,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlmodel import func, select
 
 from registry.db import new_session
 from registry.domain.declaration import Author
 from registry.models import Deposit, Event, Registration
 from registry.services import filing
 from tests.conftest import stored_files
-from tests.factories import declaration, image_bytes, make_user, text_declaration
+from tests.factories import (
+    count,
+    declaration,
+    image_bytes,
+    make_user,
+    save_draft,
+    text_declaration,
+)
+from tests.factories import submit_work as submit
 
-LIMITS = filing.Limits(max_deposit_bytes=1 << 20, max_text_bytes=64 * 1024, max_image_pixels=10**6)
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def count(session, model) -> int:
-    return session.exec(select(func.count()).select_from(model)).one()
-
-
-def submit(session, store, owner, decl=None, upload=None, **kw):
-    return filing.submit(
-        session=session,
-        store=store,
-        limits=LIMITS,
-        owner=owner,
-        declaration=decl or declaration(),
-        upload=upload or filing.DepositUpload(file=io.BytesIO(image_bytes())),
-        **kw,
-    )
 
 
 def test_submit_numbers_stores_and_records(session, store):
@@ -61,14 +51,7 @@ def test_submit_numbers_stores_and_records(session, store):
 
 def test_draft_then_edit_then_submit(session, store):
     owner = make_user(session)
-    draft = filing.save_draft(
-        session=session,
-        store=store,
-        limits=LIMITS,
-        owner=owner,
-        declaration=replace(declaration(), title="", attested=False),
-        upload=filing.DepositUpload(),
-    )
+    draft = save_draft(session, store, owner, replace(declaration(), title="", attested=False))
     assert draft.status == "draft" and draft.number is None and draft.deposit_sha256 is None
     with pytest.raises(filing.FilingRejected) as exc:
         submit(
@@ -83,12 +66,11 @@ def test_draft_then_edit_then_submit(session, store):
     # Nothing of the failed submission was written.
     session.expire_all()
     assert session.get(Registration, draft.id).status == "draft"
-    edited = filing.save_draft(
-        session=session,
-        store=store,
-        limits=LIMITS,
-        owner=owner,
-        declaration=declaration(title="Second title"),
+    edited = save_draft(
+        session,
+        store,
+        owner,
+        declaration(title="Second title"),
         upload=filing.DepositUpload(file=io.BytesIO(image_bytes())),
         uid=draft.uid,
     )
@@ -100,15 +82,7 @@ def test_draft_then_edit_then_submit(session, store):
     assert again.number == done.number
     assert count(session, Event) == 2
     with pytest.raises(filing.FilingRejected, match="submitted already"):
-        filing.save_draft(
-            session=session,
-            store=store,
-            limits=LIMITS,
-            owner=owner,
-            declaration=declaration(),
-            upload=filing.DepositUpload(),
-            uid=draft.uid,
-        )
+        save_draft(session, store, owner, declaration(), uid=draft.uid)
 
 
 def test_children_are_replaced_on_edit(session, store):
@@ -119,24 +93,9 @@ def test_children_are_replaced_on_edit(session, store):
             Author("B Two", "real_name", "", "", "y"),
         )
     )
-    draft = filing.save_draft(
-        session=session,
-        store=store,
-        limits=LIMITS,
-        owner=owner,
-        declaration=d1,
-        upload=filing.DepositUpload(),
-    )
+    draft = save_draft(session, store, owner, d1)
     d2 = declaration(authors=(Author("C Three", "real_name", "", "", "z"),), alternative_titles=())
-    filing.save_draft(
-        session=session,
-        store=store,
-        limits=LIMITS,
-        owner=owner,
-        declaration=d2,
-        upload=filing.DepositUpload(),
-        uid=draft.uid,
-    )
+    save_draft(session, store, owner, d2, uid=draft.uid)
     session.expire_all()
     reg = session.get(Registration, draft.id)
     assert [a.name for a in reg.authors] == ["C Three"]
@@ -146,24 +105,9 @@ def test_children_are_replaced_on_edit(session, store):
 
 def test_other_creators_cannot_touch_a_draft(session, store):
     owner, other = make_user(session), make_user(session)
-    draft = filing.save_draft(
-        session=session,
-        store=store,
-        limits=LIMITS,
-        owner=owner,
-        declaration=declaration(),
-        upload=filing.DepositUpload(),
-    )
+    draft = save_draft(session, store, owner, declaration())
     with pytest.raises(filing.FilingNotFound):
-        filing.save_draft(
-            session=session,
-            store=store,
-            limits=LIMITS,
-            owner=other,
-            declaration=declaration(),
-            upload=filing.DepositUpload(),
-            uid=draft.uid,
-        )
+        save_draft(session, store, other, declaration(), uid=draft.uid)
     assert filing.get_own(session=session, uid=draft.uid, user=other) is None
     assert filing.get_for_viewer(session=session, uid=draft.uid, user=other) is None
     examiner = make_user(session, role="examiner")

@@ -3,17 +3,21 @@ import re
 from dataclasses import replace
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import select
 
 from registry.domain.declaration import Author
 from registry.models import Deposit, Event, Registration
 from tests.conftest import csrf_token, stored_files
-from tests.factories import POEM, declaration, image_bytes, make_user, png_bomb, text_declaration
+from tests.factories import (
+    POEM,
+    count,
+    declaration,
+    image_bytes,
+    make_user,
+    png_bomb,
+    text_declaration,
+)
 from tests.web.forms import post_filing
-
-
-def count(session, model) -> int:
-    return session.exec(select(func.count()).select_from(model)).one()
 
 
 def nothing_written(session, store) -> bool:

@@ -6,19 +6,13 @@ from sqlmodel import select
 from registry.domain.declaration import Author
 from registry.models import Registration
 from registry.services import filing
-from tests.factories import declaration, image_bytes, make_user
-
-LIMITS = filing.Limits(max_deposit_bytes=1 << 20, max_text_bytes=1 << 20, max_image_pixels=10**6)
+from tests.factories import declaration, image_bytes, make_user, save_draft, submit_work
 
 
 def file(session, store, owner, n=0, **overrides):
-    return filing.submit(
-        session=session,
-        store=store,
-        limits=LIMITS,
-        owner=owner,
-        declaration=declaration(**overrides),
-        upload=filing.DepositUpload(file=io.BytesIO(image_bytes(colour=(n % 256, 7, 9)))),
+    image = io.BytesIO(image_bytes(colour=(n % 256, 7, 9)))
+    return submit_work(
+        session, store, owner, declaration(**overrides), filing.DepositUpload(file=image)
     )
 
 
@@ -61,14 +55,7 @@ def test_public_pages_never_show_private_data(client, session, store):
             Author("Anonymous Person Name", "anonymous", "", "Chile", "Images"),
         ),
     )
-    draft = filing.save_draft(
-        session=session,
-        store=store,
-        limits=LIMITS,
-        owner=owner,
-        declaration=declaration(title="Unpublished Draft Title"),
-        upload=filing.DepositUpload(),
-    )
+    draft = save_draft(session, store, owner, declaration(title="Unpublished Draft Title"))
     pages = [
         client.get("/").get_data(as_text=True),
         client.get("/search").get_data(as_text=True),
@@ -145,14 +132,7 @@ def test_search_pages(client, session, store):
 
 def test_drafts_are_not_public(client, session, store):
     owner = make_user(session)
-    filing.save_draft(
-        session=session,
-        store=store,
-        limits=LIMITS,
-        owner=owner,
-        declaration=replace(declaration(), title="Hidden Draft"),
-        upload=filing.DepositUpload(),
-    )
+    save_draft(session, store, owner, replace(declaration(), title="Hidden Draft"))
     assert "Hidden Draft" not in client.get("/search?q=hidden").get_data(as_text=True)
     assert session.exec(select(Registration)).one().number is None
 
