@@ -1,9 +1,11 @@
-"""Commands under ``flask --app wsgi registry ...``: migrate, accounts, demo data, serve."""
+"""Commands under ``flask --app wsgi registry ...``: migrate, accounts, demo data, serve, evaluate."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -103,6 +105,35 @@ def serve(ctx: click.Context, host: str, port: int, with_demo: bool) -> None:
         "--name 'Your Name'\n"
     )
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+@registry.command(
+    "evaluate",
+    help="Measure the originality check on a labelled set (registered/, queries/, truth.csv). "
+    "Runs in a scratch registry; the registry's own database is not touched.",
+)
+@click.argument(
+    "dataset", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--mistakes", is_flag=True, help="Also list every query with a miss or a false flag.")
+def evaluate(dataset: Path, as_json: bool, mistakes: bool) -> None:
+    from . import evaluation
+
+    for needed in ("registered", "queries", "truth.csv"):
+        if not (dataset / needed).exists():
+            raise click.UsageError(f"{dataset} has no {needed}: not an evaluation set.")
+    quiet = as_json or not sys.stderr.isatty()
+    result = evaluation.evaluate(
+        dataset, progress=None if quiet else (lambda m: click.echo(m, err=True))
+    )
+    if as_json:
+        click.echo(json.dumps(result.as_dict()))
+        return
+    click.echo(evaluation.format_table(result))
+    if mistakes:
+        for query, family, expected, flagged in result.mistakes:
+            click.echo(f"{query} ({family}): expected {expected or '-'}, flagged {flagged or '-'}")
 
 
 def init_app(app: Flask) -> None:

@@ -219,3 +219,38 @@ class Event(SQLModel, table=True):
 
     registration: Registration = Relationship(back_populates="events")
     actor: User | None = Relationship()
+
+
+class Fingerprint(SQLModel, table=True):
+    """The originality engine's fingerprint of a submitted filing's deposit.
+
+    Rows are only ever added; ``id`` is the watermark the in-memory indexes catch up from.
+    Image rows hold the pixel hash, the PDQ hash and the region pHashes (8 bytes each, big-endian);
+    text rows hold the winnowed fingerprints (8 bytes each, little-endian int64).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    registration_id: int = Field(foreign_key="registration.id", unique=True)
+    kind: str = Field(max_length=16, index=True)
+    engine_version: str = Field(max_length=16)
+    pixel_sha256: str | None = Field(default=None, max_length=64, index=True)
+    pdq: bytes | None = None
+    region_hashes: bytes | None = None
+    text_fingerprints: bytes | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class MatchReport(SQLModel, table=True):
+    """The match report of a filing: written once, never edited (a re-check adds nothing here)."""
+
+    __tablename__ = "match_report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    registration_id: int = Field(foreign_key="registration.id", unique=True)
+    engine_version: str = Field(max_length=16)
+    checked_against: int = Field(default=0)  # registered works in the index at the time
+    match_count: int = Field(default=0)
+    strongest_band: str | None = Field(default=None, max_length=16)
+    top_score: float = Field(default=0.0)
+    body: str = Field(sa_column=Column(Text, nullable=False))  # JSON: the matches
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,203 @@
+"""Measure the originality check on a labelled set (``flask --app wsgi registry evaluate DATASET``).
+
+A set is ``registered/`` (works to register first), ``queries/`` (works to check afterwards) and
+``truth.csv`` (query, expected registered names separated by ``;``, family, modality). Everything
+runs in a scratch registry in a temporary directory, through the same services a filing goes
+through: each registered work is filed and checked, then each query is checked as a filing of its
+own (and removed again, so queries never match each other). A registered work counts as flagged
+for a query when the query's match report names it, in either band.
+
+TP = expected works flagged, FN = expected works missed, FP = other works flagged;
+recall = TP / (TP + FN), precision = TP / (TP + FP), per modality and per family.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from sqlmodel import Session, delete
+
+from . import db
+from .domain.declaration import AiTool, Author, Contribution, Declaration, InputSource
+from .models import Event, Fingerprint, MatchReport, Registration
+from .services import accounts, filing, matching
+from .storage import DepositStore
+
+_LIMITS = filing.Limits(
+    max_deposit_bytes=64 * 1024 * 1024,
+    max_text_bytes=16 * 1024 * 1024,
+    max_image_pixels=200_000_000,
+)
+
+
+@dataclass
+class Tally:
+    tp: int = 0
+    fn: int = 0
+    fp: int = 0
+
+    def add(self, other: Tally) -> None:
+        self.tp += other.tp
+        self.fn += other.fn
+        self.fp += other.fp
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+
+@dataclass
+class Result:
+    modalities: dict[str, dict[str, Tally]] = field(default_factory=dict)
+    queries: int = 0
+    registered: int = 0
+    seconds: float = 0.0
+    mistakes: list[tuple[str, str, list[str], list[str]]] = field(default_factory=list)
+
+    def total(self, modality: str) -> Tally:
+        total = Tally()
+        for tally in self.modalities.get(modality, {}).values():
+            total.add(tally)
+        return total
+
+    def as_dict(self) -> dict:
+        out = {}
+        for modality, families in sorted(self.modalities.items()):
+            total = self.total(modality)
+            out[modality] = {
+                "precision": round(total.precision, 4),
+                "recall": round(total.recall, 4),
+                "tp": total.tp,
+                "fn": total.fn,
+                "fp": total.fp,
+                "families": {
+                    name: {"precision": round(t.precision, 4), "recall": round(t.recall, 4),
+                           "tp": t.tp, "fn": t.fn, "fp": t.fp}
+                    for name, t in sorted(families.items())
+                },
+            }
+        return out
+
+
+def _declaration(name: str, is_image: bool) -> Declaration:
+    return Declaration(
+        title=name,
+        work_category="visual_art" if is_image else "literary",
+        completion_date=date(2026, 1, 1),
+        publication_status="unpublished",
+        authors=(Author("Evaluation Author", "real_name", "", "", "All of it"),),
+        claimant_name="Evaluation Author",
+        claimant_kind="natural",
+        claimant_address="Evaluation",
+        rights_obtained="original",
+        rights_held="all",
+        digital_source_type="digitalCreation",
+        ai_tools=(),
+        ai_material="",
+        contributions=(Contribution("expressive_input", "Made the work."),),
+        new_material="All of it",
+        sources=(InputSource("The author's own material", "", "Own work"),),
+        training_use="not_allowed",
+        attested=True,
+        alternative_titles=(),
+    )
+
+
+def _file(session, store, owner, path: Path, matcher) -> Registration:
+    is_image = path.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp")
+    with path.open("rb") as fh:
+        reg = filing.submit(
+            session=session,
+            store=store,
+            limits=_LIMITS,
+            owner=owner,
+            declaration=_declaration(path.name, is_image),
+            upload=filing.DepositUpload(file=fh),
+        )
+    matching.check(session=session, store=store, matcher=matcher, registration=reg)
+    return reg
+
+
+def _forget(session: Session, reg: Registration) -> None:
+    """Take a checked query back out of the scratch registry (queries must not match each other)."""
+    db.begin_write(session)
+    for table in (MatchReport, Fingerprint, Event):
+        session.exec(delete(table).where(table.registration_id == reg.id))
+    session.delete(reg)
+    session.commit()
+
+
+def evaluate(dataset: Path, progress: Callable[[str], None] | None = None) -> Result:
+    """Register ``dataset/registered``, check every query of ``truth.csv``, and tally."""
+    dataset = Path(dataset)
+    truth = list(csv.DictReader((dataset / "truth.csv").open(encoding="utf-8")))
+    registered = sorted(p for p in (dataset / "registered").iterdir() if p.is_file())
+    result = Result(registered=len(registered))
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="registry-eval-") as scratch:
+        engine = db.make_engine(f"sqlite:///{scratch}/eval.sqlite3")
+        db.upgrade(engine)
+        store = DepositStore(Path(scratch) / "deposits")
+        matcher = matching.Matcher()
+        with db.new_session(engine) as session:
+            owner = accounts.create_user(
+                session=session, email="evaluation@example.org", display_name="Evaluation",
+                password="evaluation-only-password-1",
+            )
+            names: dict[str, str] = {}
+            for i, path in enumerate(registered, 1):
+                reg = _file(session, store, owner, path, matcher)
+                names[reg.number] = path.name
+                if progress and i % 100 == 0:
+                    progress(f"registered {i}/{len(registered)}")
+            for i, row in enumerate(truth, 1):
+                reg = _file(session, store, owner, dataset / "queries" / row["query"], matcher)
+                report = matching.get_report(session, reg)
+                flagged = {names.get(m["number"], m["number"]) for m in
+                           matching.report_matches(report)}
+                _forget(session, reg)
+                expected = {e for e in row["expected"].split(";") if e}
+                tally = Tally(len(expected & flagged), len(expected - flagged),
+                              len(flagged - expected))
+                families = result.modalities.setdefault(row["modality"], defaultdict(Tally))
+                families[row["family"]].add(tally)
+                if tally.fn or tally.fp:
+                    result.mistakes.append(
+                        (row["query"], row["family"], sorted(expected), sorted(flagged))
+                    )
+                if progress and i % 200 == 0:
+                    progress(f"checked {i}/{len(truth)}")
+        engine.dispose()
+    result.queries = len(truth)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def format_table(result: Result) -> str:
+    lines = [
+        f"{result.registered} registered, {result.queries} queries, {result.seconds:.0f} s",
+        "",
+        f"{'modality':9} {'family':16} {'precision':>9} {'recall':>7} {'TP':>5} {'FN':>4} {'FP':>4}",
+    ]
+    for modality, families in sorted(result.modalities.items()):
+        for name, t in sorted(families.items()):
+            lines.append(
+                f"{modality:9} {name:16} {t.precision:9.3f} {t.recall:7.3f} {t.tp:5} {t.fn:4} {t.fp:4}"
+            )
+        t = result.total(modality)
+        lines.append(
+            f"{modality:9} {'ALL':16} {t.precision:9.3f} {t.recall:7.3f} {t.tp:5} {t.fn:4} {t.fp:4}"
+        )
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,388 @@
+"""Image fingerprints and the pairwise check that explains an image match.
+
+A registered image is fingerprinted once: SHA-256 of its decoded pixels, a 256-bit PDQ hash of the
+picture with uniform borders trimmed, and 64-bit perceptual hashes (DCT pHash) of a few regions of
+it (the whole, the centre, the four corners), which is what lets a cropped copy find its original.
+A query is hashed in the ways people disguise a copy (as filed, borders trimmed, mirrored, turned,
+straightened after a small rotation); each query hash is looked up against every region hash of
+every registered image (see index.py). Candidates are then verified pairwise: ORB key points
+matched under a similarity transform (RANSAC), which also gives the region of the earlier work the
+new one shows.
+
+Pure: Pillow, numpy, imagehash, pdqhash and OpenCV; no Flask, no SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import imagehash
+import numpy as np
+import pdqhash
+from PIL import Image, ImageOps
+
+#: Longest side an image is scaled to before hashing and feature extraction.
+WORK_SIZE = 512
+
+#: Regions of a registered image that get their own hash: name, (left, top, right, bottom) as
+#: fractions of the trimmed picture. The order is the order of ``ImageFingerprint.region_hashes``.
+REGIONS: tuple[tuple[str, tuple[float, float, float, float]], ...] = (
+    ("whole picture", (0.0, 0.0, 1.0, 1.0)),
+    ("centre", (0.05, 0.05, 0.95, 0.95)),
+    ("inner centre", (0.125, 0.125, 0.875, 0.875)),
+    ("top-left corner", (0.0, 0.0, 0.75, 0.75)),
+    ("top-right corner", (0.25, 0.0, 1.0, 0.75)),
+    ("bottom-left corner", (0.0, 0.25, 0.75, 1.0)),
+    ("bottom-right corner", (0.25, 0.25, 1.0, 1.0)),
+)
+
+_DIHEDRAL = (
+    ("mirrored", Image.Transpose.FLIP_LEFT_RIGHT),
+    ("upside down", Image.Transpose.FLIP_TOP_BOTTOM),
+    ("turned 180°", Image.Transpose.ROTATE_180),
+    ("turned 90°", Image.Transpose.ROTATE_90),
+    ("turned 270°", Image.Transpose.ROTATE_270),
+    ("transposed", Image.Transpose.TRANSPOSE),
+    ("transversed", Image.Transpose.TRANSVERSE),
+)
+
+_BORDER_STD = 4.0  # a row or column whose grey levels vary less than this is flat
+_MIN_KEPT = 0.15
+_FEATURE_MIN_SIDE = 320  # small pictures are scaled up to this before key points are sought  # never trim away more than 85 % of the picture
+
+
+@dataclass(frozen=True)
+class ImageFingerprint:
+    """What is stored for a registered image (and computed for a query)."""
+
+    pixel_sha256: str
+    width: int
+    height: int
+    trim_box: tuple[int, int, int, int]  # the picture inside uniform borders, in pixels
+    pdq: bytes  # 32 bytes, of the picture as filed
+    pdq_quality: int
+    region_hashes: tuple[int, ...]  # unsigned 64-bit pHash per REGIONS entry
+
+
+@dataclass(frozen=True)
+class QueryVariant:
+    """One way of looking at a query image: its name for the report and its 64-bit pHash."""
+
+    name: str
+    phash: int
+    image: Image.Image = field(repr=False, compare=False)
+    mirrored: bool = False
+
+
+@dataclass
+class PreparedImage:
+    """An image decoded once and scaled for the engine, with its fingerprint."""
+
+    picture: Image.Image  # RGB, longest side at most WORK_SIZE, borders not trimmed
+    trimmed: Image.Image
+    fingerprint: ImageFingerprint
+    _features: dict = field(default_factory=dict, repr=False)
+
+    def features(self, mirrored: bool = False):
+        """ORB key points and descriptors of the trimmed picture (or of its mirror image)."""
+        if mirrored not in self._features:
+            picture = self.picture
+            if mirrored:
+                picture = picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            self._features[mirrored] = _orb(picture)
+        return self._features[mirrored]
+
+
+# --------------------------------------------------------------------------- fingerprints
+
+
+def pixel_sha256(image: Image.Image) -> str:
+    """SHA-256 of the decoded RGB pixels and the size: equal for the same picture in any file."""
+    rgb = image.convert("RGB")
+    digest = hashlib.sha256(f"{rgb.width}x{rgb.height}:".encode())
+    digest.update(rgb.tobytes())
+    return digest.hexdigest()
+
+
+def prepare(image: Image.Image) -> PreparedImage:
+    """Decode orientation, fingerprint, and keep a working copy for pairwise checks."""
+    image = ImageOps.exif_transpose(image)
+    sha = pixel_sha256(image)
+    width, height = image.size
+    picture = image.convert("RGB")
+    picture.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BILINEAR)
+    box = trim_box(picture)
+    trimmed = picture.crop(box) if box != (0, 0, *picture.size) else picture
+    scale = width / picture.width
+    full_box = tuple(round(v * scale) for v in box)
+    pdq, quality = pdq_hash(picture)
+    hashes = tuple(phash(crop_fraction(picture, frac)) for _name, frac in REGIONS)
+    fp = ImageFingerprint(sha, width, height, full_box, pdq, quality, hashes)
+    return PreparedImage(picture, trimmed, fp)
+
+
+def phash(image: Image.Image) -> int:
+    """The 64-bit DCT perceptual hash of ``image`` as an unsigned integer."""
+    bits = imagehash.phash(image).hash.flatten()
+    return int("".join("1" if b else "0" for b in bits), 2)
+
+
+def pdq_hash(image: Image.Image) -> tuple[bytes, int]:
+    bits, quality = pdqhash.compute(np.asarray(image.convert("RGB")))
+    return np.packbits(bits.astype(np.uint8)).tobytes(), int(quality)
+
+
+def pdq_dihedral(image: Image.Image) -> list[bytes]:
+    hashes, _quality = pdqhash.compute_dihedral(np.asarray(image.convert("RGB")))
+    return [np.packbits(h.astype(np.uint8)).tobytes() for h in hashes]
+
+
+def hamming(a: int | bytes, b: int | bytes) -> int:
+    if isinstance(a, bytes):
+        a, b = int.from_bytes(a, "big"), int.from_bytes(b, "big")
+    return (a ^ b).bit_count()
+
+
+def crop_fraction(image: Image.Image, frac: tuple[float, float, float, float]) -> Image.Image:
+    if frac == (0.0, 0.0, 1.0, 1.0):
+        return image
+    w, h = image.size
+    box = (round(frac[0] * w), round(frac[1] * h), round(frac[2] * w), round(frac[3] * h))
+    return image.crop(box)
+
+
+def trim_box(image: Image.Image) -> tuple[int, int, int, int]:
+    """The box inside a frame: outer rows and columns of one flat colour (borders, letterboxing,
+    a window's title bar). Each side's frame colour is its outermost line's; trimming stops where
+    the colour changes, so a picture whose own edge is flat (a clear sky) inside a frame keeps it."""
+    grey = np.asarray(image.convert("L"), dtype=np.float32)
+    h, w = grey.shape
+    colours = (grey[0].mean(), grey[-1].mean(), grey[:, 0].mean(), grey[:, -1].mean())
+    top, bottom, left, right = 0, h, 0, w
+    for _ in range(4):
+        inner = grey[top:bottom, left:right]
+        t = _frame(inner, colours[0])
+        b = _frame(inner[::-1], colours[1])
+        lft = _frame(inner.T, colours[2])
+        rgt = _frame(inner.T[::-1], colours[3])
+        if not (t or b or lft or rgt):
+            break
+        top, bottom, left, right = top + t, bottom - b, left + lft, right - rgt
+        if bottom - top < h * _MIN_KEPT or right - left < w * _MIN_KEPT:
+            return (0, 0, w, h)
+    return (left, top, right, bottom)
+
+
+def _frame(grey: np.ndarray, colour: float) -> int:
+    """How many leading rows of ``grey`` are flat and of the frame's colour."""
+    if grey.shape[0] < 2:
+        return 0
+    flat = (grey.std(axis=1) < _BORDER_STD) & (np.abs(grey.mean(axis=1) - colour) < 10)
+    n = _run(flat)
+    return n if n < grey.shape[0] else 0
+
+
+def _run(flags: np.ndarray) -> int:
+    """How many leading entries of ``flags`` are true."""
+    false = np.flatnonzero(~flags)
+    return int(false[0]) if false.size else len(flags)
+
+
+# --------------------------------------------------------------------------- query variants
+
+
+def query_variants(prepared: PreparedImage) -> list[QueryVariant]:
+    """The ways a query is looked up: as filed, trimmed, mirrored, turned, straightened."""
+    base = prepared.trimmed
+    variants = [QueryVariant("as filed", phash(prepared.picture), prepared.picture)]
+    if base is not prepared.picture:
+        variants.append(QueryVariant("borders trimmed", phash(base), base))
+        mirror = base.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        variants.append(QueryVariant("borders trimmed, mirrored", phash(mirror), mirror, True))
+    for name, op in _DIHEDRAL:
+        turned = prepared.picture.transpose(op)
+        mirrored = op in (
+            Image.Transpose.FLIP_LEFT_RIGHT,
+            Image.Transpose.FLIP_TOP_BOTTOM,
+            Image.Transpose.TRANSPOSE,
+            Image.Transpose.TRANSVERSE,
+        )
+        variants.append(QueryVariant(name, phash(turned), turned, mirrored))
+    for angle, fill in straightening_angles(base):
+        upright = base.rotate(angle, Image.Resampling.BICUBIC, expand=True, fillcolor=fill)
+        box = trim_box(upright)
+        upright = upright.crop(box)
+        label = f"straightened by {abs(angle):.1f}° {'anticlockwise' if angle > 0 else 'clockwise'}"
+        variants.append(QueryVariant(label, phash(upright), upright))
+        mirror = upright.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        variants.append(QueryVariant(f"{label}, mirrored", phash(mirror), mirror, True))
+    return variants
+
+
+def straightening_angles(image: Image.Image) -> list[tuple[float, tuple[int, ...]]]:
+    """Angles (with the fill colour) that would undo a small rotation, estimated from the filled
+    triangles a rotation leaves in the corners of its canvas."""
+    rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
+    h, w, _ = rgb.shape
+    if h < 24 or w < 24:
+        return []
+    found = []
+    for flip_y, flip_x in ((False, False), (False, True), (True, False), (True, True)):
+        corner = rgb[::-1] if flip_y else rgb
+        corner = corner[:, ::-1] if flip_x else corner
+        colour = corner[0, 0]
+        if np.abs(corner[:3, :3] - colour).max() > 16:
+            continue
+        along_x = _run(np.abs(corner[0] - colour).max(axis=1) <= 24)
+        along_y = _run(np.abs(corner[:, 0] - colour).max(axis=1) <= 24)
+        if min(along_x, along_y) < 2 or along_x >= w - 1 or along_y >= h - 1:
+            continue
+        found.append((math.degrees(math.atan2(min(along_x, along_y), max(along_x, along_y))),
+                      tuple(int(c) for c in colour)))
+    found.sort()
+    # a rotated canvas has a triangle in at least two corners, all with the same angle
+    for (a, colour), (b, _) in zip(found, found[1:], strict=False):
+        if b - a <= 1.0 and 0.5 <= a <= 20:
+            angle = (a + b) / 2
+            return [(angle, colour), (-angle, colour)]
+    return []
+
+
+# --------------------------------------------------------------------------- verification
+
+
+@dataclass(frozen=True)
+class FeatureMatch:
+    """Key points of the query found again in the earlier work under one similarity transform."""
+
+    inliers: int
+    matches: int
+    rotation: float  # degrees
+    scale: float
+    box: tuple[float, float, float, float]  # the query's outline in the earlier work, fractions
+    mirrored: bool
+
+
+def _orb(image: Image.Image):
+    factor = _FEATURE_MIN_SIDE / min(image.size)
+    if factor > 1:
+        size = (round(image.width * factor), round(image.height * factor))
+        image = image.resize(size, Image.Resampling.BICUBIC)
+    grey = np.asarray(image.convert("L"))
+    orb = cv2.ORB_create(nfeatures=800, fastThreshold=10)
+    keypoints, descriptors = orb.detectAndCompute(grey, None)
+    points = np.float32([k.pt for k in keypoints]) if keypoints else np.zeros((0, 2), np.float32)
+    return points, descriptors, grey.shape
+
+
+def feature_match(query: PreparedImage, earlier: PreparedImage) -> FeatureMatch | None:
+    """The best similarity-transform match of the query (as is, or mirrored) onto the earlier work."""
+    best = None
+    for mirrored in (False, True):
+        found = _match(*query.features(mirrored), *earlier.features(), mirrored)
+        if found and (best is None or found.inliers > best.inliers):
+            best = found
+    return best
+
+
+def _match(q_points, q_desc, q_shape, r_points, r_desc, r_shape, mirrored) -> FeatureMatch | None:
+    if q_desc is None or r_desc is None or len(q_desc) < 8 or len(r_desc) < 8:
+        return None
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    pairs = matcher.knnMatch(q_desc, r_desc, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
+    if len(good) < 8:
+        return None
+    src = np.float32([q_points[m.queryIdx] for m in good])
+    dst = np.float32([r_points[m.trainIdx] for m in good])
+    transform, inlier_mask = cv2.estimateAffinePartial2D(
+        src, dst, method=cv2.RANSAC, ransacReprojThreshold=4.0, maxIters=2000
+    )
+    if transform is None:
+        return None
+    inliers = int(inlier_mask.sum())
+    scale = float(math.hypot(transform[0, 0], transform[1, 0]))
+    rotation = float(math.degrees(math.atan2(transform[1, 0], transform[0, 0])))
+    qh, qw = q_shape
+    rh, rw = r_shape
+    corners = np.float32([[0, 0], [qw, 0], [qw, qh], [0, qh]])
+    mapped = corners @ transform[:, :2].T + transform[:, 2]
+    x0, y0 = np.clip(mapped.min(axis=0), 0, [rw, rh])
+    x1, y1 = np.clip(mapped.max(axis=0), 0, [rw, rh])
+    box = (float(x0 / rw), float(y0 / rh), float(x1 / rw), float(y1 / rh))
+    return FeatureMatch(inliers, len(good), rotation, scale, box, mirrored)
+
+
+# --------------------------------------------------------------------------- pairwise evidence
+
+
+@dataclass(frozen=True)
+class ImageEvidence:
+    """Everything the pairwise check found between a query and one earlier image."""
+
+    identical_bytes: bool
+    identical_pixels: bool
+    hash_distance: int  # best pHash distance between a query variant and a region
+    variant: str  # which way of looking at the query matched
+    region: str  # which region of the earlier work matched
+    region_box: tuple[float, float, float, float]
+    pdq_distance: int  # best PDQ distance over the query's dihedral variants, of 256
+    features: FeatureMatch | None
+
+
+def query_pdqs(prepared: PreparedImage) -> list[bytes]:
+    """PDQ of the query in its eight dihedral forms, as filed and with borders trimmed."""
+    hashes = pdq_dihedral(prepared.picture)
+    if prepared.trimmed is not prepared.picture:
+        hashes += pdq_dihedral(prepared.trimmed)
+    return hashes
+
+
+def compare(
+    query: PreparedImage,
+    variants: list[QueryVariant],
+    pdqs: list[bytes],
+    earlier: PreparedImage,
+    *,
+    identical_bytes: bool = False,
+) -> ImageEvidence:
+    """Compare a query with one earlier image on every signal."""
+    fp = earlier.fingerprint
+    distance, v_index, r_index = min(
+        (hamming(v.phash, h), vi, ri)
+        for vi, v in enumerate(variants)
+        for ri, h in enumerate(fp.region_hashes)
+    )
+    pdq = min(hamming(h, fp.pdq) for h in pdqs)
+    identical_pixels = query.fingerprint.pixel_sha256 == fp.pixel_sha256
+    features = None
+    if not (identical_bytes or identical_pixels):
+        features = feature_match(query, earlier)
+    return ImageEvidence(
+        identical_bytes=identical_bytes,
+        identical_pixels=identical_pixels,
+        hash_distance=distance,
+        variant=variants[v_index].name,
+        region=REGIONS[r_index][0],
+        region_box=REGIONS[r_index][1],
+        pdq_distance=pdq,
+        features=features,
+    )
+
+
+def plausible(features: FeatureMatch | None) -> bool:
+    """A feature match that describes a real copy: enough consistent key points, a sane scale,
+    a sizeable region, and a small rotation or a quarter turn."""
+    if features is None:
+        return False
+    if features.inliers < 15 or features.inliers < 0.5 * features.matches:
+        return False
+    if not 0.1 <= features.scale <= 10:
+        return False
+    x0, y0, x1, y1 = features.box
+    if (x1 - x0) * (y1 - y0) < 0.02:
+        return False
+    return min(abs(features.rotation - k) for k in (-180, -90, 0, 90, 180)) <= 20

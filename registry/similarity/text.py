@@ -1,0 +1,271 @@
+"""Text fingerprints and the pairwise alignment that explains a text match.
+
+A text is normalised (Unicode NFKC, case folded, Traditional Chinese folded to Simplified,
+punctuation and white space dropped) into tokens that remember where they came from: a word for
+scripts that separate words, a single character for Chinese, Japanese and other unsegmented
+scripts. Winnowing over hashed token k-grams (Schleimer, Wilkerson and Aiken, 2003) picks the
+fingerprints kept in the inverted index; any copied run of ``k + w - 1`` tokens shares at least one
+of them. A candidate found through the index is aligned with the new text: every shared k-gram is a
+seed, seeds on one diagonal are chained into passages, and rapidfuzz scores each passage. Passages
+carry character offsets into both original texts, so reordered, partly deleted, reworded and
+stitched copies are all explained passage by passage.
+
+Pure: no Flask, no SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import opencc
+from rapidfuzz import fuzz
+
+#: k-gram length in tokens, for character tokens and for word tokens.
+K_CHARS = 4
+K_WORDS = 3
+#: Winnowing window: one fingerprint is kept in every window of this many k-grams.
+WINDOW = 4
+#: Seeds further than this many tokens from a passage's diagonal start a new passage.
+MAX_DRIFT = 4
+#: Gap, in query tokens, that a passage may bridge between seeds (reworded stretches).
+MAX_GAP = 14
+#: Most positions of one k-gram used as seeds (a refrain does not explode the alignment).
+MAX_REPEATS = 8
+
+_CONVERTER = opencc.OpenCC("t2s")
+_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
+_BASE = np.uint64(1099511628211)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """The normalised tokens of a text with their character offsets in the original."""
+
+    words: tuple[str, ...]
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    cjk: bool  # mostly character tokens (Chinese, Japanese, ...)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    @property
+    def k(self) -> int:
+        return K_CHARS if self.cjk else K_WORDS
+
+
+def _is_unsegmented(ch: str) -> bool:
+    """Characters of scripts written without spaces between words: each is its own token."""
+    cp = ord(ch)
+    return (
+        0x3040 <= cp <= 0x30FF  # hiragana, katakana
+        or 0x3400 <= cp <= 0x4DBF  # CJK extension A
+        or 0x4E00 <= cp <= 0x9FFF  # CJK unified ideographs
+        or 0xF900 <= cp <= 0xFAFF  # CJK compatibility ideographs
+        or 0x20000 <= cp <= 0x3134F  # CJK extensions B to G
+        or 0x0E00 <= cp <= 0x0EFF  # Thai, Lao
+        or 0x1000 <= cp <= 0x109F  # Myanmar
+        or 0x1780 <= cp <= 0x17FF  # Khmer
+    )
+
+
+def fold(text: str) -> str:
+    """NFKC (full-width to half-width and the like), case folding, Traditional to Simplified."""
+    return _CONVERTER.convert(unicodedata.normalize("NFKC", text).casefold())
+
+
+def _folded_chars(text: str):
+    """(original index, folded character) for every character that folding produces."""
+    pieces = [
+        (i, ch.lower() if ch.isascii() else unicodedata.normalize("NFKC", ch).casefold())
+        for i, ch in enumerate(text)
+    ]
+    flat = [(i, c) for i, piece in pieces for c in piece]
+    joined = "".join(c for _i, c in flat)
+    converted = _CONVERTER.convert(joined)
+    if len(converted) == len(joined):
+        return [(i, c) for (i, _old), c in zip(flat, converted, strict=True)]
+    return [(i, c) for i, old in flat for c in _CONVERTER.convert(old)]
+
+
+def tokenize(text: str) -> Tokens:
+    """Normalise ``text`` into tokens, each with the span of the original characters it covers."""
+    words: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    current: list[str] = []
+    current_start = 0
+    for index, part in _folded_chars(text):
+        if _is_unsegmented(part):
+            if current:
+                words.append("".join(current))
+                starts.append(current_start)
+                ends.append(index)
+                current = []
+            words.append(part)
+            starts.append(index)
+            ends.append(index + 1)
+        elif part.isalnum():
+            if not current:
+                current_start = index
+            current.append(part)
+        elif current:
+            words.append("".join(current))
+            starts.append(current_start)
+            ends.append(index)
+            current = []
+    if current:
+        words.append("".join(current))
+        starts.append(current_start)
+        ends.append(len(text))
+    cjk = sum(1 for w in words if len(w) == 1 and _is_unsegmented(w)) * 2 > len(words)
+    return Tokens(tuple(words), tuple(starts), tuple(ends), cjk)
+
+
+@lru_cache(maxsize=200_000)
+def _token_hash(token: str) -> int:
+    return int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
+
+
+def gram_hashes(tokens: Tokens, k: int | None = None) -> np.ndarray:
+    """A 63-bit hash of every run of ``k`` consecutive tokens (position i starts at token i)."""
+    k = k or tokens.k
+    n = len(tokens) - k + 1
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    h = np.fromiter((_token_hash(w) for w in tokens.words), dtype=np.uint64, count=len(tokens))
+    with np.errstate(over="ignore"):
+        acc = h[:n].copy()
+        for j in range(1, k):
+            acc = acc * _BASE + h[j : j + n]
+    return (acc >> np.uint64(1)).astype(np.int64)
+
+
+def winnow(hashes: np.ndarray, window: int = WINDOW) -> np.ndarray:
+    """The winnowed fingerprints: the smallest hash of every window (deduplicated, sorted)."""
+    if hashes.size == 0:
+        return hashes
+    if hashes.size <= window:
+        return np.unique(hashes[[int(np.argmin(hashes))]])
+    windows = np.lib.stride_tricks.sliding_window_view(hashes, window)
+    picks = np.argmin(windows, axis=1) + np.arange(windows.shape[0])
+    return np.unique(hashes[picks])
+
+
+def fingerprint_text(text: str) -> np.ndarray:
+    """The winnowed fingerprints of ``text`` (sorted, unique int64) for the inverted index."""
+    return winnow(gram_hashes(tokenize(text)))
+
+
+# --------------------------------------------------------------------------- alignment
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A stretch of the new text that copies a stretch of the earlier one."""
+
+    new_start: int  # character offsets in the new text
+    new_end: int
+    earlier_start: int  # character offsets in the earlier text
+    earlier_end: int
+    similarity: float  # 0..1, rapidfuzz ratio of the normalised stretches
+    tokens: int  # length in tokens on the new side
+
+
+@dataclass(frozen=True)
+class TextAlignment:
+    passages: tuple[Passage, ...]
+    new_coverage: float  # share of the new text's tokens inside a passage
+    earlier_coverage: float  # share of the earlier text's tokens inside a passage
+    matched_tokens: int
+    similarity: float  # token-weighted mean of the passages' similarity
+
+
+def align(new: Tokens, earlier: Tokens) -> TextAlignment:
+    """Every passage the two texts share, found from shared k-gram seeds chained by diagonal."""
+    k = min(new.k, earlier.k)
+    new_grams = gram_hashes(new, k)
+    earlier_grams = gram_hashes(earlier, k)
+    positions: dict[int, list[int]] = {}
+    for pos, g in enumerate(earlier_grams.tolist()):
+        bucket = positions.setdefault(g, [])
+        if len(bucket) < MAX_REPEATS:
+            bucket.append(pos)
+    chains: list[list[tuple[int, int]]] = []
+    open_chains: list[list[tuple[int, int]]] = []
+    for qi, g in enumerate(new_grams.tolist()):
+        for ri in positions.get(g, ()):
+            chosen = None
+            for chain in open_chains:
+                last_q, last_r = chain[-1]
+                if (
+                    0 < qi - last_q <= MAX_GAP
+                    and last_r < ri
+                    and abs((ri - qi) - (last_r - last_q)) <= MAX_DRIFT
+                ):
+                    chosen = chain
+                    break
+            if chosen is None:
+                chosen = []
+                chains.append(chosen)
+                open_chains.append(chosen)
+            chosen.append((qi, ri))
+        open_chains = [c for c in open_chains if qi - c[-1][0] <= MAX_GAP]
+    passages = [p for c in chains if (p := _passage(c, k, new, earlier))]
+    passages = _untangle(passages)
+    new_cov = _covered(((p[0], p[1]) for p in passages), len(new))
+    earlier_cov = _covered(((p[2], p[3]) for p in passages), len(earlier))
+    results = []
+    weight = 0
+    total = 0.0
+    for q0, q1, r0, r1, sim in passages:
+        results.append(
+            Passage(
+                new.starts[q0], new.ends[q1 - 1], earlier.starts[r0], earlier.ends[r1 - 1],
+                round(sim, 3), q1 - q0,
+            )
+        )
+        weight += q1 - q0
+        total += sim * (q1 - q0)
+    results.sort(key=lambda p: p.new_start)
+    return TextAlignment(
+        tuple(results),
+        round(new_cov / max(1, len(new)), 4),
+        round(earlier_cov / max(1, len(earlier)), 4),
+        new_cov,
+        round(total / weight, 4) if weight else 0.0,
+    )
+
+
+def _passage(chain, k, new: Tokens, earlier: Tokens):
+    if len(chain) < 2:
+        return None
+    q0, r0 = chain[0]
+    q1, r1 = chain[-1][0] + k, chain[-1][1] + k
+    if q1 - q0 < k + 2:
+        return None
+    sep = "" if new.cjk else " "
+    sim = fuzz.ratio(sep.join(new.words[q0:q1]), sep.join(earlier.words[r0:r1])) / 100
+    return (q0, q1, r0, r1, sim)
+
+
+def _untangle(passages):
+    """Keep the best of passages that overlap on the new side (a refrain matched twice)."""
+    passages.sort(key=lambda p: (-(p[1] - p[0]) * p[4]))
+    kept = []
+    for p in passages:
+        overlap = any(min(p[1], o[1]) - max(p[0], o[0]) > (p[1] - p[0]) // 2 for o in kept)
+        if not overlap:
+            kept.append(p)
+    return kept
+
+
+def _covered(spans, length: int) -> int:
+    mask = np.zeros(length, dtype=bool)
+    for a, b in spans:
+        mask[a:b] = True
+    return int(mask.sum())
