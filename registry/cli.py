@@ -80,7 +80,9 @@ def demo() -> None:
                 "demo data is added only to an empty one."
             )
             return
-        for line in seed(session=session, store=ext().store, limits=ext().limits):
+        for line in seed(
+            session=session, store=ext().store, limits=ext().limits, matcher=ext().matcher
+        ):
             click.echo(line)
 
 
@@ -105,6 +107,17 @@ def serve(ctx: click.Context, host: str, port: int, with_demo: bool) -> None:
         "--name 'Your Name'\n"
     )
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+@registry.command(
+    "check", help="Run the originality check on every submitted filing that has no report yet."
+)
+def check() -> None:
+    from .services import matching
+
+    with _session() as session:
+        done = matching.check_pending(session=session, store=ext().store, matcher=ext().matcher)
+    click.echo(f"Checked {len(done)} filing(s){': ' + ', '.join(done) if done else ''}.")
 
 
 @registry.command(

@@ -7,13 +7,14 @@ import math
 import random
 import secrets
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 
 from PIL import Image, ImageDraw, ImageFilter
 from sqlmodel import Session
 
 from .domain.declaration import AiTool, Author, Contribution, Declaration, InputSource
-from .services import accounts, filing
+from .services import accounts, filing, matching
 from .storage import DepositStore
 
 
@@ -122,6 +123,15 @@ When Master Oh saw the heron he said nothing for a while. Then he laughed, the f
 Min-jun had heard him laugh, and said, "Now it is ours."
 """
 
+#: A later filing that takes four lines of the poem above, in Traditional characters.
+COPIED_POEM = """秋夜
+
+夜來燈一盞，獨坐理舊文。
+不知窗外月，已照半山雲。
+松間風過處，溪聲入柴門。
+此詩新續成，聊寄遠方人。
+"""
+
 POEM_ZH = """山居秋暝·新作
 
 空山新雨后，石径湿苔痕。
@@ -131,8 +141,28 @@ POEM_ZH = """山居秋暝·新作
 """
 
 
-def seed(*, session: Session, store: DepositStore, limits: filing.Limits) -> Iterator[str]:
-    """Create demo accounts and submit a handful of filings; yield what to tell the user."""
+def _disguised(original: bytes) -> bytes:
+    """The demo's copy of an earlier image: mirrored, cropped, framed and re-encoded."""
+    with Image.open(io.BytesIO(original)) as im:
+        im = im.convert("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        w, h = im.size
+        im = im.crop((w // 8, h // 10, w, h))
+        framed = Image.new("RGB", (im.width + 60, im.height + 60), (245, 245, 240))
+        framed.paste(im, (30, 30))
+        out = io.BytesIO()
+        framed.save(out, "JPEG", quality=70)
+        return out.getvalue()
+
+
+def seed(
+    *,
+    session: Session,
+    store: DepositStore,
+    limits: filing.Limits,
+    matcher: matching.Matcher | None = None,
+) -> Iterator[str]:
+    """Create demo accounts and submit a handful of filings (the last two copy earlier ones, so
+    their match reports have something to show); yield what to tell the user."""
     password = secrets.token_urlsafe(10)
     examiner_password = secrets.token_urlsafe(10)
     creators = [
@@ -322,6 +352,36 @@ def seed(*, session: Session, store: DepositStore, limits: filing.Limits) -> Ite
             filing.DepositUpload(pasted_text=POEM_ZH),
         ),
     ]
+    harbour_decl = filings[0][1]
+    filings.append(
+        (
+            1,
+            replace(
+                harbour_decl,
+                title="Morning Quay",
+                alternative_titles=(),
+                authors=(Author("Maria Santos", "real_name", "", "Portugal", "Editing"),),
+                claimant_name="Maria Santos",
+                claimant_address="Rua do Cais 12, Porto",
+                publication_nation="Portugal",
+            ),
+            filing.DepositUpload(file=io.BytesIO(_disguised(filings[0][2].file.getvalue()))),
+        )
+    )
+    filings.append(
+        (
+            1,
+            replace(
+                filings[-2][1],
+                title="秋夜山居",
+                alternative_titles=(),
+                authors=(Author("Maria Santos", "real_name", "", "Portugal", "诗文"),),
+                claimant_name="Maria Santos",
+                claimant_address="Rua do Cais 12, Porto",
+            ),
+            filing.DepositUpload(pasted_text=COPIED_POEM),
+        )
+    )
     for owner_index, decl, upload in filings:
         reg = filing.submit(
             session=session,
@@ -330,6 +390,7 @@ def seed(*, session: Session, store: DepositStore, limits: filing.Limits) -> Ite
             owner=creators[owner_index],
             declaration=decl,
             upload=upload,
+            matcher=matcher,
         )
         yield f"Filed {reg.number}: {reg.title}"
     yield ""

@@ -8,6 +8,7 @@ before anything is written.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +41,9 @@ from ..models import (
     utcnow,
 )
 from ..storage import DepositStore, DepositTooLarge, StagedFile
+from . import matching
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -108,14 +112,23 @@ def submit(
     upload: DepositUpload,
     uid: str | None = None,
     today: date | None = None,
+    matcher: matching.Matcher | None = None,
 ) -> Registration:
-    """Save ``declaration`` and submit it: number, status ``submitted``, event; commit.
+    """Save ``declaration`` and submit it: number, status ``submitted``, event; commit. Then,
+    given a ``matcher``, run the originality check and store its report (a second commit: the
+    filing is safe first; a check that fails leaves it pending for ``registry check``).
 
     Submitting a filing that is already submitted returns it unchanged (a double click files
     once). Raises FilingRejected when the filing is incomplete or inconsistent, with nothing
     written, and FilingNotFound when ``uid`` is not the owner's.
     """
-    return _write(session, store, limits, owner, declaration, upload, uid, today, submit=True)
+    reg = _write(session, store, limits, owner, declaration, upload, uid, today, submit=True)
+    if matcher is not None:
+        try:
+            matching.check(session=session, store=store, matcher=matcher, registration=reg)
+        except Exception:  # the filing stands; the check is retried by `registry check`
+            log.exception("originality check of %s failed; it stays pending", reg.number)
+    return reg
 
 
 def _write(

@@ -76,7 +76,6 @@ def _unpack_codes(data: bytes) -> list[int]:
 @dataclass
 class _Query:
     fingerprint: Fingerprint
-    candidates: list[tuple[Registration, Deposit]]
     matches: list[Match]
 
 
@@ -88,6 +87,16 @@ def get_report(session: Session, registration: Registration) -> MatchReport | No
 
 def report_matches(report: MatchReport) -> list[dict]:
     return json.loads(report.body)["matches"]
+
+
+def matched_registration(
+    session: Session, registration: Registration, number: str
+) -> Registration | None:
+    """The earlier registration ``number`` if the filing's match report names it, else None."""
+    report = get_report(session, registration)
+    if report is None or number not in {m["number"] for m in report_matches(report)}:
+        return None
+    return session.exec(select(Registration).where(Registration.number == number)).first()
 
 
 def check(
@@ -134,6 +143,22 @@ def check(
         session.rollback()
         raise
     return report
+
+
+def check_pending(*, session: Session, store: DepositStore, matcher: Matcher) -> list[str]:
+    """Check every submitted filing that has no match report yet (a check that failed or was
+    cut off), oldest first; return their numbers."""
+    pending = session.exec(
+        select(Registration)
+        .outerjoin(MatchReport, MatchReport.registration_id == Registration.id)
+        .where(Registration.number.is_not(None), MatchReport.id.is_(None))
+        .order_by(Registration.submitted_at, Registration.id)
+    ).all()
+    done = []
+    for reg in pending:
+        check(session=session, store=store, matcher=matcher, registration=reg)
+        done.append(reg.number)
+    return done
 
 
 def _earlier(session: Session, ids: list[int], own: Registration) -> list[tuple[Registration, Deposit]]:
@@ -213,14 +238,14 @@ def _check_image(session, store, matcher, own, deposit) -> _Query:
         if judged is None:
             continue
         fm = evidence.features
+        variant = evidence.variant
         if img.plausible(fm):
             region = {"name": "region shown", "box": [round(v, 4) for v in fm.box]}
+            variant = img.describe(fm)
         else:
             region = {"name": evidence.region, "box": list(evidence.region_box)}
-        matches.append(
-            _match(reg, own, "image", judged, variant=evidence.variant, region=region)
-        )
-    return _Query(row, [], matches)
+        matches.append(_match(reg, own, "image", judged, variant=variant, region=region))
+    return _Query(row, matches)
 
 
 def _check_text(session, store, matcher, own, deposit) -> _Query:
@@ -258,4 +283,4 @@ def _check_text(session, store, matcher, own, deposit) -> _Query:
                 new_coverage=alignment.new_coverage, earlier_coverage=alignment.earlier_coverage,
             )
         )
-    return _Query(row, [], matches)
+    return _Query(row, matches)

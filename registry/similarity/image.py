@@ -84,6 +84,7 @@ class PreparedImage:
     picture: Image.Image  # RGB, longest side at most WORK_SIZE, borders not trimmed
     trimmed: Image.Image
     fingerprint: ImageFingerprint
+    content: tuple[float, float, float, float]  # the trimmed box, as fractions of the picture
     _features: dict = field(default_factory=dict, repr=False)
 
     def features(self, mirrored: bool = False):
@@ -121,7 +122,9 @@ def prepare(image: Image.Image) -> PreparedImage:
     pdq, quality = pdq_hash(picture)
     hashes = tuple(phash(crop_fraction(picture, frac)) for _name, frac in REGIONS)
     fp = ImageFingerprint(sha, width, height, full_box, pdq, quality, hashes)
-    return PreparedImage(picture, trimmed, fp)
+    pw, ph = picture.size
+    content = (box[0] / pw, box[1] / ph, box[2] / pw, box[3] / ph)
+    return PreparedImage(picture, trimmed, fp, content)
 
 
 def phash(image: Image.Image) -> int:
@@ -282,13 +285,17 @@ def feature_match(query: PreparedImage, earlier: PreparedImage) -> FeatureMatch 
     """The best similarity-transform match of the query (as is, or mirrored) onto the earlier work."""
     best = None
     for mirrored in (False, True):
-        found = _match(*query.features(mirrored), *earlier.features(), mirrored)
+        x0, y0, x1, y1 = query.content
+        outline = (1 - x1, y0, 1 - x0, y1) if mirrored else (x0, y0, x1, y1)
+        found = _match(*query.features(mirrored), *earlier.features(), mirrored, outline)
         if found and (best is None or found.inliers > best.inliers):
             best = found
     return best
 
 
-def _match(q_points, q_desc, q_shape, r_points, r_desc, r_shape, mirrored) -> FeatureMatch | None:
+def _match(
+    q_points, q_desc, q_shape, r_points, r_desc, r_shape, mirrored, outline
+) -> FeatureMatch | None:
     if q_desc is None or r_desc is None or len(q_desc) < 8 or len(r_desc) < 8:
         return None
     matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
@@ -308,7 +315,8 @@ def _match(q_points, q_desc, q_shape, r_points, r_desc, r_shape, mirrored) -> Fe
     rotation = float(math.degrees(math.atan2(transform[1, 0], transform[0, 0])))
     qh, qw = q_shape
     rh, rw = r_shape
-    corners = np.float32([[0, 0], [qw, 0], [qw, qh], [0, qh]])
+    x0, y0, x1, y1 = outline[0] * qw, outline[1] * qh, outline[2] * qw, outline[3] * qh
+    corners = np.float32([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
     mapped = corners @ transform[:, :2].T + transform[:, 2]
     x0, y0 = np.clip(mapped.min(axis=0), 0, [rw, rh])
     x1, y1 = np.clip(mapped.max(axis=0), 0, [rw, rh])
@@ -371,6 +379,21 @@ def compare(
         pdq_distance=pdq,
         features=features,
     )
+
+
+def describe(features: FeatureMatch) -> str:
+    """How the new picture places onto the earlier one, in words."""
+    parts = []
+    if features.mirrored:
+        parts.append("mirrored")
+    if abs(features.rotation) >= 1:
+        parts.append(f"turned {abs(features.rotation):.0f}°")
+    area = (features.box[2] - features.box[0]) * (features.box[3] - features.box[1])
+    if area < 0.9:
+        parts.append(f"cropped to {area:.0%} of the picture")
+    if abs(features.scale - 1) >= 0.05:
+        parts.append(f"scaled {1 / features.scale:.2f}×")
+    return ", ".join(parts) or "as is"
 
 
 def plausible(features: FeatureMatch | None) -> bool:

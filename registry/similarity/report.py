@@ -20,7 +20,7 @@ ENGINE_VERSION = "1.0.0"
 IMAGE_WHOLE_DISTANCE = 8
 IMAGE_ANY_DISTANCE = 6
 IMAGE_PDQ_DISTANCE = 40
-IMAGE_RETRIEVE_DISTANCE = 16
+IMAGE_RETRIEVE_DISTANCE = 20
 
 # Texts: a copy must be this similar passage by passage, and either make up most of the new work
 # (a short excerpt) or be long enough and a sizeable share of one of the two works.

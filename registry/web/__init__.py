@@ -6,7 +6,7 @@ redirects. The session, the deposit store and the upload limits come from here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask, current_app, g
@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from ..db import make_engine, new_session
 from ..services.filing import Limits
+from ..services.matching import Matcher
 from ..storage import DepositStore
 
 csrf = CSRFProtect()
@@ -29,6 +30,7 @@ class Extension:
     store: DepositStore
     limits: Limits
     cache_dir: Path
+    matcher: Matcher = field(default_factory=Matcher)
 
 
 def ext() -> Extension:

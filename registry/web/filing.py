@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from ..deposits import make_thumbnail
 from ..domain.statuses import Status
 from ..domain.vocabulary import ContributionCategory, DepositKind
-from ..services import filing
+from ..services import filing, matching
 from . import db_session, ext
 from .forms import FilingForm, form_data, problem_map, to_declaration
 
@@ -69,6 +69,7 @@ def _form_view(registration):  # type: ignore[no-untyped-def]
             pasted_text=form.deposit_text.data or None,
         )
         service = filing.submit if action == "submit" else filing.save_draft
+        extra = {"matcher": ext().matcher} if action == "submit" else {}
         try:
             reg = service(
                 session=db_session(),
@@ -78,6 +79,7 @@ def _form_view(registration):  # type: ignore[no-untyped-def]
                 declaration=to_declaration(form),
                 upload=upload,
                 uid=registration.uid if registration is not None else None,
+                **extra,
             )
         except filing.FilingNotFound:
             abort(404)
@@ -122,7 +124,13 @@ def record(uid: str):  # type: ignore[no-untyped-def]
     text = None
     if reg.deposit is not None and reg.deposit.kind == DepositKind.TEXT:
         text = filing.deposit_text(ext().store, reg.deposit)
-    return render_template("filing/record.html", reg=reg, deposit_text=text)
+    report = matching.get_report(db_session(), reg) if reg.number else None
+    matches = matching.report_matches(report) if report else []
+    copied = [p["new"] for m in matches for p in m.get("passages", [])]
+    return render_template(
+        "filing/record.html", reg=reg, deposit_text=text, report=report, matches=matches,
+        copied=copied,
+    )
 
 
 @bp.route("/<uid>/receipt")
@@ -163,7 +171,20 @@ def thumbnail(uid: str):  # type: ignore[no-untyped-def]
     reg = _viewable(uid)
     if reg.deposit is None or reg.deposit.kind != DepositKind.IMAGE:
         abort(404)
-    sha = reg.deposit.sha256
+    return _send_thumbnail(reg.deposit.sha256)
+
+
+@bp.route("/<uid>/matches/<number>/thumbnail")
+@login_required
+def match_thumbnail(uid: str, number: str):  # type: ignore[no-untyped-def]
+    """The earlier work a filing matched, shown to whoever may see the filing's match report."""
+    earlier = matching.matched_registration(db_session(), _viewable(uid), number)
+    if earlier is None or earlier.deposit is None or earlier.deposit.kind != DepositKind.IMAGE:
+        abort(404)
+    return _send_thumbnail(earlier.deposit.sha256)
+
+
+def _send_thumbnail(sha: str):  # type: ignore[no-untyped-def]
     cached = ext().cache_dir / "thumbnails" / f"{sha}-{THUMBNAIL_SIDE}.webp"
     if not cached.exists():
         make_thumbnail(ext().store.path_for(sha), cached, max_side=THUMBNAIL_SIDE)

@@ -28,6 +28,24 @@ def _status(code: str) -> Status:
     return Status(code)
 
 
+def _segments(text: str, spans: list[list[int]]) -> list[tuple[str, bool]]:
+    """``text`` cut into (piece, inside a span) runs, for highlighting copied passages."""
+    marks = sorted((max(0, a), min(len(text), b)) for a, b in spans if b > a)
+    pieces: list[tuple[str, bool]] = []
+    pos = 0
+    for a, b in marks:
+        if b <= pos:
+            continue
+        a = max(a, pos)
+        if a > pos:
+            pieces.append((text[pos:a], False))
+        pieces.append((text[a:b], True))
+        pos = b
+    if pos < len(text):
+        pieces.append((text[pos:], False))
+    return pieces
+
+
 def _security_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -39,6 +57,7 @@ def _security_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["when"] = _when
     app.jinja_env.globals["status_of"] = _status
+    app.jinja_env.globals["segments"] = _segments
     app.after_request(_security_headers)
 
     @app.context_processor
