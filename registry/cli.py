@@ -1,4 +1,5 @@
-"""Commands under ``flask --app wsgi registry ...``: migrate, accounts, demo data, serve, evaluate."""
+"""Commands under ``flask --app wsgi registry ...``: migrate, accounts, demo data, serve, the
+originality check of pending filings, and its evaluation."""
 
 from __future__ import annotations
 
@@ -125,9 +126,7 @@ def check() -> None:
     help="Measure the originality check on a labelled set (registered/, queries/, truth.csv). "
     "Runs in a scratch registry; the registry's own database is not touched.",
 )
-@click.argument(
-    "dataset", type=click.Path(exists=True, file_okay=False, path_type=Path)
-)
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.option("--mistakes", is_flag=True, help="Also list every query with a miss or a false flag.")
 def evaluate(dataset: Path, as_json: bool, mistakes: bool) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlmodel import Session, delete
 
 from . import db
-from .domain.declaration import AiTool, Author, Contribution, Declaration, InputSource
+from .domain.declaration import Author, Contribution, Declaration, InputSource
 from .models import Event, Fingerprint, MatchReport, Registration
 from .services import accounts, filing, matching
 from .storage import DepositStore
@@ -82,8 +82,13 @@ class Result:
                 "fn": total.fn,
                 "fp": total.fp,
                 "families": {
-                    name: {"precision": round(t.precision, 4), "recall": round(t.recall, 4),
-                           "tp": t.tp, "fn": t.fn, "fp": t.fp}
+                    name: {
+                        "precision": round(t.precision, 4),
+                        "recall": round(t.recall, 4),
+                        "tp": t.tp,
+                        "fn": t.fn,
+                        "fp": t.fp,
+                    }
                     for name, t in sorted(families.items())
                 },
             }
@@ -152,7 +157,9 @@ def evaluate(dataset: Path, progress: Callable[[str], None] | None = None) -> Re
         matcher = matching.Matcher()
         with db.new_session(engine) as session:
             owner = accounts.create_user(
-                session=session, email="evaluation@example.org", display_name="Evaluation",
+                session=session,
+                email="evaluation@example.org",
+                display_name="Evaluation",
                 password="evaluation-only-password-1",
             )
             names: dict[str, str] = {}
@@ -164,12 +171,14 @@ def evaluate(dataset: Path, progress: Callable[[str], None] | None = None) -> Re
             for i, row in enumerate(truth, 1):
                 reg = _file(session, store, owner, dataset / "queries" / row["query"], matcher)
                 report = matching.get_report(session, reg)
-                flagged = {names.get(m["number"], m["number"]) for m in
-                           matching.report_matches(report)}
+                flagged = {
+                    names.get(m["number"], m["number"]) for m in matching.report_matches(report)
+                }
                 _forget(session, reg)
                 expected = {e for e in row["expected"].split(";") if e}
-                tally = Tally(len(expected & flagged), len(expected - flagged),
-                              len(flagged - expected))
+                tally = Tally(
+                    len(expected & flagged), len(expected - flagged), len(flagged - expected)
+                )
                 families = result.modalities.setdefault(row["modality"], defaultdict(Tally))
                 families[row["family"]].add(tally)
                 if tally.fn or tally.fp:
@@ -185,19 +194,20 @@ def evaluate(dataset: Path, progress: Callable[[str], None] | None = None) -> Re
 
 
 def format_table(result: Result) -> str:
+    def row(modality: str, family: str, t: Tally) -> str:
+        return (
+            f"{modality:9} {family:16} {t.precision:9.3f} {t.recall:7.3f} "
+            f"{t.tp:5} {t.fn:4} {t.fp:4}"
+        )
+
     lines = [
         f"{result.registered} registered, {result.queries} queries, {result.seconds:.0f} s",
         "",
-        f"{'modality':9} {'family':16} {'precision':>9} {'recall':>7} {'TP':>5} {'FN':>4} {'FP':>4}",
+        f"{'modality':9} {'family':16} {'precision':>9} {'recall':>7} "
+        f"{'TP':>5} {'FN':>4} {'FP':>4}",
     ]
     for modality, families in sorted(result.modalities.items()):
-        for name, t in sorted(families.items()):
-            lines.append(
-                f"{modality:9} {name:16} {t.precision:9.3f} {t.recall:7.3f} {t.tp:5} {t.fn:4} {t.fp:4}"
-            )
-        t = result.total(modality)
-        lines.append(
-            f"{modality:9} {'ALL':16} {t.precision:9.3f} {t.recall:7.3f} {t.tp:5} {t.fn:4} {t.fp:4}"
-        )
+        lines.extend(row(modality, name, t) for name, t in sorted(families.items()))
+        lines.append(row(modality, "ALL", result.total(modality)))
         lines.append("")
     return "\n".join(lines)

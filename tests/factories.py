@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import itertools
+import random
 import struct
 import zlib
 from dataclasses import replace
 from datetime import date
 
 from argon2 import PasswordHasher
-from PIL import Image
+from PIL import Image, ImageDraw
 from sqlmodel import func, select
 
 from registry.domain.declaration import AiTool, Author, Contribution, Declaration, InputSource
@@ -130,3 +131,56 @@ def png_bomb(width: int = 30_000, height: int = 30_000) -> bytes:
 
 
 POEM = "Tide Tables\n\nThe harbour does not remember him.\nThe gulls are other gulls.\n"
+
+
+def scene(seed: int, size: tuple[int, int] = (360, 270)) -> Image.Image:
+    """A made-up photograph: a sky gradient and a hundred random shapes, different per seed."""
+    rng = random.Random(seed)
+    w, h = size
+    img = Image.new("RGB", size)
+    top = tuple(rng.randrange(60, 200) for _ in range(3))
+    bottom = tuple(rng.randrange(0, 120) for _ in range(3))
+    draw = ImageDraw.Draw(img)
+    for y in range(h):
+        t = y / (h - 1)
+        draw.line(
+            [(0, y), (w, y)],
+            fill=tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)),
+        )
+    for _ in range(100):
+        x0, y0 = rng.randrange(-20, w), rng.randrange(-20, h)
+        x1, y1 = x0 + rng.randrange(8, w // 3), y0 + rng.randrange(8, h // 3)
+        colour = tuple(rng.randrange(256) for _ in range(3))
+        if rng.random() < 0.5:
+            draw.ellipse([x0, y0, x1, y1], fill=colour, outline=(0, 0, 0))
+        else:
+            draw.rectangle([x0, y0, x1, y1], fill=colour)
+    return img
+
+
+def encoded(img: Image.Image, fmt: str = "PNG", **params) -> bytes:
+    out = io.BytesIO()
+    img.save(out, format=fmt, **params)
+    return out.getvalue()
+
+
+def framed(img: Image.Image, border: int, colour=(255, 255, 255)) -> Image.Image:
+    out = Image.new("RGB", (img.width + 2 * border, img.height + 2 * border), colour)
+    out.paste(img, (border, border))
+    return out
+
+
+ESSAY = (
+    "The harbour wakes before the town does. Fishing boats slip their moorings in the grey "
+    "light, and the gulls follow them out past the breakwater. By seven the market stalls are "
+    "open and the first crates of mackerel are iced and stacked. Old Tomas sells rope and "
+    "tar from the same shed his father built. Children run along the quay to school, dodging "
+    "nets laid out to dry. In the afternoon the wind turns and the boats come home heavy. "
+    "The auction is loud and quick, and by dusk the quay is hosed clean and quiet again."
+)
+ESSAY_ZH = (
+    "港口比小镇醒得更早。渔船在灰色的晨光中解开缆绳，海鸥跟着它们飞过防波堤。"
+    "七点钟，市场的摊位开张了，第一批鲭鱼已经冰好堆起。老托马斯在他父亲建造的棚子里卖绳子和焦油。"
+    "孩子们沿着码头跑去上学，躲开铺开晾晒的渔网。下午风向转了，渔船满载而归。"
+    "拍卖又吵又快，到了黄昏，码头被冲洗干净，又安静下来。"
+)

@@ -8,15 +8,83 @@ def test_demo_fills_an_empty_registry_once(runner, session, client):
     assert result.exit_code == 0, result.output
     assert "Filed AIR-" in result.output and "examiner@demo.example" in result.output
     count = session.exec(select(func.count()).select_from(Registration)).one()
-    assert count == 5
+    assert count == 7
     assert session.exec(select(User).where(User.role == "examiner")).one()
+    # the last two demo filings copy earlier ones, and their match reports say so
+    from registry.models import MatchReport
+
+    reports = session.exec(select(MatchReport).where(MatchReport.match_count > 0)).all()
+    assert sorted(r.strongest_band for r in reports) == ["strong", "strong"]
     again = runner.invoke(args=["registry", "demo"])
     assert "added only to an empty one" in again.output
-    assert session.exec(select(func.count()).select_from(Registration)).one() == 5
+    assert session.exec(select(func.count()).select_from(Registration)).one() == 7
     html = client.get("/search").get_data(as_text=True)
-    assert "Harbour at Dawn" in html and "5 filings" in html
+    assert "Morning Quay" in html and "7 filings" in html
 
 
 def test_migrate_is_safe_to_repeat(runner):
     result = runner.invoke(args=["registry", "migrate"])
-    assert result.exit_code == 0 and "revision 0001" in result.output
+    from registry.db import head_revision
+
+    assert result.exit_code == 0 and f"revision {head_revision()}" in result.output
+
+
+def _evaluation_set(root):
+    """A labelled set in the evaluation format, made here: two images, two texts, their copies,
+    and a new work of each kind."""
+    from PIL import Image
+
+    from tests.factories import ESSAY, ESSAY_ZH, encoded, scene
+
+    (root / "registered").mkdir(parents=True)
+    (root / "queries").mkdir()
+    (root / "registered" / "img-1.jpg").write_bytes(encoded(scene(31), "JPEG", quality=92))
+    (root / "registered" / "img-2.jpg").write_bytes(encoded(scene(32), "JPEG", quality=92))
+    (root / "registered" / "txt-1.txt").write_text(ESSAY, encoding="utf-8")
+    (root / "registered" / "txt-2.txt").write_text(ESSAY_ZH, encoding="utf-8")
+    mirrored = scene(31).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    (root / "queries" / "q-1.jpg").write_bytes(encoded(mirrored, "JPEG", quality=40))
+    (root / "queries" / "q-2.jpg").write_bytes(encoded(scene(33), "JPEG"))
+    (root / "queries" / "q-3.txt").write_text(ESSAY[100:400], encoding="utf-8")
+    (root / "queries" / "q-4.txt").write_text(ESSAY_ZH[40:] + ESSAY[:300], encoding="utf-8")
+    (root / "queries" / "q-5.txt").write_text("A new poem about the rain on the roof.\n" * 3)
+    (root / "truth.csv").write_text(
+        "query,expected,family,modality\n"
+        "q-1.jpg,img-1.jpg,hflip,image\n"
+        "q-2.jpg,,new_work,image\n"
+        "q-3.txt,txt-1.txt,excerpt,text\n"
+        "q-4.txt,txt-1.txt;txt-2.txt,stitched,text\n"
+        "q-5.txt,,new_work,text\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+def test_evaluate_prints_precision_and_recall_per_modality_and_family(runner, tmp_path):
+    import json
+
+    dataset = _evaluation_set(tmp_path / "set")
+    result = runner.invoke(args=["registry", "evaluate", str(dataset), "--json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.output)
+    assert scores["image"]["recall"] == 1.0 and scores["image"]["precision"] == 1.0
+    assert scores["text"]["recall"] == 1.0 and scores["text"]["precision"] == 1.0
+    assert set(scores["text"]["families"]) == {"excerpt", "stitched", "new_work"}
+    assert scores["text"]["families"]["stitched"] == {
+        "precision": 1.0,
+        "recall": 1.0,
+        "tp": 2,
+        "fn": 0,
+        "fp": 0,
+    }
+    table = runner.invoke(args=["registry", "evaluate", str(dataset)])
+    assert table.exit_code == 0 and "image     hflip" in table.output
+
+
+def test_evaluate_refuses_a_folder_that_is_not_an_evaluation_set(runner, tmp_path, session):
+    from registry.models import Registration
+    from tests.factories import count
+
+    result = runner.invoke(args=["registry", "evaluate", str(tmp_path)])
+    assert result.exit_code == 2 and "not an evaluation set" in result.output
+    assert count(session, Registration) == 0  # and the registry's own database is untouched

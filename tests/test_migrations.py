@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from registry.db import current_revision, downgrade, upgrade
+from registry.db import current_revision, downgrade, head_revision, upgrade
 
 
 def test_migrations_match_the_models(engine):
@@ -14,8 +14,11 @@ def test_migrations_match_the_models(engine):
 
 
 def test_downgrade_and_upgrade_again(engine):
+    head = head_revision()
+    assert head == "0002" and current_revision(engine) == head
+    downgrade(engine, "0001")
     assert current_revision(engine) == "0001"
     downgrade(engine, "base")
     assert current_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == head

@@ -161,7 +161,9 @@ def check_pending(*, session: Session, store: DepositStore, matcher: Matcher) ->
     return done
 
 
-def _earlier(session: Session, ids: list[int], own: Registration) -> list[tuple[Registration, Deposit]]:
+def _earlier(
+    session: Session, ids: list[int], own: Registration
+) -> list[tuple[Registration, Deposit]]:
     found = []
     for rid in ids:
         if rid == own.id:
@@ -183,8 +185,10 @@ def _same_deposit(session: Session, own: Registration) -> list[int]:
 
 def _match(reg: Registration, own: Registration, modality: str, judged, **extra) -> Match:
     score, band, signals = judged
-    first = reg.submitted_at is None or own.submitted_at is None or (
-        (reg.submitted_at, reg.id) <= (own.submitted_at, own.id)
+    first = (
+        reg.submitted_at is None
+        or own.submitted_at is None
+        or ((reg.submitted_at, reg.id) <= (own.submitted_at, own.id))
     )
     return Match(
         number=reg.number or "",
@@ -279,8 +283,13 @@ def _check_text(session, store, matcher, own, deposit) -> _Query:
         ]
         matches.append(
             _match(
-                reg, own, "text", judged, passages=passages,
-                new_coverage=alignment.new_coverage, earlier_coverage=alignment.earlier_coverage,
+                reg,
+                own,
+                "text",
+                judged,
+                passages=passages,
+                new_coverage=alignment.new_coverage,
+                earlier_coverage=alignment.earlier_coverage,
             )
         )
     return _Query(row, matches)

@@ -50,8 +50,8 @@ _DIHEDRAL = (
 )
 
 _BORDER_STD = 4.0  # a row or column whose grey levels vary less than this is flat
-_MIN_KEPT = 0.15
-_FEATURE_MIN_SIDE = 320  # small pictures are scaled up to this before key points are sought  # never trim away more than 85 % of the picture
+_MIN_KEPT = 0.15  # never trim away more than 85 % of the picture
+_FEATURE_MIN_SIDE = 320  # small pictures are scaled up to this before key points are sought
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,8 @@ def crop_fraction(image: Image.Image, frac: tuple[float, float, float, float]) -
 def trim_box(image: Image.Image) -> tuple[int, int, int, int]:
     """The box inside a frame: outer rows and columns of one flat colour (borders, letterboxing,
     a window's title bar). Each side's frame colour is its outermost line's; trimming stops where
-    the colour changes, so a picture whose own edge is flat (a clear sky) inside a frame keeps it."""
+    the colour changes, so a picture whose own flat edge (a clear sky) sits inside a frame keeps
+    it."""
     grey = np.asarray(image.convert("L"), dtype=np.float32)
     h, w = grey.shape
     colours = (grey[0].mean(), grey[-1].mean(), grey[:, 0].mean(), grey[:, -1].mean())
@@ -226,27 +227,33 @@ def query_variants(prepared: PreparedImage) -> list[QueryVariant]:
 
 
 def straightening_angles(image: Image.Image) -> list[tuple[float, tuple[int, ...]]]:
-    """Angles (with the fill colour) that would undo a small rotation, estimated from the filled
-    triangles a rotation leaves in the corners of its canvas."""
+    """Angles (with the fill colour) that would undo a small rotation, read off the triangles of
+    fill a rotation leaves in the corners of its canvas: each triangle's legs, measured a few
+    pixels in from the edge, are in the ratio of the angle's tangent. A rotation leaves such a
+    triangle, with the same angle, in at least two corners."""
     rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
     h, w, _ = rgb.shape
     if h < 24 or w < 24:
         return []
     found = []
+    inset = 2
     for flip_y, flip_x in ((False, False), (False, True), (True, False), (True, True)):
         corner = rgb[::-1] if flip_y else rgb
         corner = corner[:, ::-1] if flip_x else corner
         colour = corner[0, 0]
-        if np.abs(corner[:3, :3] - colour).max() > 16:
+        if np.abs(corner[: inset + 1, : inset + 1] - colour).max() > 16:
             continue
-        along_x = _run(np.abs(corner[0] - colour).max(axis=1) <= 24)
-        along_y = _run(np.abs(corner[:, 0] - colour).max(axis=1) <= 24)
-        if min(along_x, along_y) < 2 or along_x >= w - 1 or along_y >= h - 1:
+        along_x = _run(np.abs(corner[inset] - colour).max(axis=1) <= 24)
+        along_y = _run(np.abs(corner[:, inset] - colour).max(axis=1) <= 24)
+        if min(along_x, along_y) <= 2 * inset or along_x >= w - 1 or along_y >= h - 1:
             continue
-        found.append((math.degrees(math.atan2(min(along_x, along_y), max(along_x, along_y))),
-                      tuple(int(c) for c in colour)))
+        # the runs are measured ``inset`` pixels in: recover the legs at the edge itself
+        leg_x, leg_y = float(along_x), float(along_y)
+        for _ in range(5):
+            leg_x, leg_y = along_x / (1 - inset / leg_y), along_y / (1 - inset / leg_x)
+        angle = math.degrees(math.atan2(min(leg_x, leg_y), max(leg_x, leg_y)))
+        found.append((angle, tuple(int(c) for c in colour)))
     found.sort()
-    # a rotated canvas has a triangle in at least two corners, all with the same angle
     for (a, colour), (b, _) in zip(found, found[1:], strict=False):
         if b - a <= 1.0 and 0.5 <= a <= 20:
             angle = (a + b) / 2
@@ -282,7 +289,8 @@ def _orb(image: Image.Image):
 
 
 def feature_match(query: PreparedImage, earlier: PreparedImage) -> FeatureMatch | None:
-    """The best similarity-transform match of the query (as is, or mirrored) onto the earlier work."""
+    """The best similarity-transform match of the query (as is, or mirrored) onto the earlier
+    work."""
     best = None
     for mirrored in (False, True):
         x0, y0, x1, y1 = query.content

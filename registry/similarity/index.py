@@ -139,7 +139,9 @@ class HammingIndex:
             item = int(items[i])
             if item not in found:
                 found[item] = (
-                    int(self._ids.view[item]), int(best[i]), int(which[i]),
+                    int(self._ids.view[item]),
+                    int(best[i]),
+                    int(which[i]),
                     int(pos[i] % self.per_item),
                 )
                 if len(found) == limit:
@@ -179,8 +181,12 @@ class FingerprintIndex:
     @property
     def nbytes(self) -> int:
         return (
-            self._keys.nbytes + self._offsets.nbytes + self._postings.nbytes + self._ids.nbytes
-            + self._tail_keys.nbytes + self._tail_slots.nbytes
+            self._keys.nbytes
+            + self._offsets.nbytes
+            + self._postings.nbytes
+            + self._ids.nbytes
+            + self._tail_keys.nbytes
+            + self._tail_slots.nbytes
         )
 
     def add(self, item_id: int, fingerprints: np.ndarray) -> None:
@@ -202,8 +208,20 @@ class FingerprintIndex:
         self._tail_slots = _Growable(np.int32)
         self._built_postings = self._postings.size
 
+    def _built_df(self, keys: np.ndarray) -> np.ndarray:
+        """How many built items hold each of ``keys``."""
+        if self._keys.size == 0:
+            return np.zeros(keys.size, dtype=np.int64)
+        idx = np.minimum(np.searchsorted(self._keys, keys), self._keys.size - 1)
+        present = self._keys[idx] == keys
+        return np.where(present, self._offsets[idx + 1] - self._offsets[idx], 0)
+
     def search(
-        self, fingerprints: np.ndarray, *, max_share: float = 0.02, min_df_cap: int = 50,
+        self,
+        fingerprints: np.ndarray,
+        *,
+        max_share: float = 0.02,
+        min_df_cap: int = 50,
         limit: int = 10,
     ) -> list[tuple[int, int]]:
         """Items sharing the most fingerprints with the query: ``(item_id, shared)``, best first.
@@ -230,7 +248,8 @@ class FingerprintIndex:
             if tail.size:
                 tail_keys = self._tail_keys.view[in_tail]
                 _, inverse, counts = np.unique(tail_keys, return_inverse=True, return_counts=True)
-                hits.append(tail[counts[inverse] <= cap])
+                df = counts[inverse] + self._built_df(tail_keys)
+                hits.append(tail[df <= cap])
         if not hits:
             return []
         slots = np.concatenate(hits)

@@ -82,7 +82,8 @@ def judge_image(ev: ImageEvidence) -> tuple[float, Band, list[Signal]] | None:
     if hash_fires:
         signals.append(
             Signal(
-                "perceptual hash", ev.hash_distance,
+                "perceptual hash",
+                ev.hash_distance,
                 f"pHash {ev.hash_distance}/64 bits apart ({ev.variant}; {ev.region})",
             )
         )
@@ -92,7 +93,8 @@ def judge_image(ev: ImageEvidence) -> tuple[float, Band, list[Signal]] | None:
     if plausible(fm):
         signals.append(
             Signal(
-                "key points", fm.inliers,
+                "key points",
+                fm.inliers,
                 f"{fm.inliers} of {fm.matches} matched key points agree on one placement"
                 f" (scale {fm.scale:.2f}, turned {fm.rotation:.1f}°"
                 f"{', mirrored' if fm.mirrored else ''})",
@@ -129,16 +131,26 @@ def judge_text(al: TextAlignment, cjk: bool) -> tuple[float, Band, list[Signal]]
     what = "characters" if cjk else "words"
     signals = [
         Signal(
-            "shared passages", len(al.passages),
+            "shared passages",
+            len(al.passages),
             f"{len(al.passages)} passage(s), {al.matched_tokens} {what} in all, the longest"
             f" {longest} {what}",
         ),
-        Signal("coverage of the new work", al.new_coverage,
-               f"{al.new_coverage:.0%} of the new work lies in copied passages"),
-        Signal("coverage of the earlier work", al.earlier_coverage,
-               f"{al.earlier_coverage:.0%} of the earlier work is reproduced"),
-        Signal("passage similarity", al.similarity,
-               f"the passages agree {al.similarity:.0%} (rapidfuzz ratio)"),
+        Signal(
+            "coverage of the new work",
+            al.new_coverage,
+            f"{al.new_coverage:.0%} of the new work lies in copied passages",
+        ),
+        Signal(
+            "coverage of the earlier work",
+            al.earlier_coverage,
+            f"{al.earlier_coverage:.0%} of the earlier work is reproduced",
+        ),
+        Signal(
+            "passage similarity",
+            al.similarity,
+            f"the passages agree {al.similarity:.0%} (rapidfuzz ratio)",
+        ),
     ]
     score = round(al.similarity * max(al.new_coverage, al.earlier_coverage), 3)
     strong = al.similarity >= 0.85 and max(al.new_coverage, al.earlier_coverage) >= 0.5

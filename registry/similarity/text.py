@@ -37,6 +37,9 @@ MAX_GAP = 14
 MAX_REPEATS = 8
 
 _CONVERTER = opencc.OpenCC("t2s")
+# Characters OpenCC leaves apart because both are valid Simplified (著 "write", 着 "-ing"); a
+# conversion may produce either, so matching folds them together.
+_VARIANTS = str.maketrans({"着": "著"})
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 _BASE = np.uint64(1099511628211)
 
@@ -52,10 +55,6 @@ class Tokens:
 
     def __len__(self) -> int:
         return len(self.words)
-
-    @property
-    def k(self) -> int:
-        return K_CHARS if self.cjk else K_WORDS
 
 
 def _is_unsegmented(ch: str) -> bool:
@@ -75,7 +74,7 @@ def _is_unsegmented(ch: str) -> bool:
 
 def fold(text: str) -> str:
     """NFKC (full-width to half-width and the like), case folding, Traditional to Simplified."""
-    return _CONVERTER.convert(unicodedata.normalize("NFKC", text).casefold())
+    return _CONVERTER.convert(unicodedata.normalize("NFKC", text).casefold()).translate(_VARIANTS)
 
 
 def _folded_chars(text: str):
@@ -86,10 +85,10 @@ def _folded_chars(text: str):
     ]
     flat = [(i, c) for i, piece in pieces for c in piece]
     joined = "".join(c for _i, c in flat)
-    converted = _CONVERTER.convert(joined)
+    converted = _CONVERTER.convert(joined).translate(_VARIANTS)
     if len(converted) == len(joined):
         return [(i, c) for (i, _old), c in zip(flat, converted, strict=True)]
-    return [(i, c) for i, old in flat for c in _CONVERTER.convert(old)]
+    return [(i, c) for i, old in flat for c in _CONVERTER.convert(old).translate(_VARIANTS)]
 
 
 def tokenize(text: str) -> Tokens:
@@ -131,22 +130,54 @@ def _token_hash(token: str) -> int:
     return int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
 
 
-def gram_hashes(tokens: Tokens, k: int | None = None) -> np.ndarray:
-    """A 63-bit hash of every run of ``k`` consecutive tokens (position i starts at token i)."""
-    k = k or tokens.k
-    n = len(tokens) - k + 1
-    if n <= 0:
+def gram_hashes(tokens: Tokens) -> np.ndarray:
+    """A 63-bit hash of the k-gram starting at every token: ``K_CHARS`` tokens from a character
+    of an unsegmented script, ``K_WORDS`` from a word, so a passage hashes alike whatever text
+    it sits in (a Chinese text quoting English and the other way round)."""
+    n = len(tokens)
+    if n == 0:
         return np.zeros(0, dtype=np.int64)
-    h = np.fromiter((_token_hash(w) for w in tokens.words), dtype=np.uint64, count=len(tokens))
+    h = np.fromiter((_token_hash(w) for w in tokens.words), dtype=np.uint64, count=n)
+    is_char = np.fromiter(
+        (len(w) == 1 and _is_unsegmented(w) for w in tokens.words), dtype=bool, count=n
+    )
+    grams = {}
     with np.errstate(over="ignore"):
-        acc = h[:n].copy()
-        for j in range(1, k):
-            acc = acc * _BASE + h[j : j + n]
-    return (acc >> np.uint64(1)).astype(np.int64)
+        for k in sorted({K_CHARS, K_WORDS}):
+            m = n - k + 1
+            if m <= 0:
+                grams[k] = None
+                continue
+            acc = h[:m].copy()
+            for j in range(1, k):
+                acc = acc * _BASE + h[j : j + m]
+            grams[k] = acc
+    out = np.zeros(n, dtype=np.uint64)
+    valid = np.zeros(n, dtype=bool)
+    for k, chars in ((K_CHARS, True), (K_WORDS, False)):
+        if grams[k] is None:
+            continue
+        m = grams[k].size
+        pick = is_char[:m] == chars
+        out[:m][pick] = grams[k][pick]
+        valid[:m] |= pick
+    hashes = (out >> np.uint64(1)).astype(np.int64)
+    hashes[~valid] = -1  # too near the end for a whole k-gram
+    return hashes
+
+
+def gram_lengths(tokens: Tokens) -> np.ndarray:
+    """The k-gram length at every token (see ``gram_hashes``)."""
+    return np.fromiter(
+        (K_CHARS if len(w) == 1 and _is_unsegmented(w) else K_WORDS for w in tokens.words),
+        dtype=np.int64,
+        count=len(tokens),
+    )
 
 
 def winnow(hashes: np.ndarray, window: int = WINDOW) -> np.ndarray:
     """The winnowed fingerprints: the smallest hash of every window (deduplicated, sorted)."""
+    hashes = hashes[hashes >= 0]
     if hashes.size == 0:
         return hashes
     if hashes.size <= window:
@@ -187,18 +218,20 @@ class TextAlignment:
 
 def align(new: Tokens, earlier: Tokens) -> TextAlignment:
     """Every passage the two texts share, found from shared k-gram seeds chained by diagonal."""
-    k = min(new.k, earlier.k)
-    new_grams = gram_hashes(new, k)
-    earlier_grams = gram_hashes(earlier, k)
+    new_grams = gram_hashes(new)
+    earlier_grams = gram_hashes(earlier)
+    lengths = gram_lengths(new)
     positions: dict[int, list[int]] = {}
     for pos, g in enumerate(earlier_grams.tolist()):
+        if g < 0:
+            continue
         bucket = positions.setdefault(g, [])
         if len(bucket) < MAX_REPEATS:
             bucket.append(pos)
     chains: list[list[tuple[int, int]]] = []
     open_chains: list[list[tuple[int, int]]] = []
     for qi, g in enumerate(new_grams.tolist()):
-        for ri in positions.get(g, ()):
+        for ri in positions.get(g, ()) if g >= 0 else ():
             chosen = None
             for chain in open_chains:
                 last_q, last_r = chain[-1]
@@ -215,7 +248,7 @@ def align(new: Tokens, earlier: Tokens) -> TextAlignment:
                 open_chains.append(chosen)
             chosen.append((qi, ri))
         open_chains = [c for c in open_chains if qi - c[-1][0] <= MAX_GAP]
-    passages = [p for c in chains if (p := _passage(c, k, new, earlier))]
+    passages = [p for c in chains if (p := _passage(c, lengths, new, earlier))]
     passages = _untangle(passages)
     new_cov = _covered(((p[0], p[1]) for p in passages), len(new))
     earlier_cov = _covered(((p[2], p[3]) for p in passages), len(earlier))
@@ -225,8 +258,12 @@ def align(new: Tokens, earlier: Tokens) -> TextAlignment:
     for q0, q1, r0, r1, sim in passages:
         results.append(
             Passage(
-                new.starts[q0], new.ends[q1 - 1], earlier.starts[r0], earlier.ends[r1 - 1],
-                round(sim, 3), q1 - q0,
+                new.starts[q0],
+                new.ends[q1 - 1],
+                earlier.starts[r0],
+                earlier.ends[r1 - 1],
+                round(sim, 3),
+                q1 - q0,
             )
         )
         weight += q1 - q0
@@ -241,10 +278,11 @@ def align(new: Tokens, earlier: Tokens) -> TextAlignment:
     )
 
 
-def _passage(chain, k, new: Tokens, earlier: Tokens):
+def _passage(chain, lengths, new: Tokens, earlier: Tokens):
     if len(chain) < 2:
         return None
     q0, r0 = chain[0]
+    k = int(lengths[chain[-1][0]])
     q1, r1 = chain[-1][0] + k, chain[-1][1] + k
     if q1 - q0 < k + 2:
         return None
@@ -255,7 +293,7 @@ def _passage(chain, k, new: Tokens, earlier: Tokens):
 
 def _untangle(passages):
     """Keep the best of passages that overlap on the new side (a refrain matched twice)."""
-    passages.sort(key=lambda p: (-(p[1] - p[0]) * p[4]))
+    passages.sort(key=lambda p: -(p[1] - p[0]) * p[4])
     kept = []
     for p in passages:
         overlap = any(min(p[1], o[1]) - max(p[0], o[0]) > (p[1] - p[0]) // 2 for o in kept)

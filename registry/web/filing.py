@@ -128,7 +128,11 @@ def record(uid: str):  # type: ignore[no-untyped-def]
     matches = matching.report_matches(report) if report else []
     copied = [p["new"] for m in matches for p in m.get("passages", [])]
     return render_template(
-        "filing/record.html", reg=reg, deposit_text=text, report=report, matches=matches,
+        "filing/record.html",
+        reg=reg,
+        deposit_text=text,
+        report=report,
+        matches=matches,
         copied=copied,
     )
 

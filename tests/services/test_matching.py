@@ -1,0 +1,152 @@
+"""The originality check through the services: reports stored once, indexes caught up from the
+database, earlier works found and explained."""
+
+import io
+import json
+
+import pytest
+from PIL import Image
+
+from registry.models import Fingerprint, MatchReport
+from registry.services import filing, matching
+from tests.factories import (
+    ESSAY,
+    count,
+    encoded,
+    framed,
+    make_user,
+    scene,
+    submit_work,
+    text_declaration,
+)
+
+
+def upload_image(img: Image.Image, fmt: str = "PNG", **params) -> filing.DepositUpload:
+    return filing.DepositUpload(file=io.BytesIO(encoded(img, fmt, **params)))
+
+
+def matches_of(session, reg) -> list[dict]:
+    return matching.report_matches(matching.get_report(session, reg))
+
+
+@pytest.fixture
+def creators(session):
+    return make_user(session, email="a@example.org"), make_user(session, email="b@example.org")
+
+
+def test_a_disguised_copy_is_matched_to_the_earlier_registration(session, store, creators):
+    a, b = creators
+    matcher = matching.Matcher()
+    original = submit_work(session, store, a, upload=upload_image(scene(11)), matcher=matcher)
+    disguise = framed(scene(11).transpose(Image.Transpose.FLIP_LEFT_RIGHT), 24)
+    copy = submit_work(
+        session, store, b, upload=upload_image(disguise, "JPEG", quality=60), matcher=matcher
+    )
+    assert matches_of(session, original) == []
+    [match] = matches_of(session, copy)
+    assert match["number"] == original.number and match["modality"] == "image"
+    assert match["band"] == "strong" and 0 < match["score"] <= 1
+    assert match["earlier_first"] is True and match["earlier_status"] == "submitted"
+    assert "mirrored" in match["variant"]
+    assert {s["name"] for s in match["signals"]} >= {"key points"}
+    x0, y0, x1, y1 = match["region"]["box"]
+    assert x0 < 0.05 and y0 < 0.05 and x1 > 0.95 and y1 > 0.95
+    report = matching.get_report(session, copy)
+    assert report.match_count == 1 and report.strongest_band == "strong"
+    assert report.checked_against == 1
+    assert count(session, Fingerprint) == 2 and count(session, MatchReport) == 2
+
+
+def test_the_report_is_written_once(session, store, creators):
+    a, _b = creators
+    matcher = matching.Matcher()
+    reg = submit_work(session, store, a, upload=upload_image(scene(12)), matcher=matcher)
+    first = matching.get_report(session, reg)
+    again = matching.check(session=session, store=store, matcher=matcher, registration=reg)
+    assert again.id == first.id and again.body == first.body
+    assert count(session, MatchReport) == 1 and count(session, Fingerprint) == 1
+
+
+def test_a_second_process_catches_up_from_the_database(session, store, creators):
+    a, b = creators
+    one, two = matching.Matcher(), matching.Matcher()
+    first = submit_work(session, store, a, upload=upload_image(scene(13)), matcher=one)
+    second = submit_work(
+        session, store, b, upload=upload_image(scene(13).resize((180, 135))), matcher=two
+    )
+    assert [m["number"] for m in matches_of(session, second)] == [first.number]
+    third = submit_work(session, store, b, upload=upload_image(scene(13), "WEBP"), matcher=one)
+    assert {m["number"] for m in matches_of(session, third)} == {first.number, second.number}
+    assert one.watermark == two.watermark + 1
+
+
+def test_identical_bytes_are_a_strong_match_with_the_identical_file_signal(
+    session, store, creators
+):
+    a, b = creators
+    matcher = matching.Matcher()
+    data = scene(14)
+    first = submit_work(session, store, a, upload=upload_image(data), matcher=matcher)
+    second = submit_work(session, store, b, upload=upload_image(data), matcher=matcher)
+    [match] = matches_of(session, second)
+    assert match["number"] == first.number and match["score"] == 1.0
+    assert {"identical file", "identical pixels"} <= {s["name"] for s in match["signals"]}
+
+
+def test_an_unrelated_image_matches_nothing(session, store, creators):
+    a, b = creators
+    matcher = matching.Matcher()
+    submit_work(session, store, a, upload=upload_image(scene(15)), matcher=matcher)
+    other = submit_work(session, store, b, upload=upload_image(scene(16)), matcher=matcher)
+    assert matches_of(session, other) == []
+
+
+def test_copied_passages_carry_offsets_into_both_texts(session, store, creators):
+    a, b = creators
+    matcher = matching.Matcher()
+    earlier = submit_work(
+        session,
+        store,
+        a,
+        text_declaration(),
+        filing.DepositUpload(pasted_text=ESSAY),
+        matcher=matcher,
+    )
+    sentences = [s.strip() + "." for s in ESSAY.split(".") if s.strip()]
+    new_text = "A new opening of my own, about the sea and the town. " + " ".join(
+        sentences[3:6] + sentences[:2]
+    )
+    later = submit_work(
+        session,
+        store,
+        b,
+        text_declaration(title="Quay"),
+        filing.DepositUpload(pasted_text=new_text),
+        matcher=matcher,
+    )
+    [match] = matches_of(session, later)
+    assert match["number"] == earlier.number and match["modality"] == "text"
+    assert len(match["passages"]) >= 2
+    for p in match["passages"]:
+        a0, a1 = p["new"]
+        b0, b1 = p["earlier"]
+        assert new_text[a0:a1] == ESSAY[b0:b1] == p["new_text"] == p["earlier_text"]
+    assert 0.7 < match["new_coverage"] < 1.0 and 0.5 < match["earlier_coverage"] < 1.0
+
+
+def test_a_failed_check_leaves_the_filing_pending_until_check_pending(
+    session, store, creators, monkeypatch
+):
+    a, _b = creators
+    matcher = matching.Matcher()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the engine fell over")
+
+    monkeypatch.setattr(matching, "_check_image", broken)
+    reg = submit_work(session, store, a, upload=upload_image(scene(17)), matcher=matcher)
+    assert reg.number and matching.get_report(session, reg) is None
+    monkeypatch.undo()
+    assert matching.check_pending(session=session, store=store, matcher=matcher) == [reg.number]
+    assert json.loads(matching.get_report(session, reg).body)["matches"] == []
+    assert matching.check_pending(session=session, store=store, matcher=matcher) == []

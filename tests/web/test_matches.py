@@ -1,0 +1,78 @@
+"""The match report on the filing's record page, and the earlier work's thumbnail beside it."""
+
+import io
+
+from PIL import Image
+
+from registry.services import filing
+from tests.factories import (
+    ESSAY,
+    encoded,
+    make_user,
+    scene,
+    submit_work,
+    text_declaration,
+)
+
+
+def _image(img, fmt="PNG"):
+    return filing.DepositUpload(file=io.BytesIO(encoded(img, fmt)))
+
+
+def test_record_shows_matched_images_side_by_side(app, session, store, client, auth):
+    matcher = app.extensions["registry"].matcher
+    a = make_user(session, email="first@example.org")
+    b = make_user(session, email="second@example.org")
+    earlier = submit_work(session, store, a, upload=_image(scene(21)), matcher=matcher)
+    w, h = scene(21).size
+    crop = scene(21).crop((w // 3, 0, w, h * 2 // 3)).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    later = submit_work(session, store, b, upload=_image(crop, "JPEG"), matcher=matcher)
+    auth.login(b)
+    page = client.get(f"/filings/{later.uid}").get_data(as_text=True)
+    assert "Originality check" in page and "1 registered work matches this one" in page
+    assert earlier.number in page and "Strong match" in page and "mirrored" in page
+    thumb = f"/filings/{later.uid}/matches/{earlier.number}/thumbnail"
+    assert thumb in page and "<rect" in page
+    response = client.get(thumb)
+    assert response.status_code == 200 and response.mimetype == "image/webp"
+    # only a work the report names, and only on a filing the viewer may see
+    assert client.get(f"/filings/{later.uid}/matches/AIR-2026-999999/thumbnail").status_code == 404
+    assert client.get(f"/filings/{earlier.uid}/matches/{later.number}/thumbnail").status_code == 404
+    own = client.get(f"/filings/{earlier.uid}")
+    assert own.status_code == 404  # another creator's filing
+
+
+def test_record_highlights_copied_passages(app, session, store, client, auth):
+    matcher = app.extensions["registry"].matcher
+    a = make_user(session, email="first@example.org")
+    b = make_user(session, email="second@example.org")
+    earlier = submit_work(
+        session,
+        store,
+        a,
+        text_declaration(),
+        filing.DepositUpload(pasted_text=ESSAY),
+        matcher=matcher,
+    )
+    new_text = "My own first line about mornings. " + ESSAY[:200]
+    later = submit_work(
+        session,
+        store,
+        b,
+        text_declaration(title="Mornings"),
+        filing.DepositUpload(pasted_text=new_text),
+        matcher=matcher,
+    )
+    auth.login(b)
+    page = client.get(f"/filings/{later.uid}").get_data(as_text=True)
+    assert earlier.number in page
+    assert "<mark>The harbour wakes before the town does" in page
+    assert "lies in passages copied from" in page
+
+
+def test_record_says_when_the_check_is_pending(session, store, client, auth):
+    a = make_user(session)
+    reg = submit_work(session, store, a)  # no matcher: the check has not run
+    auth.login(a)
+    page = client.get(f"/filings/{reg.uid}").get_data(as_text=True)
+    assert "The originality check has not finished yet" in page
