@@ -21,6 +21,7 @@ import numpy as np
 _TABLES = 4
 _KEY_BITS = 16
 _BUCKETS = 1 << _KEY_BITS
+_CANDIDATE_BUDGET = 20_000
 
 
 def _flip_masks(bits: int, max_flips: int) -> np.ndarray:
@@ -56,7 +57,7 @@ class _Growable:
 
     @property
     def nbytes(self) -> int:
-        return self.size * self.data.itemsize
+        return self.data.nbytes  # allocated, not only used
 
 
 class HammingIndex:
@@ -104,34 +105,52 @@ class HammingIndex:
         self._built = codes.size
 
     def search(
-        self, queries, *, radius: int, flips: int = 2, limit: int = 10
+        self, queries, *, radius: int, flips: int | None = None, limit: int = 10
     ) -> list[tuple[int, int, int, int]]:
         """Items with a code within ``radius`` of a query code, nearest first, at most ``limit``:
-        ``(item_id, distance, query index, code index within the item)``."""
+        ``(item_id, distance, query index, code index within the item)``.
+
+        ``flips`` is how many bits of each 16-bit key are varied: 2 finds every code within 11
+        bits, 1 every code within 7; both find most codes a few bits further. By default it is 2
+        while the tables' buckets are small and 1 once they fill (above some 2.4 million codes,
+        when two flips would check more than ``_CANDIDATE_BUDGET`` codes per query code)."""
         total = self._codes.size
         if total == 0 or len(queries) == 0:
             return []
         if total - self._built > max(4096, self._built // 8):
             self.build()
+        if flips is None:  # expected candidates per query code with two flips, if keys spread
+            per_query = self._built / _BUCKETS * len(_MASKS[2]) * _TABLES
+            flips = 2 if per_query <= _CANDIDATE_BUDGET else 1
         q = np.array([int(c) for c in queries], dtype=np.uint64)
-        positions = [np.arange(self._built, total, dtype=np.int64)]
+        codes = self._codes.view
+        found_pos, found_dist, found_query = [], [], []
+
+        def collect(pos: np.ndarray, which: np.ndarray) -> None:
+            dist = np.bitwise_count(codes[pos] ^ q[which])
+            keep = dist <= radius
+            found_pos.append(pos[keep])
+            found_dist.append(dist[keep])
+            found_query.append(which[keep])
+
+        tail = np.arange(self._built, total, dtype=np.int64)
+        if tail.size:
+            collect(np.tile(tail, q.size), np.repeat(np.arange(q.size), tail.size))
         if self._built:
             masks = _MASKS[flips]
             for t in range(_TABLES):
                 keys = ((q >> np.uint64(t * _KEY_BITS)) & np.uint64(_BUCKETS - 1)).astype(np.int64)
-                probes = np.unique((keys[:, None] ^ masks[None, :]).ravel())
+                probes = keys[:, None] ^ masks[None, :]
                 lo = self._starts[t][probes].astype(np.int64)
                 hi = self._starts[t][probes + 1].astype(np.int64)
-                positions.append(self._order[t][_ranges(lo, hi)].astype(np.int64))
-        pos = np.unique(np.concatenate(positions))
+                which = np.repeat(np.arange(q.size), (hi - lo).sum(axis=1))
+                pos = self._order[t][_ranges(lo.ravel(), hi.ravel())].astype(np.int64)
+                collect(pos, which)
+        pos = np.concatenate(found_pos)
         if pos.size == 0:
             return []
-        codes = self._codes.view[pos]
-        dist = np.bitwise_count(codes[None, :] ^ q[:, None])  # (queries, candidates)
-        which = dist.argmin(axis=0)
-        best = dist[which, np.arange(pos.size)]
-        keep = best <= radius
-        pos, best, which = pos[keep], best[keep], which[keep]
+        best = np.concatenate(found_dist)
+        which = np.concatenate(found_query)
         items = pos // self.per_item
         order = np.lexsort((which, best))
         found: dict[int, tuple[int, int, int, int]] = {}

@@ -23,13 +23,16 @@ IMAGE_PDQ_DISTANCE = 40
 IMAGE_RETRIEVE_DISTANCE = 20
 
 # Texts: a copy must be this similar passage by passage, and either make up most of the new work
-# (a short excerpt) or be long enough and a sizeable share of one of the two works.
+# (a short excerpt), or be long enough and a sizeable share of one of the two works, or hold one
+# passage of a paragraph's length.
 TEXT_MIN_SIMILARITY = 0.6
 TEXT_SHORT_TOKENS = 4
 TEXT_SHORT_COVERAGE = 0.6
 TEXT_LONG_TOKENS = 8
 TEXT_LONG_COVERAGE = 0.3
 TEXT_LONGEST_PASSAGE = 6
+# A single passage this long (a paragraph) is worth an examiner's look whatever its share.
+TEXT_PARAGRAPH = 60
 
 
 class Band(StrEnum):
@@ -126,7 +129,10 @@ def judge_text(al: TextAlignment, cjk: bool) -> tuple[float, Band, list[Signal]]
         and max(al.new_coverage, al.earlier_coverage) >= TEXT_LONG_COVERAGE
         and longest >= TEXT_LONGEST_PASSAGE * unit
     )
-    if not (short_copy or long_copy):
+    paragraph = any(
+        p.tokens >= TEXT_PARAGRAPH * unit and p.similarity >= 0.8 for p in al.passages
+    )
+    if not (short_copy or long_copy or paragraph):
         return None
     what = "characters" if cjk else "words"
     signals = [

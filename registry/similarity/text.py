@@ -16,6 +16,7 @@ Pure: no Flask, no SQL.
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -91,8 +92,19 @@ def _folded_chars(text: str):
     return [(i, c) for i, old in flat for c in _CONVERTER.convert(old).translate(_VARIANTS)]
 
 
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+
+
 def tokenize(text: str) -> Tokens:
     """Normalise ``text`` into tokens, each with the span of the original characters it covers."""
+    if text.isascii():  # the common case, done by the regular expression engine
+        found = list(_ASCII_WORD.finditer(text.lower()))
+        return Tokens(
+            tuple(m.group() for m in found),
+            tuple(m.start() for m in found),
+            tuple(m.end() for m in found),
+            False,
+        )
     words: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
