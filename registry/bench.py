@@ -95,8 +95,10 @@ def bench_images(sizes: list[int], queries: int, seed: int) -> None:
             found = index.search(query, radius=radius, limit=8)
             times.append(time.perf_counter() - t0)
             hits += any(f[0] == item for f in found)
-        print(f"{n:,} images ({n * per_item:,} codes): build {build:.2f} s, "
-              f"index {index.nbytes / n:.0f} bytes per image, recall {hits / len(qs):.3f}")
+        print(
+            f"{n:,} images ({n * per_item:,} codes): build {build:.2f} s, "
+            f"index {index.nbytes / n:.0f} bytes per image, recall {hits / len(qs):.3f}"
+        )
         print(_line("multi-index hashing (registry)", times))
         base = statistics.median(times) * 1000
         if n * per_item > 2_400_000:  # the default dropped to one flip: show what two cost
@@ -144,8 +146,14 @@ def bench_images(sizes: list[int], queries: int, seed: int) -> None:
             t0 = time.perf_counter()
             mh.range_search(qb, radius + 1)
             t_mh.append(time.perf_counter() - t0)
-        print(_line("faiss IndexBinaryMultiHash", t_mh, None,
-                    _slower(t_mh, base) + f" (build {mh_build:.2f} s)"))
+        print(
+            _line(
+                "faiss IndexBinaryMultiHash",
+                t_mh,
+                None,
+                _slower(t_mh, base) + f" (build {mh_build:.2f} s)",
+            )
+        )
         del mh
 
         # pybktree over whole-picture codes, and a loop over imagehash objects
@@ -159,12 +167,20 @@ def bench_images(sizes: list[int], queries: int, seed: int) -> None:
                 for c in query:
                     tree.find(c, radius)
                 t_bk.append(time.perf_counter() - t0)
-            print(_line("pybktree (whole-picture codes only)", t_bk, None,
-                        _slower(t_bk, base) + f" (build {tree_build:.1f} s)"))
+            print(
+                _line(
+                    "pybktree (whole-picture codes only)",
+                    t_bk,
+                    None,
+                    _slower(t_bk, base) + f" (build {tree_build:.1f} s)",
+                )
+            )
             del tree
         else:
-            print("  pybktree                            skipped above 100,000 images "
-                  "(a Python tree: build and query grow past minutes)")
+            print(
+                "  pybktree                            skipped above 100,000 images "
+                "(a Python tree: build and query grow past minutes)"
+            )
         loop_items = min(n, 20_000)
         hashes = [_imagehash(c) for c in codes[:loop_items, 0]]
         t_loop = []
@@ -176,8 +192,14 @@ def bench_images(sizes: list[int], queries: int, seed: int) -> None:
                     if h - q <= radius:
                         pass
             t_loop.append((time.perf_counter() - t0) * (n * per_item) / loop_items)
-        print(_line("loop over imagehash objects", t_loop, None,
-                    _slower(t_loop, base) + f" (timed on {loop_items:,} codes, scaled)"))
+        print(
+            _line(
+                "loop over imagehash objects",
+                t_loop,
+                None,
+                _slower(t_loop, base) + f" (timed on {loop_items:,} codes, scaled)",
+            )
+        )
         print()
 
 
@@ -199,38 +221,50 @@ def _slower(times: list[float], base_ms: float) -> str:
 
 # --------------------------------------------------------------------------- texts
 
-def _vocabulary(rng: random.Random, size: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
-    words: set[str] = set()
-    while len(words) < size:
-        words.add("".join(rng.choices(string.ascii_lowercase, k=rng.randint(2, 10))))
-    weights = 1 / np.arange(1, size + 1)
-    return np.array(sorted(words)), weights / weights.sum()
+
+def _vocabulary(rng: random.Random, script: str) -> tuple[np.ndarray, np.ndarray, str]:
+    """Zipf-weighted words (English-like) or characters (3,500 common CJK ideographs)."""
+    if script == "zh":
+        units = np.array([chr(c) for c in range(0x4E00, 0x4E00 + 3500)])
+        rng.shuffle(units)
+        sep = ""
+    else:
+        words: set[str] = set()
+        while len(words) < 20_000:
+            words.add("".join(rng.choices(string.ascii_lowercase, k=rng.randint(2, 10))))
+        units, sep = np.array(sorted(words)), " "
+    weights = 1 / np.arange(1, len(units) + 1)
+    return units, weights / weights.sum(), sep
 
 
 def _text(rng: random.Random, vocab, chars: int) -> str:
-    """Zipf-distributed words in sentences of 8 to 20, cut to ``chars`` characters."""
-    words, p = vocab
-    picks = np.random.default_rng(rng.getrandbits(63)).choice(words, size=chars // 4, p=p)
+    """Zipf-distributed units in sentences of 8 to 20, cut to ``chars`` characters."""
+    units, p, sep = vocab
+    picks = np.random.default_rng(rng.getrandbits(63)).choice(units, size=chars, p=p)
     out, length, i = [], 0, 0
+    stop = "。" if not sep else ". "
     while length < chars and i < len(picks):
         n = rng.randint(8, 20)
-        s = " ".join(picks[i : i + n]).capitalize() + ". "
+        s = sep.join(picks[i : i + n]).capitalize() + stop
         i += n
         out.append(s)
         length += len(s)
     return "".join(out)[:chars]
 
 
-def bench_texts(sizes: list[int], queries: int, seed: int) -> None:
+def bench_texts(sizes: list[int], queries: int, seed: int, script: str = "en") -> None:
     from rapidfuzz import fuzz, process
 
-    print("Text search: registered texts of 1,000-3,000 characters; queries of 2,000 characters")
-    print("embedding a 600-character passage of one registered text with one word in ten "
-          "replaced; the registry's time includes tokenising, winnowing, the index and the "
-          "alignment of the top candidates.\n")
+    unit = "character" if script == "zh" else "word"
+    print(
+        f"Text search ({script}): registered texts of 1,000-3,000 characters; queries of "
+        f"2,000 characters embedding a 600-character passage of one registered text with one "
+        f"{unit} in ten replaced; the registry's time includes tokenising, winnowing, the "
+        "index and the alignment of the top candidates.\n"
+    )
     for n in sizes:
         rng = random.Random(seed)
-        vocab = _vocabulary(rng)
+        vocab = _vocabulary(rng, script)
         texts = [_text(rng, vocab, rng.randint(1000, 3000)) for _ in range(n)]
         started = time.perf_counter()
         index = FingerprintIndex()
@@ -244,12 +278,14 @@ def bench_texts(sizes: list[int], queries: int, seed: int) -> None:
         for _ in range(queries):
             target = rng.randrange(n)
             start = rng.randrange(0, max(1, len(texts[target]) - 600))
-            passage = texts[target][start : start + 600].split(" ")
+            sep = vocab[2]
+            chunk = texts[target][start : start + 600]
+            passage = chunk.split(sep) if sep else list(chunk)
             for j in range(0, len(passage), 10):
                 passage[j] = str(rng.choice(vocab[0]))
             filler = _text(rng, vocab, 1400)
             cut = rng.randrange(0, 1400)
-            qs.append((target, filler[:cut] + " " + " ".join(passage) + " " + filler[cut:]))
+            qs.append((target, filler[:cut] + sep + sep.join(passage) + sep + filler[cut:]))
         for target, query in qs:
             t0 = time.perf_counter()
             tokens = txt.tokenize(query)
@@ -263,8 +299,10 @@ def bench_texts(sizes: list[int], queries: int, seed: int) -> None:
             times.append(time.perf_counter() - t0)
             hits += target in flagged
         tokens_cache.clear()
-        print(f"{n:,} texts: build {build:.1f} s, index {index.nbytes / n:.0f} bytes per text, "
-              f"recall {hits / len(qs):.3f}")
+        print(
+            f"{n:,} texts: build {build:.1f} s, index {index.nbytes / n:.0f} bytes per text, "
+            f"recall {hits / len(qs):.3f}"
+        )
         print(_line("winnowing index + alignment (registry)", times))
         base = statistics.median(times) * 1000
         sample = qs[: min(3, len(qs))]
@@ -291,12 +329,13 @@ def ablation(dataset: Path) -> None:
     for name in names:
         with Image.open(dataset / "registered" / name) as im:
             registered[name] = img.prepare(im)
-    steps = [
-        ("pHash of the whole picture (d <= 8)", {"as filed"}, 1, False),
-        ("+ trimmed borders", {"as filed", "borders trimmed"}, 1, False),
-        ("+ mirrored and turned variants", None, 1, False),
-        ("+ region hashes (centre, corners)", None, len(img.REGIONS), False),
-        ("+ key-point verification (ORB)", None, len(img.REGIONS), True),
+    steps = [  # label, variants allowed (None: all), regions used, straighten, key points
+        ("pHash of the whole picture (d <= 8)", {"as filed"}, 1, False, False),
+        ("+ trimmed borders", {"as filed", "borders trimmed"}, 1, False, False),
+        ("+ mirrored and turned variants", None, 1, False, False),
+        ("+ region hashes (centre, corners)", None, len(img.REGIONS), False, False),
+        ("+ straightening small rotations", None, len(img.REGIONS), True, False),
+        ("+ key-point verification (ORB)", None, len(img.REGIONS), True, True),
     ]
     rows = []
     per_query = []
@@ -305,14 +344,15 @@ def ablation(dataset: Path) -> None:
             q = img.prepare(im)
         variants = img.query_variants(q)
         per_query.append((row, q, variants))
-    for label, allowed, regions, features in steps:
+    for label, allowed, regions, straighten, features in steps:
         fam = defaultdict(lambda: [0, 0, 0])
         for row, q, variants in per_query:
             expected = {e for e in row["expected"].split(";") if e}
             usable = [
-                v for v in variants
+                v
+                for v in variants
                 if (allowed is None or v.name in allowed)
-                and (label.startswith("+ key") or not v.name.startswith("straightened"))
+                and (straighten or not v.name.startswith("straightened"))
             ]
             flagged = set()
             for name, earlier in registered.items():
@@ -336,8 +376,9 @@ def ablation(dataset: Path) -> None:
         fn = sum(f[1] for f in fam.values())
         fp = sum(f[2] for f in fam.values())
         weak = sorted(
-            (k, f[0] / (f[0] + f[1])) for k, f in fam.items() if f[0] + f[1] and
-            f[0] / (f[0] + f[1]) < 0.9
+            (k, f[0] / (f[0] + f[1]))
+            for k, f in fam.items()
+            if f[0] + f[1] and f[0] / (f[0] + f[1]) < 0.9
         )
         rows.append((label, tp / max(1, tp + fp), tp / max(1, tp + fn), weak))
     print(f"Image signals on {dataset} ({len(truth)} queries, {len(names)} registered):\n")
@@ -348,8 +389,11 @@ def ablation(dataset: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m registry.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m registry.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="what", required=True)
     p_img = sub.add_parser("images", help="Hamming search over image hashes")
     p_img.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -359,13 +403,14 @@ def main(argv: list[str] | None = None) -> int:
     p_txt.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     p_txt.add_argument("--queries", type=int, default=100)
     p_txt.add_argument("--seed", type=int, default=1)
+    p_txt.add_argument("--script", choices=["en", "zh"], default="en")
     p_abl = sub.add_parser("ablation", help="what each image signal adds, on a labelled set")
     p_abl.add_argument("dataset", type=Path)
     args = parser.parse_args(argv)
     if args.what == "images":
         bench_images(args.sizes, args.queries, args.seed)
     elif args.what == "texts":
-        bench_texts(args.sizes, args.queries, args.seed)
+        bench_texts(args.sizes, args.queries, args.seed, args.script)
     else:
         ablation(args.dataset)
     return 0

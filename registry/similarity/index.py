@@ -242,10 +242,12 @@ class FingerprintIndex:
         max_share: float = 0.02,
         min_df_cap: int = 50,
         limit: int = 10,
+        min_share_of_best: float = 0.1,
     ) -> list[tuple[int, int]]:
         """Items sharing the most fingerprints with the query: ``(item_id, shared)``, best first.
         A fingerprint held by more than ``max(min_df_cap, max_share * items)`` items is common
-        phrasing, not evidence, and is skipped."""
+        phrasing, not evidence, and is skipped; so is an item sharing less than
+        ``min_share_of_best`` of what the best one shares (chance overlap next to a copy)."""
         if self._tail_keys.size > max(10_000, self._built_postings // 8):
             self.build()
         n = self._ids.size
@@ -276,4 +278,5 @@ class FingerprintIndex:
             return []
         counts = np.bincount(slots, minlength=n)
         top = np.argsort(-counts, kind="stable")[:limit]
-        return [(int(self._ids.view[s]), int(counts[s])) for s in top if counts[s] > 0]
+        floor = max(1, int(counts[top[0]] * min_share_of_best)) if top.size else 1
+        return [(int(self._ids.view[s]), int(counts[s])) for s in top if counts[s] >= floor]

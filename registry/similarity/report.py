@@ -129,9 +129,7 @@ def judge_text(al: TextAlignment, cjk: bool) -> tuple[float, Band, list[Signal]]
         and max(al.new_coverage, al.earlier_coverage) >= TEXT_LONG_COVERAGE
         and longest >= TEXT_LONGEST_PASSAGE * unit
     )
-    paragraph = any(
-        p.tokens >= TEXT_PARAGRAPH * unit and p.similarity >= 0.8 for p in al.passages
-    )
+    paragraph = any(p.tokens >= TEXT_PARAGRAPH * unit and p.similarity >= 0.8 for p in al.passages)
     if not (short_copy or long_copy or paragraph):
         return None
     what = "characters" if cjk else "words"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -53,9 +53,55 @@ class Tokens:
     starts: tuple[int, ...]
     ends: tuple[int, ...]
     cjk: bool  # mostly character tokens (Chinese, Japanese, ...)
+    hashes: np.ndarray = field(repr=False, compare=False)  # uint64 per token
+    is_char: np.ndarray = field(repr=False, compare=False)  # a character of an unsegmented script
 
     def __len__(self) -> int:
         return len(self.words)
+
+
+_RANGES = np.array(
+    [
+        (0x3040, 0x30FF),
+        (0x3400, 0x4DBF),
+        (0x4E00, 0x9FFF),
+        (0xF900, 0xFAFF),
+        (0x20000, 0x3134F),
+        (0x0E00, 0x0EFF),
+        (0x1000, 0x109F),
+        (0x1780, 0x17FF),
+    ],
+    dtype=np.uint64,
+)
+
+
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def _tokens(words: tuple[str, ...], starts, ends) -> Tokens:
+    """Tokens with their hashes: one-character tokens hashed from the code point (vectorised),
+    longer words through BLAKE2b (cached)."""
+    n = len(words)
+    single = np.fromiter(map(len, words), dtype=np.int64, count=n) == 1
+    idx = np.flatnonzero(single)
+    points = np.zeros(n, dtype=np.uint64)
+    if idx.size:
+        joined = "".join(words[i] for i in idx.tolist())
+        points[idx] = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    hashes = _splitmix(points)
+    for i in np.flatnonzero(~single).tolist():
+        hashes[i] = _token_hash(words[i])
+    in_range = np.zeros(n, dtype=bool)
+    for lo, hi in _RANGES:
+        in_range |= (points >= lo) & (points <= hi)
+    is_char = single & in_range
+    cjk = int(is_char.sum()) * 2 > n
+    return Tokens(words, tuple(starts), tuple(ends), cjk, hashes, is_char)
 
 
 def _is_unsegmented(ch: str) -> bool:
@@ -93,18 +139,20 @@ def _folded_chars(text: str):
 
 
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
+_UNSEGMENTED = (
+    "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+    "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
+)
+_TOKEN = re.compile(f"[{_UNSEGMENTED}]|(?:(?![{_UNSEGMENTED}])[^\\W_])+")
 
 
 def tokenize(text: str) -> Tokens:
     """Normalise ``text`` into tokens, each with the span of the original characters it covers."""
     if text.isascii():  # the common case, done by the regular expression engine
-        found = list(_ASCII_WORD.finditer(text.lower()))
-        return Tokens(
-            tuple(m.group() for m in found),
-            tuple(m.start() for m in found),
-            tuple(m.end() for m in found),
-            False,
-        )
+        return _from_matches(list(_ASCII_WORD.finditer(text.lower())))
+    folded = fold(text)
+    if len(folded) == len(text):  # folding kept every character's place: offsets carry over
+        return _from_matches(list(_TOKEN.finditer(folded)))
     words: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -133,8 +181,12 @@ def tokenize(text: str) -> Tokens:
         words.append("".join(current))
         starts.append(current_start)
         ends.append(len(text))
-    cjk = sum(1 for w in words if len(w) == 1 and _is_unsegmented(w)) * 2 > len(words)
-    return Tokens(tuple(words), tuple(starts), tuple(ends), cjk)
+    return _tokens(tuple(words), starts, ends)
+
+
+def _from_matches(found: list[re.Match]) -> Tokens:
+    words = tuple(m.group() for m in found)
+    return _tokens(words, [m.start() for m in found], [m.end() for m in found])
 
 
 @lru_cache(maxsize=200_000)
@@ -149,10 +201,8 @@ def gram_hashes(tokens: Tokens) -> np.ndarray:
     n = len(tokens)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    h = np.fromiter((_token_hash(w) for w in tokens.words), dtype=np.uint64, count=n)
-    is_char = np.fromiter(
-        (len(w) == 1 and _is_unsegmented(w) for w in tokens.words), dtype=bool, count=n
-    )
+    h = tokens.hashes
+    is_char = tokens.is_char
     grams = {}
     with np.errstate(over="ignore"):
         for k in sorted({K_CHARS, K_WORDS}):
@@ -180,11 +230,7 @@ def gram_hashes(tokens: Tokens) -> np.ndarray:
 
 def gram_lengths(tokens: Tokens) -> np.ndarray:
     """The k-gram length at every token (see ``gram_hashes``)."""
-    return np.fromiter(
-        (K_CHARS if len(w) == 1 and _is_unsegmented(w) else K_WORDS for w in tokens.words),
-        dtype=np.int64,
-        count=len(tokens),
-    )
+    return np.where(tokens.is_char, K_CHARS, K_WORDS)
 
 
 def winnow(hashes: np.ndarray, window: int = WINDOW) -> np.ndarray:
@@ -233,17 +279,19 @@ def align(new: Tokens, earlier: Tokens) -> TextAlignment:
     new_grams = gram_hashes(new)
     earlier_grams = gram_hashes(earlier)
     lengths = gram_lengths(new)
+    shared = np.intersect1d(new_grams[new_grams >= 0], earlier_grams[earlier_grams >= 0])
     positions: dict[int, list[int]] = {}
-    for pos, g in enumerate(earlier_grams.tolist()):
-        if g < 0:
-            continue
+    in_earlier = np.flatnonzero(np.isin(earlier_grams, shared))
+    for pos, g in zip(in_earlier.tolist(), earlier_grams[in_earlier].tolist(), strict=True):
         bucket = positions.setdefault(g, [])
         if len(bucket) < MAX_REPEATS:
             bucket.append(pos)
     chains: list[list[tuple[int, int]]] = []
     open_chains: list[list[tuple[int, int]]] = []
-    for qi, g in enumerate(new_grams.tolist()):
-        for ri in positions.get(g, ()) if g >= 0 else ():
+    in_new = np.flatnonzero(np.isin(new_grams, shared))
+    for qi, g in zip(in_new.tolist(), new_grams[in_new].tolist(), strict=True):
+        open_chains = [c for c in open_chains if qi - c[-1][0] <= MAX_GAP]
+        for ri in positions[g]:
             chosen = None
             for chain in open_chains:
                 last_q, last_r = chain[-1]
@@ -259,7 +307,6 @@ def align(new: Tokens, earlier: Tokens) -> TextAlignment:
                 chains.append(chosen)
                 open_chains.append(chosen)
             chosen.append((qi, ri))
-        open_chains = [c for c in open_chains if qi - c[-1][0] <= MAX_GAP]
     passages = [p for c in chains if (p := _passage(c, lengths, new, earlier))]
     passages = _untangle(passages)
     new_cov = _covered(((p[0], p[1]) for p in passages), len(new))
