@@ -43,6 +43,18 @@ def submit_work(session, store, owner, decl=None, upload=None, **kw):
     )
 
 
+def submit_text(session, store, owner, text: str, *, title: str = "Tide Tables", **kw):
+    """Submit a literary work whose deposit is ``text``, pasted."""
+    return submit_work(
+        session,
+        store,
+        owner,
+        text_declaration(title=title),
+        filing.DepositUpload(pasted_text=text),
+        **kw,
+    )
+
+
 def save_draft(session, store, owner, decl=None, upload=None, uid=None):
     return filing.save_draft(
         session=session,

@@ -61,8 +61,20 @@ class Matcher:
                 self.texts.add(registration_id, np.frombuffer(fps, dtype="<i8"))
             self.watermark = row_id
 
-    def __len__(self) -> int:
-        return len(self.images) + len(self.texts)
+    def search_images(self, session: Session, codes: list[int]) -> tuple[list, int]:
+        """Catch up, then the registered images nearest to ``codes``; and how many there are."""
+        with self.lock:
+            self.catch_up(session)
+            hits = self.images.search(
+                codes, radius=rep.IMAGE_RETRIEVE_DISTANCE, limit=IMAGE_CANDIDATES
+            )
+            return hits, len(self.images)
+
+    def search_texts(self, session: Session, fingerprints: np.ndarray) -> tuple[list, int]:
+        """Catch up, then the registered texts sharing most ``fingerprints``; and how many."""
+        with self.lock:
+            self.catch_up(session)
+            return self.texts.search(fingerprints, limit=TEXT_CANDIDATES), len(self.texts)
 
 
 def _pack_codes(codes) -> bytes:
@@ -77,6 +89,7 @@ def _unpack_codes(data: bytes) -> list[int]:
 class _Query:
     fingerprint: Fingerprint
     matches: list[Match]
+    checked_against: int
 
 
 def get_report(session: Session, registration: Registration) -> MatchReport | None:
@@ -110,19 +123,16 @@ def check(
     deposit = registration.deposit
     if deposit is None:
         raise ValueError("a filing without a deposit cannot be checked")
-    with matcher.lock:
-        matcher.catch_up(session)
-        checked_against = len(matcher.images if deposit.kind == "image" else matcher.texts)
-        if deposit.kind == DepositKind.IMAGE.value:
-            query = _check_image(session, store, matcher, registration, deposit)
-        else:
-            query = _check_text(session, store, matcher, registration, deposit)
+    if deposit.kind == DepositKind.IMAGE.value:
+        query = _check_image(session, store, matcher, registration, deposit)
+    else:
+        query = _check_text(session, store, matcher, registration, deposit)
     matches = sorted(query.matches, key=lambda m: (m.band != rep.Band.STRONG, -m.score))
     body = {"engine_version": ENGINE_VERSION, "matches": [m.to_dict() for m in matches]}
     report = MatchReport(
         registration_id=registration.id,
         engine_version=ENGINE_VERSION,
-        checked_against=checked_against,
+        checked_against=query.checked_against,
         match_count=len(matches),
         strongest_band=matches[0].band.value if matches else None,
         top_score=max((m.score for m in matches), default=0.0),
@@ -221,11 +231,7 @@ def _check_image(session, store, matcher, own, deposit) -> _Query:
         region_hashes=_pack_codes(fp.region_hashes),
     )
     variants = img.query_variants(query)
-    hits = matcher.images.search(
-        [v.phash for v in variants],
-        radius=rep.IMAGE_RETRIEVE_DISTANCE,
-        limit=IMAGE_CANDIDATES,
-    )
+    hits, checked_against = matcher.search_images(session, [v.phash for v in variants])
     ids = [h[0] for h in hits]
     same_pixels = session.exec(
         select(Fingerprint.registration_id).where(Fingerprint.pixel_sha256 == fp.pixel_sha256)
@@ -249,7 +255,7 @@ def _check_image(session, store, matcher, own, deposit) -> _Query:
         else:
             region = {"name": evidence.region, "box": list(evidence.region_box)}
         matches.append(_match(reg, own, "image", judged, variant=variant, region=region))
-    return _Query(row, matches)
+    return _Query(row, matches, checked_against)
 
 
 def _check_text(session, store, matcher, own, deposit) -> _Query:
@@ -262,7 +268,7 @@ def _check_text(session, store, matcher, own, deposit) -> _Query:
         engine_version=ENGINE_VERSION,
         text_fingerprints=fps.astype("<i8").tobytes(),
     )
-    hits = matcher.texts.search(fps, limit=TEXT_CANDIDATES)
+    hits, checked_against = matcher.search_texts(session, fps)
     ids = list(dict.fromkeys([*_same_deposit(session, own), *(h[0] for h in hits)]))
     matches = []
     for reg, dep in _earlier(session, ids, own):
@@ -292,4 +298,4 @@ def _check_text(session, store, matcher, own, deposit) -> _Query:
                 earlier_coverage=alignment.earlier_coverage,
             )
         )
-    return _Query(row, matches)
+    return _Query(row, matches, checked_against)

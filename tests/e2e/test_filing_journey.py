@@ -91,6 +91,8 @@ def test_sign_up_file_an_image_and_look_it_up(live_server, browser, backend, tmp
         " return i && i.complete && i.naturalWidth > 0; }"
     )
     shot(page, "05-record", backend)
+    check = page.locator("section[aria-labelledby=sec-originality]")
+    assert "No registered work matches this one" in check.inner_text()
 
     public = browser.new_page(viewport={"width": 390, "height": 844})  # a phone, signed out
     public.goto(live_server + "/")

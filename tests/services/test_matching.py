@@ -16,8 +16,8 @@ from tests.factories import (
     framed,
     make_user,
     scene,
+    submit_text,
     submit_work,
-    text_declaration,
 )
 
 
@@ -104,26 +104,12 @@ def test_an_unrelated_image_matches_nothing(session, store, creators):
 def test_copied_passages_carry_offsets_into_both_texts(session, store, creators):
     a, b = creators
     matcher = matching.Matcher()
-    earlier = submit_work(
-        session,
-        store,
-        a,
-        text_declaration(),
-        filing.DepositUpload(pasted_text=ESSAY),
-        matcher=matcher,
-    )
+    earlier = submit_text(session, store, a, ESSAY, matcher=matcher)
     sentences = [s.strip() + "." for s in ESSAY.split(".") if s.strip()]
     new_text = "A new opening of my own, about the sea and the town. " + " ".join(
         sentences[3:6] + sentences[:2]
     )
-    later = submit_work(
-        session,
-        store,
-        b,
-        text_declaration(title="Quay"),
-        filing.DepositUpload(pasted_text=new_text),
-        matcher=matcher,
-    )
+    later = submit_text(session, store, b, new_text, title="Quay", matcher=matcher)
     [match] = matches_of(session, later)
     assert match["number"] == earlier.number and match["modality"] == "text"
     assert len(match["passages"]) >= 2

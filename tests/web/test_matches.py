@@ -10,8 +10,8 @@ from tests.factories import (
     encoded,
     make_user,
     scene,
+    submit_text,
     submit_work,
-    text_declaration,
 )
 
 
@@ -46,23 +46,9 @@ def test_record_highlights_copied_passages(app, session, store, client, auth):
     matcher = app.extensions["registry"].matcher
     a = make_user(session, email="first@example.org")
     b = make_user(session, email="second@example.org")
-    earlier = submit_work(
-        session,
-        store,
-        a,
-        text_declaration(),
-        filing.DepositUpload(pasted_text=ESSAY),
-        matcher=matcher,
-    )
+    earlier = submit_text(session, store, a, ESSAY, matcher=matcher)
     new_text = "My own first line about mornings. " + ESSAY[:200]
-    later = submit_work(
-        session,
-        store,
-        b,
-        text_declaration(title="Mornings"),
-        filing.DepositUpload(pasted_text=new_text),
-        matcher=matcher,
-    )
+    later = submit_text(session, store, b, new_text, title="Mornings", matcher=matcher)
     auth.login(b)
     page = client.get(f"/filings/{later.uid}").get_data(as_text=True)
     assert earlier.number in page
