@@ -60,19 +60,21 @@ class Tokens:
         return len(self.words)
 
 
-_RANGES = np.array(
-    [
-        (0x3040, 0x30FF),
-        (0x3400, 0x4DBF),
-        (0x4E00, 0x9FFF),
-        (0xF900, 0xFAFF),
-        (0x20000, 0x3134F),
-        (0x0E00, 0x0EFF),
-        (0x1000, 0x109F),
-        (0x1780, 0x17FF),
-    ],
-    dtype=np.uint64,
+#: Scripts written without spaces between words: each of their characters is a token.
+UNSEGMENTED = (
+    (0x3040, 0x30FF),  # hiragana, katakana
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0x20000, 0x3134F),  # CJK extensions B to G
+    (0x0E00, 0x0EFF),  # Thai, Lao
+    (0x1000, 0x109F),  # Myanmar
+    (0x1780, 0x17FF),  # Khmer
 )
+_RANGES = np.array(UNSEGMENTED, dtype=np.uint64)
+_CLASS = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in UNSEGMENTED)
+_TOKEN = re.compile(f"[{_CLASS}]|(?:(?![{_CLASS}])[^\\W_])+")
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
@@ -105,18 +107,8 @@ def _tokens(words: tuple[str, ...], starts, ends) -> Tokens:
 
 
 def _is_unsegmented(ch: str) -> bool:
-    """Characters of scripts written without spaces between words: each is its own token."""
     cp = ord(ch)
-    return (
-        0x3040 <= cp <= 0x30FF  # hiragana, katakana
-        or 0x3400 <= cp <= 0x4DBF  # CJK extension A
-        or 0x4E00 <= cp <= 0x9FFF  # CJK unified ideographs
-        or 0xF900 <= cp <= 0xFAFF  # CJK compatibility ideographs
-        or 0x20000 <= cp <= 0x3134F  # CJK extensions B to G
-        or 0x0E00 <= cp <= 0x0EFF  # Thai, Lao
-        or 0x1000 <= cp <= 0x109F  # Myanmar
-        or 0x1780 <= cp <= 0x17FF  # Khmer
-    )
+    return any(lo <= cp <= hi for lo, hi in UNSEGMENTED)
 
 
 def fold(text: str) -> str:
@@ -136,14 +128,6 @@ def _folded_chars(text: str):
     if len(converted) == len(joined):
         return [(i, c) for (i, _old), c in zip(flat, converted, strict=True)]
     return [(i, c) for i, old in flat for c in _CONVERTER.convert(old).translate(_VARIANTS)]
-
-
-_ASCII_WORD = re.compile(r"[a-z0-9]+")
-_UNSEGMENTED = (
-    "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-    "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
-)
-_TOKEN = re.compile(f"[{_UNSEGMENTED}]|(?:(?![{_UNSEGMENTED}])[^\\W_])+")
 
 
 def tokenize(text: str) -> Tokens:
