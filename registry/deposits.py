@@ -7,6 +7,8 @@ carry a message written for the person who uploaded the file. Pure: Pillow, no F
 
 from __future__ import annotations
 
+import os
+import tempfile
 import unicodedata
 import warnings
 from dataclasses import dataclass
@@ -148,6 +150,13 @@ def make_thumbnail(source: Path, target: Path, *, max_side: int) -> None:
         if im.mode not in {"RGB", "RGBA"}:
             im = im.convert("RGBA" if "A" in im.getbands() else "RGB")
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".tmp")
-        im.save(tmp, format="WEBP", quality=80)
-        tmp.replace(target)
+        # a temporary name of its own: two requests may make the same thumbnail at once
+        fd, name = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        tmp = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                im.save(fh, format="WEBP", quality=80)
+            tmp.replace(target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise

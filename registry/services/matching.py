@@ -10,17 +10,20 @@ take the write lock.
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..db import begin_write
 from ..domain.vocabulary import DepositKind
-from ..models import Deposit, Fingerprint, MatchReport, Registration
+from ..models import Deposit, Fingerprint, MatchReport, Registration, User
 from ..similarity import ENGINE_VERSION, Match
 from ..similarity import image as img
 from ..similarity import report as rep
@@ -31,6 +34,10 @@ from ..storage import DepositStore
 #: Earlier works verified pairwise per filing, at most.
 IMAGE_CANDIDATES = 8
 TEXT_CANDIDATES = 10
+#: How long an id skipped by the watermark is looked for again (see Matcher.gaps).
+GAP_SECONDS = 120.0
+
+log = logging.getLogger(__name__)
 
 
 class Matcher:
@@ -40,9 +47,18 @@ class Matcher:
         self.images = HammingIndex(len(img.REGIONS))
         self.texts = FingerprintIndex()
         self.watermark = 0
+        # Ids below the watermark not seen yet: on PostgreSQL a sequence hands out ids before
+        # their transactions commit, so a later id can commit first. Each gap is looked for
+        # again until it appears or GAP_SECONDS pass (a rolled-back insert leaves a gap forever).
+        self.gaps: dict[int, float] = {}
         self.lock = threading.Lock()
 
     def catch_up(self, session: Session) -> None:
+        now = time.monotonic()
+        self.gaps = {g: t for g, t in self.gaps.items() if now - t < GAP_SECONDS}
+        newer = Fingerprint.id > self.watermark
+        if self.gaps:
+            newer = or_(newer, Fingerprint.id.in_(list(self.gaps)))
         rows = session.exec(
             select(
                 Fingerprint.id,
@@ -51,15 +67,21 @@ class Matcher:
                 Fingerprint.region_hashes,
                 Fingerprint.text_fingerprints,
             )
-            .where(Fingerprint.id > self.watermark)
+            .where(newer)
             .order_by(Fingerprint.id)
         ).all()
         for row_id, registration_id, kind, regions, fps in rows:
-            if kind == DepositKind.IMAGE.value and regions:
-                self.images.add(registration_id, _unpack_codes(regions))
-            elif kind == DepositKind.TEXT.value and fps is not None:
-                self.texts.add(registration_id, np.frombuffer(fps, dtype="<i8"))
-            self.watermark = row_id
+            try:
+                if kind == DepositKind.IMAGE.value and regions:
+                    self.images.add(registration_id, _unpack_codes(regions))
+                elif kind == DepositKind.TEXT.value and fps is not None:
+                    self.texts.add(registration_id, np.frombuffer(fps, dtype="<i8"))
+            except ValueError:
+                log.exception("fingerprint %s is malformed; it is left out of the index", row_id)
+            self.gaps.pop(row_id, None)
+            if row_id > self.watermark:
+                self.gaps.update(dict.fromkeys(range(self.watermark + 1, row_id), now))
+                self.watermark = row_id
 
     def search_images(self, session: Session, codes: list[int]) -> tuple[list, int]:
         """Catch up, then the registered images nearest to ``codes``; and how many there are."""
@@ -102,12 +124,28 @@ def report_matches(report: MatchReport) -> list[dict]:
     return json.loads(report.body)["matches"]
 
 
-def matched_registration(
-    session: Session, registration: Registration, number: str
-) -> Registration | None:
-    """The earlier registration ``number`` if the filing's match report names it, else None."""
+def content_visible(session: Session, registration: Registration, user: User) -> set[str]:
+    """The numbers of the matched earlier works whose content (the image, the passages' text)
+    ``user`` may see beside this filing. Deposits are not public: examiners see every one, a
+    creator only their own works."""
     report = get_report(session, registration)
-    if report is None or number not in {m["number"] for m in report_matches(report)}:
+    numbers = {m["number"] for m in report_matches(report)} if report else set()
+    if not numbers or user.is_examiner:
+        return numbers
+    own = session.exec(
+        select(Registration.number).where(
+            Registration.number.in_(numbers), Registration.owner_id == user.id
+        )
+    ).all()
+    return set(own)
+
+
+def matched_registration(
+    session: Session, registration: Registration, number: str, user: User
+) -> Registration | None:
+    """The earlier registration ``number`` if the filing's match report names it and ``user`` may
+    see its content beside this filing, else None."""
+    if number not in content_visible(session, registration, user):
         return None
     return session.exec(select(Registration).where(Registration.number == number)).first()
 
@@ -117,6 +155,8 @@ def check(
 ) -> MatchReport:
     """Fingerprint the filing's deposit, match it against every earlier fingerprinted filing, and
     store the fingerprint and the report; commit. A filing checked already keeps its report."""
+    if registration.number is None:
+        raise ValueError("only a submitted filing is checked")
     existing = get_report(session, registration)
     if existing is not None:
         return existing
@@ -166,21 +206,29 @@ def check_pending(*, session: Session, store: DepositStore, matcher: Matcher) ->
     ).all()
     done = []
     for reg in pending:
-        check(session=session, store=store, matcher=matcher, registration=reg)
-        done.append(reg.number)
+        try:
+            check(session=session, store=store, matcher=matcher, registration=reg)
+        except Exception:  # one bad filing does not hold up the others
+            session.rollback()
+            log.exception("originality check of %s failed; it stays pending", reg.number)
+        else:
+            done.append(reg.number)
     return done
 
 
 def _earlier(
-    session: Session, ids: list[int], own: Registration
+    session: Session, ids: list[int], own: Registration, limit: int
 ) -> list[tuple[Registration, Deposit]]:
+    """The candidate registrations (never the filing itself, never a draft), at most ``limit``."""
     found = []
-    for rid in ids:
+    for rid in dict.fromkeys(ids):
         if rid == own.id:
             continue
         reg = session.get(Registration, rid)
-        if reg is not None and reg.deposit is not None:
+        if reg is not None and reg.number and reg.deposit is not None:
             found.append((reg, reg.deposit))
+            if len(found) == limit:
+                break
     return found
 
 
@@ -189,6 +237,7 @@ def _same_deposit(session: Session, own: Registration) -> list[int]:
         select(Registration.id)
         .join(Fingerprint, Fingerprint.registration_id == Registration.id)
         .where(Registration.deposit_sha256 == own.deposit_sha256, Registration.id != own.id)
+        .limit(IMAGE_CANDIDATES)
     ).all()
     return list(rows)
 
@@ -234,13 +283,20 @@ def _check_image(session, store, matcher, own, deposit) -> _Query:
     hits, checked_against = matcher.search_images(session, [v.phash for v in variants])
     ids = [h[0] for h in hits]
     same_pixels = session.exec(
-        select(Fingerprint.registration_id).where(Fingerprint.pixel_sha256 == fp.pixel_sha256)
+        select(Fingerprint.registration_id)
+        .where(Fingerprint.pixel_sha256 == fp.pixel_sha256)
+        .limit(IMAGE_CANDIDATES)
     ).all()
-    ids = list(dict.fromkeys([*_same_deposit(session, own), *same_pixels, *ids]))
     pdqs = img.query_pdqs(query)
     matches = []
-    for reg, dep in _earlier(session, ids, own):
-        earlier = prepare_image(store, dep.sha256)
+    candidates = [*_same_deposit(session, own), *same_pixels, *ids]
+    for reg, dep in _earlier(session, candidates, own, IMAGE_CANDIDATES):
+        try:
+            earlier = prepare_image(store, dep.sha256)
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            log.warning("earlier deposit %s of %s unreadable, skipped: %s", dep.sha256,
+                        reg.number, exc)
+            continue
         evidence = img.compare(
             query, variants, pdqs, earlier, identical_bytes=dep.sha256 == deposit.sha256
         )
@@ -269,10 +325,15 @@ def _check_text(session, store, matcher, own, deposit) -> _Query:
         text_fingerprints=fps.astype("<i8").tobytes(),
     )
     hits, checked_against = matcher.search_texts(session, fps)
-    ids = list(dict.fromkeys([*_same_deposit(session, own), *(h[0] for h in hits)]))
+    candidates = [*_same_deposit(session, own), *(h[0] for h in hits)]
     matches = []
-    for reg, dep in _earlier(session, ids, own):
-        earlier_text = store.read_bytes(dep.sha256).decode("utf-8-sig")
+    for reg, dep in _earlier(session, candidates, own, TEXT_CANDIDATES):
+        try:
+            earlier_text = store.read_bytes(dep.sha256).decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            log.warning("earlier deposit %s of %s unreadable, skipped: %s", dep.sha256,
+                        reg.number, exc)
+            continue
         alignment = txt.align(tokens, txt.tokenize(earlier_text))
         judged = rep.judge_text(alignment, tokens.cjk)
         if judged is None:
@@ -286,6 +347,7 @@ def _check_text(session, store, matcher, own, deposit) -> _Query:
                 "earlier_text": earlier_text[p.earlier_start : p.earlier_end][:2000],
             }
             for p in alignment.passages
+            if p.similarity >= rep.TEXT_MIN_SIMILARITY
         ]
         matches.append(
             _match(

@@ -52,6 +52,9 @@ _DIHEDRAL = (
 _BORDER_STD = 4.0  # a row or column whose grey levels vary less than this is flat
 _MIN_KEPT = 0.15  # never trim away more than 85 % of the picture
 _FEATURE_MIN_SIDE = 320  # small pictures are scaled up to this before key points are sought
+_FEATURE_MAX_SIDE = 1024
+#: Below this PDQ quality (of 100) a picture is too flat for its hashes to mean anything alone.
+MIN_QUALITY = 50
 
 
 @dataclass(frozen=True)
@@ -59,11 +62,8 @@ class ImageFingerprint:
     """What is stored for a registered image (and computed for a query)."""
 
     pixel_sha256: str
-    width: int
-    height: int
-    trim_box: tuple[int, int, int, int]  # the picture inside uniform borders, in pixels
     pdq: bytes  # 32 bytes, of the picture as filed
-    pdq_quality: int
+    pdq_quality: int  # 0..100: how much detail the picture has (flat pictures score low)
     region_hashes: tuple[int, ...]  # unsigned 64-bit pHash per REGIONS entry
 
 
@@ -88,7 +88,7 @@ class PreparedImage:
     _features: dict = field(default_factory=dict, repr=False)
 
     def features(self, mirrored: bool = False):
-        """ORB key points and descriptors of the trimmed picture (or of its mirror image)."""
+        """ORB key points and descriptors of the picture (or of its mirror image)."""
         if mirrored not in self._features:
             picture = self.picture
             if mirrored:
@@ -100,28 +100,52 @@ class PreparedImage:
 # --------------------------------------------------------------------------- fingerprints
 
 
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """16-bit and floating-point greys scaled into 8 bits (Pillow would clip them to white)."""
+    if image.mode not in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        return image
+    values = np.asarray(image, dtype=np.float64)
+    lo, hi = float(values.min()), float(values.max())
+    scaled = (values - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(values)
+    return Image.fromarray(scaled.round().astype(np.uint8), "L")
+
+
 def pixel_sha256(image: Image.Image) -> str:
-    """SHA-256 of the decoded RGB pixels and the size: equal for the same picture in any file."""
-    rgb = image.convert("RGB")
-    digest = hashlib.sha256(f"{rgb.width}x{rgb.height}:".encode())
-    digest.update(rgb.tobytes())
+    """SHA-256 of the decoded pixels (with their transparency) and the size: equal for the same
+    picture in any file format."""
+    mode = "RGBA" if _has_alpha(image) else "RGB"
+    pixels = _eight_bit(image).convert(mode)
+    digest = hashlib.sha256(f"{pixels.width}x{pixels.height}:{mode}:".encode())
+    digest.update(pixels.tobytes())
     return digest.hexdigest()
+
+
+def _rgb(image: Image.Image) -> Image.Image:
+    """The picture as seen: transparent parts laid over white."""
+    image = _eight_bit(image)
+    if _has_alpha(image):
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return image.convert("RGB")
 
 
 def prepare(image: Image.Image) -> PreparedImage:
     """Decode orientation, fingerprint, and keep a working copy for pairwise checks."""
     image = ImageOps.exif_transpose(image)
     sha = pixel_sha256(image)
-    width, height = image.size
-    picture = image.convert("RGB")
+    picture = _rgb(image)
     picture.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BILINEAR)
     box = trim_box(picture)
     trimmed = picture.crop(box) if box != (0, 0, *picture.size) else picture
-    scale = width / picture.width
-    full_box = tuple(round(v * scale) for v in box)
     pdq, quality = pdq_hash(picture)
     hashes = tuple(phash(crop_fraction(picture, frac)) for _name, frac in REGIONS)
-    fp = ImageFingerprint(sha, width, height, full_box, pdq, quality, hashes)
+    fp = ImageFingerprint(sha, pdq, quality, hashes)
     pw, ph = picture.size
     content = (box[0] / pw, box[1] / ph, box[2] / pw, box[3] / ph)
     return PreparedImage(picture, trimmed, fp, content)
@@ -277,7 +301,8 @@ class FeatureMatch:
 
 
 def _orb(image: Image.Image):
-    factor = _FEATURE_MIN_SIDE / min(image.size)
+    # small pictures are scaled up, but a sliver never past _FEATURE_MAX_SIDE on its long side
+    factor = min(_FEATURE_MIN_SIDE / min(image.size), _FEATURE_MAX_SIDE / max(image.size))
     if factor > 1:
         size = (round(image.width * factor), round(image.height * factor))
         image = image.resize(size, Image.Resampling.BICUBIC)
@@ -346,6 +371,7 @@ class ImageEvidence:
     region: str  # which region of the earlier work matched
     region_box: tuple[float, float, float, float]
     pdq_distance: int  # best PDQ distance over the query's dihedral variants, of 256
+    quality: int  # the lower PDQ quality of the two pictures
     features: FeatureMatch | None
 
 
@@ -385,6 +411,7 @@ def compare(
         region=REGIONS[r_index][0],
         region_box=REGIONS[r_index][1],
         pdq_distance=pdq,
+        quality=min(query.fingerprint.pdq_quality, fp.pdq_quality),
         features=features,
     )
 

@@ -255,22 +255,25 @@ class FingerprintIndex:
             return []
         fps = np.unique(np.asarray(fingerprints, dtype=np.int64))
         cap = max(min_df_cap, int(max_share * n))
+        # how many items hold each query fingerprint, built part and tail together
+        in_tail = np.isin(self._tail_keys.view, fps)
+        tail_keys = self._tail_keys.view[in_tail]
+        tail_df = np.searchsorted(np.sort(tail_keys), fps, side="right") - np.searchsorted(
+            np.sort(tail_keys), fps, side="left"
+        )
+        df = self._built_df(fps) + tail_df
+        common = fps[df > cap]
         hits = []
         if self._keys.size:
             idx = np.searchsorted(self._keys, fps)
-            idx = idx[idx < self._keys.size]
-            idx = idx[np.isin(self._keys[idx], fps)]
-            lo, hi = self._offsets[idx], self._offsets[idx + 1]
-            keep = (hi - lo) <= cap
-            hits.append(self._postings[_ranges(lo[keep], hi[keep])])
-        if self._tail_keys.size:
-            in_tail = np.isin(self._tail_keys.view, fps)
-            tail = self._tail_slots.view[in_tail]
-            if tail.size:
-                tail_keys = self._tail_keys.view[in_tail]
-                _, inverse, counts = np.unique(tail_keys, return_inverse=True, return_counts=True)
-                df = counts[inverse] + self._built_df(tail_keys)
-                hits.append(tail[df <= cap])
+            present = idx < self._keys.size
+            idx, wanted = idx[present], fps[present]
+            match = self._keys[idx] == wanted
+            idx, wanted = idx[match], wanted[match]
+            idx = idx[~np.isin(wanted, common)]
+            hits.append(self._postings[_ranges(self._offsets[idx], self._offsets[idx + 1])])
+        if tail_keys.size:
+            hits.append(self._tail_slots.view[in_tail][~np.isin(tail_keys, common)])
         if not hits:
             return []
         slots = np.concatenate(hits)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
-from .image import ImageEvidence, plausible
+from .image import MIN_QUALITY, ImageEvidence, plausible
 from .text import TextAlignment
 
 ENGINE_VERSION = "1.0.0"
@@ -79,8 +79,12 @@ def judge_image(ev: ImageEvidence) -> tuple[float, Band, list[Signal]] | None:
     if ev.identical_pixels:
         signals.append(Signal("identical pixels", 0, "the same decoded picture (SHA-256)"))
     whole = ev.region == "whole picture" and ev.variant in ("as filed", "borders trimmed")
-    hash_fires = ev.hash_distance <= IMAGE_ANY_DISTANCE or (
-        whole and ev.hash_distance <= IMAGE_WHOLE_DISTANCE
+    # Hashes of flat pictures (a plain colour, a gradient) are near each other whatever they
+    # show: there only key points count.
+    detailed = ev.quality >= MIN_QUALITY
+    hash_fires = detailed and (
+        ev.hash_distance <= IMAGE_ANY_DISTANCE
+        or (whole and ev.hash_distance <= IMAGE_WHOLE_DISTANCE)
     )
     if hash_fires:
         signals.append(
@@ -90,10 +94,11 @@ def judge_image(ev: ImageEvidence) -> tuple[float, Band, list[Signal]] | None:
                 f"pHash {ev.hash_distance}/64 bits apart ({ev.variant}; {ev.region})",
             )
         )
-    if ev.pdq_distance <= IMAGE_PDQ_DISTANCE:
+    if detailed and ev.pdq_distance <= IMAGE_PDQ_DISTANCE:
         signals.append(Signal("PDQ hash", ev.pdq_distance, f"PDQ {ev.pdq_distance}/256 bits apart"))
     fm = ev.features
-    if plausible(fm):
+    confirmed = plausible(fm)
+    if confirmed:
         signals.append(
             Signal(
                 "key points",
@@ -107,9 +112,9 @@ def judge_image(ev: ImageEvidence) -> tuple[float, Band, list[Signal]] | None:
         return None
     if ev.identical_bytes or ev.identical_pixels:
         return 1.0, Band.STRONG, signals
-    hash_sim = max(0.0, 1 - ev.hash_distance / 32)
-    pdq_sim = max(0.0, 1 - ev.pdq_distance / 128)
-    feature_sim = min(1.0, fm.inliers / 60) if plausible(fm) else 0.0
+    hash_sim = max(0.0, 1 - ev.hash_distance / 32) if detailed else 0.0
+    pdq_sim = max(0.0, 1 - ev.pdq_distance / 128) if detailed else 0.0
+    feature_sim = min(1.0, fm.inliers / 60) if confirmed else 0.0
     score = round(max(hash_sim, pdq_sim, feature_sim), 3)
     strong = len(signals) >= 2 or score >= 0.85
     return score, Band.STRONG if strong else Band.REVIEW, signals

@@ -116,55 +116,67 @@ def fold(text: str) -> str:
     return _CONVERTER.convert(unicodedata.normalize("NFKC", text).casefold()).translate(_VARIANTS)
 
 
-def _folded_chars(text: str):
-    """(original index, folded character) for every character that folding produces."""
-    pieces = [
-        (i, ch.lower() if ch.isascii() else unicodedata.normalize("NFKC", ch).casefold())
-        for i, ch in enumerate(text)
+def _folded_chars(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, folded character) for every character folding produces, where start and end
+    are the span of the original it came from: a character with the combining marks after it, so
+    a decomposed accent folds with its letter."""
+    clusters = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        while j < n and unicodedata.combining(text[j]):
+            j += 1
+        clusters.append((i, j))
+        i = j
+    flat = [
+        (a, b, c)
+        for a, b in clusters
+        for c in unicodedata.normalize("NFKC", text[a:b]).casefold()
     ]
-    flat = [(i, c) for i, piece in pieces for c in piece]
-    joined = "".join(c for _i, c in flat)
+    joined = "".join(c for _a, _b, c in flat)
     converted = _CONVERTER.convert(joined).translate(_VARIANTS)
     if len(converted) == len(joined):
-        return [(i, c) for (i, _old), c in zip(flat, converted, strict=True)]
-    return [(i, c) for i, old in flat for c in _CONVERTER.convert(old).translate(_VARIANTS)]
+        return [(a, b, c) for (a, b, _old), c in zip(flat, converted, strict=True)]
+    return [
+        (a, b, c) for a, b, old in flat for c in _CONVERTER.convert(old).translate(_VARIANTS)
+    ]
 
 
 def tokenize(text: str) -> Tokens:
     """Normalise ``text`` into tokens, each with the span of the original characters it covers."""
     if text.isascii():  # the common case, done by the regular expression engine
         return _from_matches(list(_ASCII_WORD.finditer(text.lower())))
-    folded = fold(text)
-    if len(folded) == len(text):  # folding kept every character's place: offsets carry over
-        return _from_matches(list(_TOKEN.finditer(folded)))
+    if unicodedata.is_normalized("NFC", text):
+        folded = fold(text)
+        if len(folded) == len(text):  # every character folded to one: offsets carry over
+            return _from_matches(list(_TOKEN.finditer(folded)))
     words: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     current: list[str] = []
-    current_start = 0
-    for index, part in _folded_chars(text):
-        if _is_unsegmented(part):
-            if current:
-                words.append("".join(current))
-                starts.append(current_start)
-                ends.append(index)
-                current = []
-            words.append(part)
-            starts.append(index)
-            ends.append(index + 1)
-        elif part.isalnum():
-            if not current:
-                current_start = index
-            current.append(part)
-        elif current:
+    current_start = current_end = 0
+
+    def flush() -> None:
+        if current:
             words.append("".join(current))
             starts.append(current_start)
-            ends.append(index)
-            current = []
-    if current:
-        words.append("".join(current))
-        starts.append(current_start)
-        ends.append(len(text))
+            ends.append(current_end)
+            current.clear()
+
+    for start, end, part in _folded_chars(text):
+        if _is_unsegmented(part):
+            flush()
+            words.append(part)
+            starts.append(start)
+            ends.append(end)
+        elif part.isalnum():
+            if not current:
+                current_start = start
+            current.append(part)
+            current_end = end
+        else:
+            flush()
+    flush()
     return _tokens(tuple(words), starts, ends)
 
 

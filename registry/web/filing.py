@@ -127,6 +127,7 @@ def record(uid: str):  # type: ignore[no-untyped-def]
     report = matching.get_report(db_session(), reg) if reg.number else None
     matches = matching.report_matches(report) if report else []
     copied = [p["new"] for m in matches for p in m.get("passages", [])]
+    visible = matching.content_visible(db_session(), reg, current_user) if report else set()
     return render_template(
         "filing/record.html",
         reg=reg,
@@ -134,6 +135,7 @@ def record(uid: str):  # type: ignore[no-untyped-def]
         report=report,
         matches=matches,
         copied=copied,
+        visible=visible,
     )
 
 
@@ -182,7 +184,7 @@ def thumbnail(uid: str):  # type: ignore[no-untyped-def]
 @login_required
 def match_thumbnail(uid: str, number: str):  # type: ignore[no-untyped-def]
     """The earlier work a filing matched, shown to whoever may see the filing's match report."""
-    earlier = matching.matched_registration(db_session(), _viewable(uid), number)
+    earlier = matching.matched_registration(db_session(), _viewable(uid), number, current_user)
     if earlier is None or earlier.deposit is None or earlier.deposit.kind != DepositKind.IMAGE:
         abort(404)
     return _send_thumbnail(earlier.deposit.sha256)

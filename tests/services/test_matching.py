@@ -136,3 +136,65 @@ def test_a_failed_check_leaves_the_filing_pending_until_check_pending(
     assert matching.check_pending(session=session, store=store, matcher=matcher) == [reg.number]
     assert json.loads(matching.get_report(session, reg).body)["matches"] == []
     assert matching.check_pending(session=session, store=store, matcher=matcher) == []
+
+
+def test_a_draft_is_never_checked(session, store, creators):
+    from tests.factories import save_draft
+
+    draft = save_draft(session, store, creators[0], upload=upload_image(scene(18)))
+    with pytest.raises(ValueError, match="submitted"):
+        matching.check(session=session, store=store, matcher=matching.Matcher(), registration=draft)
+    assert count(session, Fingerprint) == 0
+
+
+def test_an_unreadable_earlier_deposit_is_skipped_not_fatal(session, store, creators):
+    a, b = creators
+    matcher = matching.Matcher()
+    broken = submit_work(session, store, a, upload=upload_image(scene(19)), matcher=matcher)
+    store.path_for(broken.deposit_sha256).write_bytes(b"not an image any more")
+    fine = submit_work(
+        session, store, a, upload=upload_image(scene(19).resize((300, 225))), matcher=matcher
+    )
+    assert matches_of(session, fine) == []  # the earlier one could not be read: skipped
+    third = submit_work(session, store, b, upload=upload_image(scene(19), "WEBP"), matcher=matcher)
+    assert [m["number"] for m in matches_of(session, third)] == [fine.number]
+
+
+def test_check_pending_goes_on_past_a_filing_it_cannot_check(session, store, creators):
+    a, _b = creators
+    first = submit_work(session, store, a, upload=upload_image(scene(22)))
+    second = submit_work(session, store, a, upload=upload_image(scene(23)))
+    store.path_for(first.deposit_sha256).unlink()
+    done = matching.check_pending(session=session, store=store, matcher=matching.Matcher())
+    assert done == [second.number]
+    assert matching.get_report(session, first) is None
+
+
+def test_a_row_that_commits_after_a_later_one_is_still_indexed(session, store, creators):
+    """On PostgreSQL ids are handed out before commit: id 2 can become visible after id 3."""
+    from registry.db import begin_write
+
+    a, _b = creators
+    regs = [submit_work(session, store, a, upload=upload_image(scene(30 + i))) for i in range(3)]
+    matcher = matching.Matcher()
+
+    def add(reg, row_id):
+        begin_write(session)
+        session.add(
+            Fingerprint(
+                id=row_id,
+                registration_id=reg.id,
+                kind="image",
+                engine_version="test",
+                region_hashes=bytes(8 * 7),
+            )
+        )
+        session.commit()
+
+    add(regs[0], 1)
+    add(regs[2], 3)
+    matcher.catch_up(session)
+    assert matcher.watermark == 3 and set(matcher.gaps) == {2} and len(matcher.images) == 2
+    add(regs[1], 2)
+    matcher.catch_up(session)
+    assert len(matcher.images) == 3 and matcher.gaps == {}

@@ -134,3 +134,46 @@ def test_judge_bands_and_signals(original, registered):
     other = prepared(scene(5))
     unrelated = I.compare(other, I.query_variants(other), I.query_pdqs(other), registered)
     assert R.judge_image(unrelated) is None
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        pytest.param(
+            Image.new("RGB", (200, 150), "white"),
+            Image.new("RGB", (200, 150), "black"),
+            id="white and black",
+        ),
+        pytest.param(
+            Image.new("RGB", (200, 150), "red"),
+            Image.new("RGB", (200, 150), "blue"),
+            id="red and blue",
+        ),
+        pytest.param(
+            Image.linear_gradient("L").resize((200, 150)),
+            Image.new("L", (200, 150), 128),
+            id="gradient and grey",
+        ),
+    ],
+)
+def test_flat_pictures_do_not_match_on_their_hashes(a, b):
+    qa, qb = I.prepare(a), I.prepare(b)
+    assert min(qa.fingerprint.pdq_quality, qb.fingerprint.pdq_quality) < I.MIN_QUALITY
+    assert R.judge_image(I.compare(qa, I.query_variants(qa), I.query_pdqs(qa), qb)) is None
+
+
+def test_sixteen_bit_greys_keep_their_picture():
+    import numpy as np
+
+    values = (np.linspace(0, 60000, 120 * 90).reshape(90, 120)).astype(np.uint16)
+    sixteen = Image.open(io.BytesIO(encoded(Image.fromarray(values))))
+    assert sixteen.mode.startswith("I")
+    picture = np.asarray(I.prepare(sixteen).picture, dtype=float)
+    assert 100 < picture.mean() < 160 and picture.std() > 50
+
+
+def test_transparency_is_part_of_the_pixel_hash(original):
+    opaque = original.convert("RGBA")
+    see_through = opaque.copy()
+    see_through.putalpha(128)
+    assert I.pixel_sha256(opaque) != I.pixel_sha256(see_through)

@@ -52,3 +52,21 @@ def test_fingerprint_index_counts_shared_fingerprints_and_skips_common_ones():
     assert found[0] == (0, 4)  # 999 is in 121 items: skipped
     assert found[1] == (500, 3)
     assert index.search(np.array([424242])) == []
+
+
+def test_a_fingerprint_the_index_lacks_counts_for_nothing():
+    index = FingerprintIndex()
+    index.add(100, np.array([7]))
+    index.build()
+    assert index.search(np.array([1, 2, 3, 4, 7])) == [(100, 1)]
+
+
+def test_document_frequency_counts_built_and_tail_items_together():
+    index = FingerprintIndex()
+    for item in range(40):
+        index.add(item, np.array([5, 1000 + item]))
+    index.build()
+    for item in range(20):
+        index.add(100 + item, np.array([5, 2000 + item]))
+    # 60 items hold fingerprint 5: over the cap of 50, so it is common phrasing everywhere
+    assert index.search(np.array([5]), max_share=0.0, min_df_cap=50) == []

@@ -111,3 +111,29 @@ def test_chinese_excerpt_in_traditional_script_is_a_strong_match():
     tokens = T.tokenize(traditional)
     judged = R.judge_text(T.align(tokens, T.tokenize(ESSAY_ZH)), tokens.cjk)
     assert judged is not None and judged[1] == R.Band.STRONG
+
+
+def test_decomposed_accents_fold_with_their_letters():
+    import unicodedata
+
+    composed = "Naïve café crème brûlée is served at the little place by the harbour each day."
+    decomposed = unicodedata.normalize("NFD", composed)
+    tokens = T.tokenize(decomposed)
+    assert tokens.words[:4] == ("naïve", "café", "crème", "brûlée")
+    assert [decomposed[a:b] for a, b in zip(tokens.starts[:2], tokens.ends[:2], strict=True)] == [
+        unicodedata.normalize("NFD", "Naïve"),
+        unicodedata.normalize("NFD", "café"),
+    ]
+    assert T.align(tokens, T.tokenize(composed)).new_coverage == 1.0
+
+
+def test_offsets_stay_right_when_folding_changes_lengths():
+    text = "Straße x e\u0301té word"
+    tokens = T.tokenize(text)
+    assert tokens.words == ("strasse", "x", "été", "word")
+    assert [text[a:b] for a, b in zip(tokens.starts, tokens.ends, strict=True)] == [
+        "Straße",
+        "x",
+        "e\u0301té",
+        "word",
+    ]

@@ -32,14 +32,19 @@ def test_record_shows_matched_images_side_by_side(app, session, store, client, a
     assert "Originality check" in page and "1 registered work matches this one" in page
     assert earlier.number in page and "Strong match" in page and "mirrored" in page
     thumb = f"/filings/{later.uid}/matches/{earlier.number}/thumbnail"
+    # the creator sees where their filing sits in the earlier work, not the earlier deposit
+    assert "<rect" in page and thumb not in page and "deposit is not public" in page
+    assert client.get(thumb).status_code == 404
+    assert client.get(f"/filings/{earlier.uid}").status_code == 404  # another creator's filing
+    auth.logout()
+    auth.login(make_user(session, email="examiner@example.org", role="examiner"))
+    page = client.get(f"/filings/{later.uid}").get_data(as_text=True)
     assert thumb in page and "<rect" in page
     response = client.get(thumb)
     assert response.status_code == 200 and response.mimetype == "image/webp"
     # only a work the report names, and only on a filing the viewer may see
     assert client.get(f"/filings/{later.uid}/matches/AIR-2026-999999/thumbnail").status_code == 404
     assert client.get(f"/filings/{earlier.uid}/matches/{later.number}/thumbnail").status_code == 404
-    own = client.get(f"/filings/{earlier.uid}")
-    assert own.status_code == 404  # another creator's filing
 
 
 def test_record_highlights_copied_passages(app, session, store, client, auth):
@@ -52,8 +57,13 @@ def test_record_highlights_copied_passages(app, session, store, client, auth):
     auth.login(b)
     page = client.get(f"/filings/{later.uid}").get_data(as_text=True)
     assert earlier.number in page
-    assert "<mark>The harbour wakes before the town does" in page
-    assert "lies in passages copied from" in page
+    assert "<mark>The harbour wakes before the town does" in page  # in the creator's own text
+    assert "lies in passages copied from" in page and "text is not public" in page
+    auth.logout()
+    auth.login(make_user(session, email="examiner@example.org", role="examiner"))
+    page = client.get(f"/filings/{later.uid}").get_data(as_text=True)
+    assert page.count("<mark>The harbour wakes before the town does") == 3  # deposit, both sides
+    assert "text is not public" not in page
 
 
 def test_record_says_when_the_check_is_pending(session, store, client, auth):
