@@ -82,7 +82,11 @@ def demo() -> None:
             )
             return
         for line in seed(
-            session=session, store=ext().store, limits=ext().limits, matcher=ext().matcher
+            session=session,
+            store=ext().store,
+            limits=ext().limits,
+            matcher=ext().matcher,
+            policy=current_app.config["REGISTRY_ROUTING_POLICY"],
         ):
             click.echo(line)
 
@@ -111,14 +115,20 @@ def serve(ctx: click.Context, host: str, port: int, with_demo: bool) -> None:
 
 
 @registry.command(
-    "check", help="Run the originality check on every submitted filing that has no report yet."
+    "check",
+    help="Run the originality check on every submitted filing that has no report yet, and "
+    "triage every checked filing that has no risk tier yet.",
 )
 def check() -> None:
-    from .services import matching
+    from .services import examination, matching
 
     with _session() as session:
         done = matching.check_pending(session=session, store=ext().store, matcher=ext().matcher)
+        triaged = examination.triage_pending(
+            session=session, policy=current_app.config["REGISTRY_ROUTING_POLICY"]
+        )
     click.echo(f"Checked {len(done)} filing(s){': ' + ', '.join(done) if done else ''}.")
+    click.echo(f"Triaged {len(triaged)} filing(s){': ' + ', '.join(triaged) if triaged else ''}.")
 
 
 @registry.command(

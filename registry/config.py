@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .domain.risk import RoutingPolicy
+
 MIB = 1024 * 1024
 
 
@@ -55,6 +57,11 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
     max_deposit = _int(env, "REGISTRY_MAX_DEPOSIT_BYTES", 25 * MIB)
     max_text = _int(env, "REGISTRY_MAX_TEXT_BYTES", 4 * MIB)
     secret = env.get("REGISTRY_SECRET_KEY") or _secret_key(instance_path)
+    routing = env.get("REGISTRY_ROUTING_POLICY")
+    try:
+        policy = RoutingPolicy.parse(routing) if routing else RoutingPolicy()
+    except ValueError as exc:
+        raise ValueError(f"REGISTRY_ROUTING_POLICY: {exc}") from None
     return {
         "SECRET_KEY": secret,
         "REGISTRY_DATABASE_URL": database_url,
@@ -64,6 +71,7 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "REGISTRY_MAX_TEXT_BYTES": max_text,
         "REGISTRY_MAX_IMAGE_PIXELS": _int(env, "REGISTRY_MAX_IMAGE_PIXELS", 50_000_000),
         "REGISTRY_PAGE_SIZE": _int(env, "REGISTRY_PAGE_SIZE", 20),
+        "REGISTRY_ROUTING_POLICY": policy,
         # The whole request may carry one deposit plus the form's own fields.
         "MAX_CONTENT_LENGTH": max_deposit + 2 * MIB,
         # Pasted text arrives as a form field rather than a file part.

@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from sqlmodel import Session
 
 from .domain.declaration import AiTool, Author, Contribution, Declaration, InputSource
+from .domain.risk import RoutingPolicy
 from .services import accounts, filing, matching
 from .storage import DepositStore
 
@@ -160,6 +161,7 @@ def seed(
     store: DepositStore,
     limits: filing.Limits,
     matcher: matching.Matcher | None = None,
+    policy: RoutingPolicy | None = None,
 ) -> Iterator[str]:
     """Create demo accounts and submit a handful of filings (the last two copy earlier ones, so
     their match reports have something to show); yield what to tell the user."""
@@ -391,6 +393,7 @@ def seed(
             declaration=decl,
             upload=upload,
             matcher=matcher,
+            policy=policy,
         )
         yield f"Filed {reg.number}: {reg.title}"
     yield ""

@@ -104,6 +104,13 @@ class Registration(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     submitted_at: datetime | None = Field(default=None, index=True)
+    # Graded triage (registry.domain.risk), set once the originality check has run.
+    risk_tier: str | None = Field(default=None, max_length=16, index=True)
+    risk_points: int | None = None
+    risk_reasons: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    route: str | None = Field(default=None, max_length=16)  # fast-track or queue
+    fast_track_on: date | None = None  # registered on this day unless an examiner takes it
+    triaged_at: datetime | None = None
 
     owner: User = Relationship()
     deposit: Optional["Deposit"] = Relationship()

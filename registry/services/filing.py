@@ -25,6 +25,7 @@ from ..db import begin_write
 from ..domain import declaration as rules
 from ..domain.declaration import Declaration, Problem
 from ..domain.numbering import format_number
+from ..domain.risk import RoutingPolicy
 from ..domain.statuses import Status, check_transition
 from ..domain.vocabulary import DepositKind
 from ..models import (
@@ -41,7 +42,7 @@ from ..models import (
     utcnow,
 )
 from ..storage import DepositStore, DepositTooLarge, StagedFile
-from . import matching
+from . import examination, matching
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +114,12 @@ def submit(
     uid: str | None = None,
     today: date | None = None,
     matcher: matching.Matcher | None = None,
+    policy: RoutingPolicy | None = None,
 ) -> Registration:
     """Save ``declaration`` and submit it: number, status ``submitted``, event; commit. Then,
-    given a ``matcher``, run the originality check and store its report (a second commit: the
-    filing is safe first; a check that fails leaves it pending for ``registry check``).
+    given a ``matcher``, run the originality check and store its report, and given a routing
+    ``policy``, triage the filing (further commits: the filing is safe first; a check that fails
+    leaves it pending for ``registry check``).
 
     Submitting a filing that is already submitted returns it unchanged (a double click files
     once). Raises FilingRejected when the filing is incomplete or inconsistent, with nothing
@@ -126,7 +129,10 @@ def submit(
     if matcher is not None:
         try:
             matching.check(session=session, store=store, matcher=matcher, registration=reg)
+            if policy is not None:
+                examination.triage(session=session, registration=reg, policy=policy)
         except Exception:  # the filing stands; the check is retried by `registry check`
+            session.rollback()
             log.exception("originality check of %s failed; it stays pending", reg.number)
     return reg
 

@@ -294,8 +294,9 @@ def _check_image(session, store, matcher, own, deposit) -> _Query:
         try:
             earlier = prepare_image(store, dep.sha256)
         except (OSError, ValueError, Image.DecompressionBombError) as exc:
-            log.warning("earlier deposit %s of %s unreadable, skipped: %s", dep.sha256,
-                        reg.number, exc)
+            log.warning(
+                "earlier deposit %s of %s unreadable, skipped: %s", dep.sha256, reg.number, exc
+            )
             continue
         evidence = img.compare(
             query, variants, pdqs, earlier, identical_bytes=dep.sha256 == deposit.sha256
@@ -331,8 +332,9 @@ def _check_text(session, store, matcher, own, deposit) -> _Query:
         try:
             earlier_text = store.read_bytes(dep.sha256).decode("utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
-            log.warning("earlier deposit %s of %s unreadable, skipped: %s", dep.sha256,
-                        reg.number, exc)
+            log.warning(
+                "earlier deposit %s of %s unreadable, skipped: %s", dep.sha256, reg.number, exc
+            )
             continue
         alignment = txt.align(tokens, txt.tokenize(earlier_text))
         judged = rep.judge_text(alignment, tokens.cjk)

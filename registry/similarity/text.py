@@ -129,17 +129,13 @@ def _folded_chars(text: str) -> list[tuple[int, int, str]]:
         clusters.append((i, j))
         i = j
     flat = [
-        (a, b, c)
-        for a, b in clusters
-        for c in unicodedata.normalize("NFKC", text[a:b]).casefold()
+        (a, b, c) for a, b in clusters for c in unicodedata.normalize("NFKC", text[a:b]).casefold()
     ]
     joined = "".join(c for _a, _b, c in flat)
     converted = _CONVERTER.convert(joined).translate(_VARIANTS)
     if len(converted) == len(joined):
         return [(a, b, c) for (a, b, _old), c in zip(flat, converted, strict=True)]
-    return [
-        (a, b, c) for a, b, old in flat for c in _CONVERTER.convert(old).translate(_VARIANTS)
-    ]
+    return [(a, b, c) for a, b, old in flat for c in _CONVERTER.convert(old).translate(_VARIANTS)]
 
 
 def tokenize(text: str) -> Tokens:

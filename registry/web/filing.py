@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -17,7 +18,7 @@ from flask_login import current_user, login_required
 from ..deposits import make_thumbnail
 from ..domain.statuses import Status
 from ..domain.vocabulary import ContributionCategory, DepositKind
-from ..services import filing, matching
+from ..services import examination, filing, matching
 from . import db_session, ext
 from .forms import FilingForm, form_data, problem_map, to_declaration
 
@@ -69,7 +70,11 @@ def _form_view(registration):  # type: ignore[no-untyped-def]
             pasted_text=form.deposit_text.data or None,
         )
         service = filing.submit if action == "submit" else filing.save_draft
-        extra = {"matcher": ext().matcher} if action == "submit" else {}
+        extra = (
+            {"matcher": ext().matcher, "policy": current_app.config["REGISTRY_ROUTING_POLICY"]}
+            if action == "submit"
+            else {}
+        )
         try:
             reg = service(
                 session=db_session(),
@@ -136,6 +141,8 @@ def record(uid: str):  # type: ignore[no-untyped-def]
         matches=matches,
         copied=copied,
         visible=visible,
+        risk_reasons=examination.reasons_of(reg),
+        policy=current_app.config["REGISTRY_ROUTING_POLICY"],
     )
 
 

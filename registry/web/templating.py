@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, Response
 
 from ..domain import vocabulary
+from ..domain.risk import Tier
 from ..domain.statuses import Status
 
 CSP = (
@@ -58,6 +59,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["when"] = _when
     app.jinja_env.globals["status_of"] = _status
     app.jinja_env.globals["segments"] = _segments
+    app.jinja_env.globals["tier_of"] = Tier
+    # Events only staff see on a filing's timeline (the creator sees status changes and letters).
+    app.jinja_env.globals["internal_events"] = frozenset({"triaged"})
     app.after_request(_security_headers)
 
     @app.context_processor

@@ -72,3 +72,32 @@ def test_record_says_when_the_check_is_pending(session, store, client, auth):
     auth.login(a)
     page = client.get(f"/filings/{reg.uid}").get_data(as_text=True)
     assert "The originality check has not finished yet" in page
+
+
+def test_triage_is_shown_to_examiners_only(app, session, store, client, auth):
+    matcher = app.extensions["registry"].matcher
+    policy = app.config["REGISTRY_ROUTING_POLICY"]
+    a = make_user(session, email="first@example.org")
+    b = make_user(session, email="second@example.org")
+    submit_work(session, store, a, upload=_image(scene(24)), matcher=matcher, policy=policy)
+    copy = submit_work(
+        session, store, b, upload=_image(scene(24), "WEBP"), matcher=matcher, policy=policy
+    )
+    auth.login(b)
+    page = client.get(f"/filings/{copy.uid}").get_data(as_text=True)
+    assert "Triage" not in page and "High risk" not in page and "Triaged" not in page
+    auth.logout()
+    auth.login(make_user(session, email="examiner@example.org", role="examiner"))
+    page = client.get(f"/filings/{copy.uid}").get_data(as_text=True)
+    assert "Triage" in page and "High risk" in page and "Strong match with AIR-" in page
+    assert "the examination queue" in page and "Policy: Low risk: fast track" in page
+
+
+def test_a_bad_routing_policy_stops_the_app_at_start(tmp_path, monkeypatch):
+    import pytest
+
+    from registry import create_app
+
+    monkeypatch.setenv("REGISTRY_ROUTING_POLICY", "low=queue")
+    with pytest.raises(ValueError, match="REGISTRY_ROUTING_POLICY: no route for elevated, high"):
+        create_app({"REGISTRY_INSTANCE_PATH": str(tmp_path)})
