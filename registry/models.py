@@ -111,8 +111,13 @@ class Registration(SQLModel, table=True):
     route: str | None = Field(default=None, max_length=16)  # fast-track or queue
     fast_track_on: date | None = None  # registered on this day unless an examiner takes it
     triaged_at: datetime | None = None
+    # The examiner who has claimed the filing (two examiners never work one filing).
+    examiner_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
 
-    owner: User = Relationship()
+    owner: User = Relationship(sa_relationship_kwargs={"foreign_keys": "[Registration.owner_id]"})
+    examiner: Optional["User"] = Relationship(
+        sa_relationship_kwargs={"foreign_keys": "[Registration.examiner_id]"}
+    )
     deposit: Optional["Deposit"] = Relationship()
     alternative_titles: list["AlternativeTitle"] = Relationship(
         back_populates="registration",
@@ -261,3 +266,32 @@ class MatchReport(SQLModel, table=True):
     top_score: float = Field(default=0.0)
     body: str = Field(sa_column=Column(Text, nullable=False))  # JSON: the matches
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class MatchDisposition(SQLModel, table=True):
+    """An examiner's decision on one match of a filing's report. Never edited: a later row for the
+    same match supersedes an earlier one, and both stay on the record."""
+
+    __tablename__ = "match_disposition"
+
+    id: int | None = Field(default=None, primary_key=True)
+    registration_id: int = Field(foreign_key="registration.id", index=True)
+    match_number: str = Field(max_length=32)
+    outcome: str = Field(max_length=32)  # cleared, noted, narrowed, disputed
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    examiner_id: int = Field(foreign_key="user_account.id")
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Determination(SQLModel, table=True):
+    """An examiner's determination on a filing, with the rationale the creator reads."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    registration_id: int = Field(foreign_key="registration.id", index=True)
+    outcome: str = Field(max_length=32)  # registered, registered_with_limitation, refused
+    reason_code: str | None = Field(default=None, max_length=32)  # for a refusal
+    prior_number: str | None = Field(default=None, max_length=32)  # refused as prior work
+    limitation: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    rationale: str = Field(sa_column=Column(Text, nullable=False))
+    examiner_id: int = Field(foreign_key="user_account.id")
+    at: datetime = Field(default_factory=utcnow)

@@ -158,3 +158,18 @@ class TrainingUse(Labelled):
     ALLOWED = "allowed", "Allowed"
     NOT_ALLOWED = "not_allowed", "Not allowed"
     CONSTRAINED = "constrained", "Allowed on conditions"
+
+
+class Disposition(Labelled):
+    """What an examiner decides about one match of a filing's report."""
+
+    CLEARED = "cleared", "Cleared: not a copy"
+    NOTED = "noted", "Noted: no effect on the claim"
+    NARROWED = "narrowed", "Claim narrowed to exclude the matched material"
+    DISPUTED = "disputed", "Referred as a dispute"
+
+
+class RefusalReason(Labelled):
+    NO_HUMAN_AUTHORSHIP = "no_human_authorship", "No human authorship"
+    DISCLOSURE_DECLINED = "disclosure_declined", "Disclosure of AI material declined"
+    PRIOR_WORK = "prior_work", "Substantially similar to an earlier registered work"

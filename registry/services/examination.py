@@ -1,21 +1,57 @@
-"""Examination: graded triage of submitted filings (more of the examiner's work follows).
+"""Examination: graded triage, the examiner's queue, claims, match dispositions and
+determinations.
 
 Triage runs once a filing's originality check has stored its report: the domain's risk rules turn
 the report and the declaration into a tier with reasons, the routing policy into a route, and both
-are recorded on the filing with an event.
+are recorded on the filing with an event. Examiners then claim filings from a queue ranked by tier
+and age (two examiners never work one filing, and nobody examines their own), record a disposition
+for each match and a determination with the rationale the creator reads. Every step is an event;
+nothing is edited in place.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
 from ..db import begin_write
-from ..domain.risk import Assessment, Evidence, MatchEvidence, RouteKind, RoutingPolicy, assess
-from ..models import Event, MatchReport, Registration, utcnow
+from ..domain.risk import (
+    Assessment,
+    Evidence,
+    MatchEvidence,
+    RouteKind,
+    RoutingPolicy,
+    Tier,
+    assess,
+)
+from ..domain.statuses import IllegalTransition, Status, check_transition
+from ..domain.vocabulary import Disposition, RefusalReason
+from ..models import (
+    Determination,
+    Event,
+    MatchDisposition,
+    MatchReport,
+    Registration,
+    User,
+    utcnow,
+)
 from . import matching
+
+#: Statuses in which a filing waits for, or is in, examination.
+OPEN = (
+    Status.SUBMITTED,
+    Status.UNDER_EXAMINATION,
+    Status.CORRESPONDENCE,
+    Status.RECONSIDERATION,
+)
+_TIER_RANK = {Tier.HIGH.value: 0, Tier.ELEVATED.value: 1, Tier.LOW.value: 2}
+
+
+class ExaminationError(ValueError):
+    """An examination step that is not allowed; ``str(exc)`` says why, for the examiner."""
 
 
 def evidence_for(session: Session, registration: Registration) -> Evidence:
@@ -113,3 +149,271 @@ def triage_pending(
 
 def reasons_of(registration: Registration) -> list[str]:
     return json.loads(registration.risk_reasons) if registration.risk_reasons else []
+
+
+# --------------------------------------------------------------------------- the queue
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    tier: str = ""
+    category: str = ""
+    strong_only: bool = False
+    waiting_on_creator: bool = False
+    mine_only: bool = False
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    registration: Registration
+    strongest_band: str | None
+    match_count: int
+
+
+def queue(
+    session: Session, examiner: User, filters: QueueFilter = QueueFilter()
+) -> list[QueueItem]:
+    """Filings awaiting examination, highest tier first, then oldest first."""
+    query = (
+        select(Registration, MatchReport.strongest_band, MatchReport.match_count)
+        .outerjoin(MatchReport, MatchReport.registration_id == Registration.id)
+        .where(Registration.status.in_([s.value for s in OPEN]))
+    )
+    if filters.tier:
+        query = query.where(Registration.risk_tier == filters.tier)
+    if filters.category:
+        query = query.where(Registration.work_category == filters.category)
+    if filters.strong_only:
+        query = query.where(MatchReport.strongest_band == "strong")
+    if filters.waiting_on_creator:
+        query = query.where(Registration.status == Status.CORRESPONDENCE.value)
+    if filters.mine_only:
+        query = query.where(Registration.examiner_id == examiner.id)
+    rows = session.exec(query).all()
+    items = [QueueItem(reg, band, count or 0) for reg, band, count in rows]
+    items.sort(
+        key=lambda i: (
+            _TIER_RANK.get(i.registration.risk_tier or "", 3),
+            i.registration.submitted_at or utcnow(),
+            i.registration.id,
+        )
+    )
+    return items
+
+
+# --------------------------------------------------------------------------- examining
+
+
+def _examinable(session: Session, uid: str, examiner: User) -> Registration:
+    if not examiner.is_examiner:
+        raise ExaminationError("Only examiners examine filings.")
+    reg = session.exec(select(Registration).where(Registration.uid == uid)).first()
+    if reg is None or reg.status == Status.DRAFT.value:
+        raise LookupError(uid)
+    if reg.owner_id == examiner.id:
+        raise ExaminationError("You cannot examine your own filing.")
+    return reg
+
+
+def _event(session, reg, actor, kind, from_status, to_status, reason) -> None:
+    session.add(
+        Event(
+            registration_id=reg.id,
+            actor_id=actor.id,
+            kind=kind,
+            from_status=from_status.value if from_status else None,
+            to_status=to_status.value if to_status else None,
+            reason=reason,
+        )
+    )
+
+
+def _write(session: Session, uid: str, examiner: User, step) -> Registration:
+    """Run ``step(reg)`` on the filing inside one write transaction; commit."""
+    begin_write(session)
+    try:
+        reg = _examinable(session, uid, examiner)
+        step(reg)
+        reg.updated_at = utcnow()
+        session.add(reg)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return reg
+
+
+def claim(*, session: Session, uid: str, examiner: User) -> Registration:
+    """Take the filing: it is the claiming examiner's until released or determined."""
+
+    def step(reg: Registration) -> None:
+        if reg.status not in {s.value for s in OPEN}:
+            raise ExaminationError("This filing is not awaiting examination.")
+        if reg.examiner_id == examiner.id:
+            return
+        if reg.examiner_id is not None:
+            raise ExaminationError("Another examiner has claimed this filing.")
+        reg.examiner_id = examiner.id
+        current = Status(reg.status)
+        if current is Status.SUBMITTED:
+            check_transition(current, Status.UNDER_EXAMINATION)
+            reg.status = Status.UNDER_EXAMINATION.value
+            reg.fast_track_on = None  # an examiner took it
+            _event(
+                session,
+                reg,
+                examiner,
+                "claimed",
+                current,
+                Status.UNDER_EXAMINATION,
+                "Taken up for examination",
+            )
+        else:
+            _event(session, reg, examiner, "claimed", None, None, "Taken up for examination")
+
+    return _write(session, uid, examiner, step)
+
+
+def release(*, session: Session, uid: str, examiner: User) -> Registration:
+    """Give the filing back to the queue."""
+
+    def step(reg: Registration) -> None:
+        if reg.examiner_id != examiner.id:
+            raise ExaminationError("You have not claimed this filing.")
+        reg.examiner_id = None
+        _event(session, reg, examiner, "released", None, None, "Returned to the queue")
+
+    return _write(session, uid, examiner, step)
+
+
+def dispose(
+    *, session: Session, uid: str, examiner: User, number: str, outcome: str, note: str
+) -> Registration:
+    """Record the examiner's disposition of one match, with a note."""
+    try:
+        disposition = Disposition(outcome)
+    except ValueError:
+        raise ExaminationError("Choose what to do with this match.") from None
+
+    def step(reg: Registration) -> None:
+        _require_claim(reg, examiner)
+        report = matching.get_report(session, reg)
+        if report is None or number not in {m["number"] for m in matching.report_matches(report)}:
+            raise ExaminationError(f"{number} is not among this filing's matches.")
+        if disposition is not Disposition.CLEARED and not note.strip():
+            raise ExaminationError("Say in a note why, for the record.")
+        session.add(
+            MatchDisposition(
+                registration_id=reg.id,
+                match_number=number,
+                outcome=disposition.value,
+                note=note.strip(),
+                examiner_id=examiner.id,
+            )
+        )
+        _event(
+            session,
+            reg,
+            examiner,
+            "match_disposed",
+            None,
+            None,
+            f"{number}: {disposition.label}{' — ' + note.strip() if note.strip() else ''}",
+        )
+
+    return _write(session, uid, examiner, step)
+
+
+def dispositions(session: Session, registration: Registration) -> dict[str, MatchDisposition]:
+    """The current disposition of each match (the latest row wins; earlier ones stay)."""
+    rows = session.exec(
+        select(MatchDisposition)
+        .where(MatchDisposition.registration_id == registration.id)
+        .order_by(MatchDisposition.id)
+    ).all()
+    return {row.match_number: row for row in rows}
+
+
+_OUTCOMES = {
+    "registered": Status.REGISTERED,
+    "registered_with_limitation": Status.REGISTERED_WITH_LIMITATION,
+    "refused": Status.REFUSED,
+}
+
+
+def determine(
+    *,
+    session: Session,
+    uid: str,
+    examiner: User,
+    outcome: str,
+    rationale: str,
+    limitation: str = "",
+    reason_code: str = "",
+    prior_number: str = "",
+) -> Registration:
+    """Record the determination with its rationale (which the creator reads); change status."""
+    target = _OUTCOMES.get(outcome)
+    if target is None:
+        raise ExaminationError("Choose a determination.")
+    if not rationale.strip():
+        raise ExaminationError("Write the rationale the creator will read.")
+    reason = None
+    if target is Status.REGISTERED_WITH_LIMITATION and not limitation.strip():
+        raise ExaminationError("Say in words which material the claim excludes.")
+    if target is Status.REFUSED:
+        try:
+            reason = RefusalReason(reason_code)
+        except ValueError:
+            raise ExaminationError("Give the reason for the refusal.") from None
+
+    def step(reg: Registration) -> None:
+        _require_claim(reg, examiner)
+        current = Status(reg.status)
+        try:
+            check_transition(current, target)
+        except IllegalTransition:
+            raise ExaminationError(
+                f"A filing that is “{current.label}” cannot be {target.label.lower()}."
+            ) from None
+        prior = prior_number.strip().upper()
+        if reason is RefusalReason.PRIOR_WORK:
+            report = matching.get_report(session, reg)
+            numbers = {m["number"] for m in matching.report_matches(report)} if report else set()
+            if prior not in numbers:
+                raise ExaminationError(
+                    "Name the earlier registration, one of this filing's matches."
+                )
+        session.add(
+            Determination(
+                registration_id=reg.id,
+                outcome=target.value,
+                reason_code=reason.value if reason else None,
+                prior_number=prior if reason is RefusalReason.PRIOR_WORK else None,
+                limitation=limitation.strip()
+                if target is Status.REGISTERED_WITH_LIMITATION
+                else "",
+                rationale=rationale.strip(),
+                examiner_id=examiner.id,
+            )
+        )
+        reg.status = target.value
+        reg.examiner_id = None
+        reg.fast_track_on = None
+        what = target.label if reason is None else f"{target.label}: {reason.label}"
+        _event(session, reg, examiner, "determined", current, target, what)
+
+    return _write(session, uid, examiner, step)
+
+
+def latest_determination(session: Session, registration: Registration) -> Determination | None:
+    return session.exec(
+        select(Determination)
+        .where(Determination.registration_id == registration.id)
+        .order_by(Determination.id.desc())
+    ).first()
+
+
+def _require_claim(reg: Registration, examiner: User) -> None:
+    if reg.examiner_id != examiner.id:
+        raise ExaminationError("Claim this filing first.")

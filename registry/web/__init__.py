@@ -69,10 +69,11 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Sign in to continue."
     login_manager.login_message_category = "info"
 
-    from . import auth, errors, filing, public, templating
+    from . import auth, errors, examine, filing, public, templating
 
     templating.init_app(app)
     errors.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(filing.bp)
+    app.register_blueprint(examine.bp)

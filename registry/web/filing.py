@@ -143,6 +143,7 @@ def record(uid: str):  # type: ignore[no-untyped-def]
         visible=visible,
         risk_reasons=examination.reasons_of(reg),
         policy=current_app.config["REGISTRY_ROUTING_POLICY"],
+        determination=examination.latest_determination(db_session(), reg),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from ..domain.numbering import parse_number
-from ..services import lookup
+from ..services import examination, lookup
 from . import db_session
 
 bp = Blueprint("public", __name__)
@@ -34,7 +34,11 @@ def record(number: str):  # type: ignore[no-untyped-def]
         abort(404)
     if reg.number != number:
         return redirect(url_for("public.record", number=reg.number), code=301)
-    return render_template("public/record.html", reg=reg)
+    return render_template(
+        "public/record.html",
+        reg=reg,
+        determination=examination.latest_determination(db_session(), reg),
+    )
 
 
 @bp.route("/search")

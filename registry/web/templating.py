@@ -61,7 +61,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["segments"] = _segments
     app.jinja_env.globals["tier_of"] = Tier
     # Events only staff see on a filing's timeline (the creator sees status changes and letters).
-    app.jinja_env.globals["internal_events"] = frozenset({"triaged"})
+    app.jinja_env.globals["internal_events"] = frozenset({"triaged", "match_disposed", "released"})
     app.after_request(_security_headers)
 
     @app.context_processor

@@ -1,0 +1,159 @@
+"""The examiner's workspace: the queue, the review page, claims, dispositions, determinations."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from ..domain.risk import Tier
+from ..domain.vocabulary import DepositKind, Disposition, RefusalReason, WorkCategory
+from ..services import examination, filing, matching
+from . import db_session, ext
+
+bp = Blueprint("examine", __name__, url_prefix="/examine")
+
+
+def examiner_required(view):  # type: ignore[no-untyped-def]
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if not current_user.is_examiner:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.route("/")
+@examiner_required
+def queue():  # type: ignore[no-untyped-def]
+    filters = examination.QueueFilter(
+        tier=request.args.get("tier", "")
+        if request.args.get("tier") in Tier.__members__.values()
+        else "",
+        category=request.args.get("category", "")
+        if request.args.get("category") in WorkCategory.__members__.values()
+        else "",
+        strong_only=request.args.get("strong") == "1",
+        waiting_on_creator=request.args.get("waiting") == "1",
+        mine_only=request.args.get("mine") == "1",
+    )
+    items = examination.queue(db_session(), current_user, filters)
+    return render_template(
+        "examine/queue.html",
+        items=items,
+        filters=filters,
+        tiers=list(Tier),
+        categories=list(WorkCategory),
+    )
+
+
+@bp.route("/<uid>")
+@examiner_required
+def review(uid: str):  # type: ignore[no-untyped-def]
+    session = db_session()
+    reg = filing.get_for_viewer(session=session, uid=uid, user=current_user)
+    if reg is None:
+        abort(404)
+    text = None
+    if reg.deposit is not None and reg.deposit.kind == DepositKind.TEXT:
+        text = filing.deposit_text(ext().store, reg.deposit)
+    report = matching.get_report(session, reg)
+    matches = matching.report_matches(report) if report else []
+    return render_template(
+        "examine/review.html",
+        reg=reg,
+        deposit_text=text,
+        report=report,
+        matches=matches,
+        copied=[p["new"] for m in matches for p in m.get("passages", [])],
+        visible={m["number"] for m in matches},
+        dispositions=examination.dispositions(session, reg),
+        determination=examination.latest_determination(session, reg),
+        risk_reasons=examination.reasons_of(reg),
+        policy=current_app.config["REGISTRY_ROUTING_POLICY"],
+        disposition_choices=list(Disposition),
+        refusal_reasons=list(RefusalReason),
+        own=reg.owner_id == current_user.id,
+    )
+
+
+def _step(uid: str, action, success: str):  # type: ignore[no-untyped-def]
+    """Run one examination step; say what happened (or why not) on the review page."""
+    try:
+        action()
+    except examination.ExaminationError as exc:
+        flash(str(exc), "error")
+    except LookupError:
+        abort(404)
+    else:
+        flash(success, "success")
+    return redirect(url_for("examine.review", uid=uid))
+
+
+@bp.post("/<uid>/claim")
+@examiner_required
+def claim(uid: str):  # type: ignore[no-untyped-def]
+    return _step(
+        uid,
+        lambda: examination.claim(session=db_session(), uid=uid, examiner=current_user),
+        "You have claimed this filing.",
+    )
+
+
+@bp.post("/<uid>/release")
+@examiner_required
+def release(uid: str):  # type: ignore[no-untyped-def]
+    return _step(
+        uid,
+        lambda: examination.release(session=db_session(), uid=uid, examiner=current_user),
+        "The filing is back in the queue.",
+    )
+
+
+@bp.post("/<uid>/matches/<number>/disposition")
+@examiner_required
+def dispose(uid: str, number: str):  # type: ignore[no-untyped-def]
+    return _step(
+        uid,
+        lambda: examination.dispose(
+            session=db_session(),
+            uid=uid,
+            examiner=current_user,
+            number=number,
+            outcome=request.form.get("outcome", ""),
+            note=request.form.get("note", ""),
+        ),
+        f"Disposition of {number} recorded.",
+    )
+
+
+@bp.post("/<uid>/determination")
+@examiner_required
+def determine(uid: str):  # type: ignore[no-untyped-def]
+    form = request.form
+    return _step(
+        uid,
+        lambda: examination.determine(
+            session=db_session(),
+            uid=uid,
+            examiner=current_user,
+            outcome=form.get("outcome", ""),
+            rationale=form.get("rationale", ""),
+            limitation=form.get("limitation", ""),
+            reason_code=form.get("reason_code", ""),
+            prior_number=form.get("prior_number", ""),
+        ),
+        "Determination recorded.",
+    )

@@ -1,0 +1,161 @@
+"""The examiner's workspace through the web: who may use it, and a filing's life in it."""
+
+import io
+
+import pytest
+
+from registry.domain.statuses import Status
+from registry.models import Registration
+from registry.services import filing
+from tests.conftest import csrf_token
+from tests.factories import encoded, make_user, scene, submit_work
+
+
+@pytest.fixture
+def case(app, session, store):
+    """An earlier filing, a copy of it by another creator (checked, triaged), and an examiner."""
+    ext = app.extensions["registry"]
+    policy = app.config["REGISTRY_ROUTING_POLICY"]
+    a = make_user(session, email="first@example.org")
+    b = make_user(session, email="second@example.org")
+
+    def upload(fmt):
+        return filing.DepositUpload(file=io.BytesIO(encoded(scene(51), fmt)))
+
+    earlier = submit_work(
+        session, store, a, upload=upload("PNG"), matcher=ext.matcher, policy=policy
+    )
+    copy = submit_work(session, store, b, upload=upload("WEBP"), matcher=ext.matcher, policy=policy)
+    examiner = make_user(session, email="examiner@example.org", role="examiner")
+    return earlier, copy, examiner, b
+
+
+def status(session, reg) -> str:
+    """The filing's status as committed by the app (the test session's copy is refreshed)."""
+    session.rollback()
+    session.expire_all()
+    return session.get(Registration, reg.id).status
+
+
+def _routes(copy, earlier):
+    base = f"/examine/{copy.uid}"
+    return [
+        ("GET", "/examine/", None),
+        ("GET", base, None),
+        ("POST", f"{base}/claim", {}),
+        ("POST", f"{base}/release", {}),
+        ("POST", f"{base}/matches/{earlier.number}/disposition", {"outcome": "noted", "note": "n"}),
+        ("POST", f"{base}/determination", {"outcome": "registered", "rationale": "r"}),
+    ]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "creator", "examiner"])
+def test_every_examination_route_is_for_examiners_only(client, auth, session, case, who):
+    earlier, copy, examiner, creator = case
+    if who == "creator":
+        auth.login(creator)
+    elif who == "examiner":
+        auth.login(examiner)
+    token = csrf_token(client, "/") if who != "anonymous" else None
+    for method, url, data in _routes(copy, earlier):
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.post(url, data={**data, "csrf_token": token or ""})
+        if who == "anonymous":
+            assert response.status_code in (302, 400), url  # to sign-in (or CSRF refused)
+            if response.status_code == 302:
+                assert "/account/signin" in response.headers["Location"], url
+        elif who == "creator":
+            assert response.status_code == 403, url
+        else:
+            assert response.status_code in (200, 302), url
+
+
+def test_a_filing_examined_from_queue_to_determination(client, auth, session, case):
+    earlier, copy, examiner, creator = case
+    auth.login(examiner)
+    queue = client.get("/examine/").get_data(as_text=True)
+    assert queue.index(copy.number) < queue.index(earlier.number)  # high risk first
+    assert "High risk" in queue and "strong" in queue
+    token = csrf_token(client, f"/examine/{copy.uid}")
+    page = client.get(f"/examine/{copy.uid}").get_data(as_text=True)
+    assert "Claim this filing" in page and "Triage" in page
+    assert f"/filings/{copy.uid}/matches/{earlier.number}/thumbnail" in page  # both images
+
+    # not claimed yet: a determination is refused and nothing changes
+    response = client.post(
+        f"/examine/{copy.uid}/determination",
+        data={"outcome": "registered", "rationale": "x", "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "Claim this filing first" in response.get_data(as_text=True)
+    assert status(session, copy) == Status.SUBMITTED.value
+
+    claimed = client.post(
+        f"/examine/{copy.uid}/claim", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "You have claimed this filing." in claimed.get_data(as_text=True)
+    assert status(session, copy) == Status.UNDER_EXAMINATION.value
+    client.post(
+        f"/examine/{copy.uid}/matches/{earlier.number}/disposition",
+        data={"outcome": "disputed", "note": "Same picture, other owner.", "csrf_token": token},
+    )
+    response = client.post(
+        f"/examine/{copy.uid}/determination",
+        data={
+            "outcome": "refused",
+            "reason_code": "prior_work",
+            "prior_number": earlier.number,
+            "rationale": "The deposit is the picture of the earlier registration.",
+            "csrf_token": token,
+        },
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert "Determination recorded" in page and "Referred as a dispute" in page
+    assert status(session, copy) == Status.REFUSED.value
+
+    # the creator reads the determination and its rationale; the public sees the status
+    auth.logout()
+    auth.login(creator)
+    mine = client.get(f"/filings/{copy.uid}").get_data(as_text=True)
+    assert "The deposit is the picture of the earlier registration." in mine and "Refused" in mine
+    assert "Same picture, other owner." not in mine  # the examiner's notes stay internal
+    auth.logout()
+    public = client.get(f"/registrations/{copy.number}").get_data(as_text=True)
+    assert "Refused" in public and "picture of the earlier registration" not in public
+
+
+def test_a_limitation_is_shown_on_the_public_record(client, auth, session, case):
+    _earlier, copy, examiner, _creator = case
+    auth.login(examiner)
+    token = csrf_token(client, f"/examine/{copy.uid}")
+    client.post(f"/examine/{copy.uid}/claim", data={"csrf_token": token})
+    client.post(
+        f"/examine/{copy.uid}/determination",
+        data={
+            "outcome": "registered_with_limitation",
+            "limitation": "The background, generated by a model.",
+            "rationale": "The foreground is by the creator.",
+            "csrf_token": token,
+        },
+    )
+    auth.logout()
+    public = client.get(f"/registrations/{copy.number}").get_data(as_text=True)
+    assert "Registered with limitation" in public
+    assert "Excluded from the claim: The background, generated by a model." in public
+    assert "The foreground is by the creator." not in public
+
+
+def test_an_examiner_cannot_examine_their_own_filing(client, auth, session, store, case):
+    _earlier, _copy, examiner, _creator = case
+    own = submit_work(session, store, examiner)
+    auth.login(examiner)
+    page = client.get(f"/examine/{own.uid}").get_data(as_text=True)
+    assert "This is your own filing" in page and "Claim this filing" not in page
+    token = csrf_token(client, f"/examine/{own.uid}")
+    response = client.post(
+        f"/examine/{own.uid}/claim", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "You cannot examine your own filing" in response.get_data(as_text=True)
