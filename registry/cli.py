@@ -132,6 +132,19 @@ def check() -> None:
 
 
 @registry.command(
+    "close-overdue",
+    help="Close for no response every filing whose creator missed a request's deadline "
+    "(run it daily, e.g. from cron).",
+)
+def close_overdue() -> None:
+    from .services import examination
+
+    with _session() as session:
+        closed = examination.close_overdue(session=session)
+    click.echo(f"Closed {len(closed)} filing(s){': ' + ', '.join(closed) if closed else ''}.")
+
+
+@registry.command(
     "evaluate",
     help="Measure the originality check on a labelled set (registered/, queries/, truth.csv). "
     "Runs in a scratch registry; the registry's own database is not touched.",

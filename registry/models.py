@@ -295,3 +295,27 @@ class Determination(SQLModel, table=True):
     rationale: str = Field(sa_column=Column(Text, nullable=False))
     examiner_id: int = Field(foreign_key="user_account.id")
     at: datetime = Field(default_factory=utcnow)
+
+
+class Letter(SQLModel, table=True):
+    """Correspondence on a filing: an examiner's request (with its deadline), the creator's reply,
+    a request for reconsideration. Letters are only ever added."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    registration_id: int = Field(foreign_key="registration.id", index=True)
+    author_id: int = Field(foreign_key="user_account.id")
+    kind: str = Field(max_length=32)  # request, reply, reconsideration
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    deadline: date | None = None  # for a request
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Notification(SQLModel, table=True):
+    """A message in a user's in-app inbox, e.g. a new filing found to copy their work."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    registration_id: int = Field(foreign_key="registration.id")  # the filing it is about
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    read_at: datetime | None = None

@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-24 03:12:39.644228
+Create Date: 2026-11-24 03:21:36.536218
 """
 from collections.abc import Sequence
 
@@ -35,6 +35,21 @@ def upgrade() -> None:
     with op.batch_alter_table('determination', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_determination_registration_id'), ['registration_id'], unique=False)
 
+    op.create_table('letter',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('registration_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('deadline', sa.Date(), nullable=True),
+    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['registration_id'], ['registration.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('letter', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_letter_registration_id'), ['registration_id'], unique=False)
+
     op.create_table('match_disposition',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('registration_id', sa.Integer(), nullable=False),
@@ -49,6 +64,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('match_disposition', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_match_disposition_registration_id'), ['registration_id'], unique=False)
+
+    op.create_table('notification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('registration_id', sa.Integer(), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('read_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['registration_id'], ['registration.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notification_user_id'), ['user_id'], unique=False)
 
     with op.batch_alter_table('registration', schema=None) as batch_op:
         batch_op.add_column(sa.Column('risk_tier', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
@@ -79,10 +108,18 @@ def downgrade() -> None:
         batch_op.drop_column('risk_points')
         batch_op.drop_column('risk_tier')
 
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notification_user_id'))
+
+    op.drop_table('notification')
     with op.batch_alter_table('match_disposition', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_match_disposition_registration_id'))
 
     op.drop_table('match_disposition')
+    with op.batch_alter_table('letter', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_letter_registration_id'))
+
+    op.drop_table('letter')
     with op.batch_alter_table('determination', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_determination_registration_id'))
 

@@ -32,8 +32,10 @@ from ..domain.vocabulary import Disposition, RefusalReason
 from ..models import (
     Determination,
     Event,
+    Letter,
     MatchDisposition,
     MatchReport,
+    Notification,
     Registration,
     User,
     utcnow,
@@ -253,6 +255,12 @@ def claim(*, session: Session, uid: str, examiner: User) -> Registration:
             return
         if reg.examiner_id is not None:
             raise ExaminationError("Another examiner has claimed this filing.")
+        if reg.status == Status.RECONSIDERATION.value:
+            refused_by = {d.examiner_id for d in _determinations(session, reg)}
+            if examiner.id in refused_by and _other_examiner_exists(session, reg, refused_by):
+                raise ExaminationError(
+                    "You decided this filing before: a different examiner reconsiders it."
+                )
         reg.examiner_id = examiner.id
         current = Status(reg.status)
         if current is Status.SUBMITTED:
@@ -402,8 +410,51 @@ def determine(
         reg.fast_track_on = None
         what = target.label if reason is None else f"{target.label}: {reason.label}"
         _event(session, reg, examiner, "determined", current, target, what)
+        _notify_earlier_registrants(session, reg, target)
 
     return _write(session, uid, examiner, step)
+
+
+def _determinations(session: Session, reg: Registration) -> list[Determination]:
+    return list(
+        session.exec(select(Determination).where(Determination.registration_id == reg.id)).all()
+    )
+
+
+def _other_examiner_exists(session: Session, reg: Registration, exclude: set[int]) -> bool:
+    staff = session.exec(
+        select(User.id).where(
+            User.role.in_(["examiner", "admin"]), User.active, User.id != reg.owner_id
+        )
+    ).all()
+    return any(uid not in exclude for uid in staff)
+
+
+def _notify_earlier_registrants(session: Session, reg: Registration, outcome: Status) -> None:
+    """Tell each earlier registrant whose work this filing strongly matches (and whose match the
+    examiner did not clear) which filing it is and what was decided."""
+    report = matching.get_report(session, reg)
+    if report is None:
+        return
+    cleared = {
+        n for n, d in dispositions(session, reg).items() if d.outcome == Disposition.CLEARED.value
+    }
+    for m in matching.report_matches(report):
+        if m["band"] != "strong" or not m["earlier_first"] or m["number"] in cleared:
+            continue
+        earlier = session.exec(
+            select(Registration).where(Registration.number == m["number"])
+        ).first()
+        if earlier is None or earlier.owner_id == reg.owner_id:
+            continue
+        session.add(
+            Notification(
+                user_id=earlier.owner_id,
+                registration_id=reg.id,
+                message=f"{reg.number} (“{reg.title}”) strongly matches your registration "
+                f"{earlier.number}. It has been determined: {outcome.label.lower()}.",
+            )
+        )
 
 
 def latest_determination(session: Session, registration: Registration) -> Determination | None:
@@ -417,3 +468,252 @@ def latest_determination(session: Session, registration: Registration) -> Determ
 def _require_claim(reg: Registration, examiner: User) -> None:
     if reg.examiner_id != examiner.id:
         raise ExaminationError("Claim this filing first.")
+
+
+# --------------------------------------------------------------------------- correspondence
+
+#: Days a creator has to answer a request for information, unless the examiner says otherwise.
+DEFAULT_DEADLINE_DAYS = 45
+#: Reconsiderations a creator may ask for after a refusal: the first, then the second and final.
+MAX_RECONSIDERATIONS = 2
+
+
+def request_information(
+    *,
+    session: Session,
+    uid: str,
+    examiner: User,
+    question: str,
+    days: int = DEFAULT_DEADLINE_DAYS,
+    today: date | None = None,
+) -> Registration:
+    """Ask the creator for information; the filing waits on them until the deadline."""
+    if not question.strip():
+        raise ExaminationError("Write what you need from the creator.")
+    if not 1 <= days <= 365:
+        raise ExaminationError("Give a deadline between 1 and 365 days.")
+    deadline = (today or utcnow().date()) + timedelta(days=days)
+
+    def step(reg: Registration) -> None:
+        _require_claim(reg, examiner)
+        _move(reg, Status.CORRESPONDENCE)
+        session.add(
+            Letter(
+                registration_id=reg.id,
+                author_id=examiner.id,
+                kind="request",
+                body=question.strip(),
+                deadline=deadline,
+            )
+        )
+        _event(
+            session,
+            reg,
+            examiner,
+            "information_requested",
+            Status.UNDER_EXAMINATION,
+            Status.CORRESPONDENCE,
+            f"Information requested; answer by {deadline.isoformat()}",
+        )
+
+    return _write(session, uid, examiner, step)
+
+
+def reply(*, session: Session, uid: str, creator: User, body: str) -> Registration:
+    """The creator answers the examiner; the filing goes back to its examiner."""
+    if not body.strip():
+        raise ExaminationError("Write your answer.")
+    begin_write(session)
+    try:
+        reg = _own_filing(session, uid, creator)
+        if reg.status != Status.CORRESPONDENCE.value:
+            raise ExaminationError("The examiner is not waiting for an answer on this filing.")
+        _move(reg, Status.UNDER_EXAMINATION)
+        session.add(
+            Letter(registration_id=reg.id, author_id=creator.id, kind="reply", body=body.strip())
+        )
+        _event(
+            session,
+            reg,
+            creator,
+            "replied",
+            Status.CORRESPONDENCE,
+            Status.UNDER_EXAMINATION,
+            "The creator answered",
+        )
+        reg.updated_at = utcnow()
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return reg
+
+
+def close_overdue(*, session: Session, today: date | None = None) -> list[str]:
+    """Close for no response every filing whose creator let a request's deadline pass (run it
+    on a schedule); return their numbers."""
+    today = today or utcnow().date()
+    waiting = session.exec(
+        select(Registration).where(Registration.status == Status.CORRESPONDENCE.value)
+    ).all()
+    closed = []
+    for reg in waiting:
+        request = _latest_letter(session, reg, "request")
+        if request is None or request.deadline is None or request.deadline >= today:
+            continue
+        begin_write(session)
+        try:
+            fresh = session.get(Registration, reg.id)
+            if fresh.status != Status.CORRESPONDENCE.value:  # answered meanwhile
+                session.rollback()
+                continue
+            _move(fresh, Status.CLOSED_NO_RESPONSE)
+            session.add(
+                Event(
+                    registration_id=fresh.id,
+                    kind="closed_no_response",
+                    from_status=Status.CORRESPONDENCE.value,
+                    to_status=Status.CLOSED_NO_RESPONSE.value,
+                    reason=f"No answer by {request.deadline.isoformat()}",
+                )
+            )
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        closed.append(fresh.number)
+    return closed
+
+
+def reopen(*, session: Session, uid: str, examiner: User) -> Registration:
+    """Reopen a filing closed for no response; it returns to examination, claimed by the
+    examiner who reopens it."""
+
+    def step(reg: Registration) -> None:
+        if reg.status != Status.CLOSED_NO_RESPONSE.value:
+            raise ExaminationError("Only a filing closed for no response can be reopened.")
+        _move(reg, Status.UNDER_EXAMINATION)
+        reg.examiner_id = examiner.id
+        _event(
+            session,
+            reg,
+            examiner,
+            "reopened",
+            Status.CLOSED_NO_RESPONSE,
+            Status.UNDER_EXAMINATION,
+            "Reopened",
+        )
+
+    return _write(session, uid, examiner, step)
+
+
+def letters(session: Session, registration: Registration) -> list[Letter]:
+    return list(
+        session.exec(
+            select(Letter).where(Letter.registration_id == registration.id).order_by(Letter.id)
+        ).all()
+    )
+
+
+def _latest_letter(session: Session, reg: Registration, kind: str) -> Letter | None:
+    return session.exec(
+        select(Letter)
+        .where(Letter.registration_id == reg.id, Letter.kind == kind)
+        .order_by(Letter.id.desc())
+    ).first()
+
+
+def _own_filing(session: Session, uid: str, creator: User) -> Registration:
+    reg = session.exec(
+        select(Registration).where(Registration.uid == uid, Registration.owner_id == creator.id)
+    ).first()
+    if reg is None or reg.status == Status.DRAFT.value:
+        raise LookupError(uid)
+    return reg
+
+
+def _move(reg: Registration, target: Status) -> None:
+    current = Status(reg.status)
+    try:
+        check_transition(current, target)
+    except IllegalTransition:
+        raise ExaminationError(
+            f"A filing that is “{current.label}” cannot become “{target.label}”."
+        ) from None
+    reg.status = target.value
+
+
+# --------------------------------------------------------------------------- after a decision
+
+
+def request_reconsideration(
+    *, session: Session, uid: str, creator: User, argument: str
+) -> Registration:
+    """After a refusal the creator asks for it to be reviewed, with their argument: the first
+    time, then a second and final time. The filing returns to the queue."""
+    if not argument.strip():
+        raise ExaminationError("Say why the refusal should be reconsidered.")
+    begin_write(session)
+    try:
+        reg = _own_filing(session, uid, creator)
+        if reg.status != Status.REFUSED.value:
+            raise ExaminationError("Only a refused filing can be reconsidered.")
+        earlier = reconsiderations(session, reg)
+        if earlier >= MAX_RECONSIDERATIONS:
+            raise ExaminationError(
+                "The second reconsideration was final: this refusal cannot be reconsidered again."
+            )
+        _move(reg, Status.RECONSIDERATION)
+        reg.examiner_id = None
+        session.add(
+            Letter(
+                registration_id=reg.id,
+                author_id=creator.id,
+                kind="reconsideration",
+                body=argument.strip(),
+            )
+        )
+        which = "First" if earlier == 0 else "Second and final"
+        _event(
+            session,
+            reg,
+            creator,
+            "reconsideration_requested",
+            Status.REFUSED,
+            Status.RECONSIDERATION,
+            f"{which} reconsideration requested",
+        )
+        reg.updated_at = utcnow()
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return reg
+
+
+def reconsiderations(session: Session, registration: Registration) -> int:
+    """How many reconsiderations the creator has asked for."""
+    return len([x for x in letters(session, registration) if x.kind == "reconsideration"])
+
+
+def cancel(*, session: Session, uid: str, examiner: User, reason: str) -> Registration:
+    """Cancel a registration (e.g. it rests on incorrect or incomplete disclosure)."""
+    if not reason.strip():
+        raise ExaminationError("Give the reason for the cancellation.")
+
+    def step(reg: Registration) -> None:
+        current = Status(reg.status)
+        _move(reg, Status.CANCELLED)
+        _event(session, reg, examiner, "cancelled", current, Status.CANCELLED, reason.strip())
+
+    return _write(session, uid, examiner, step)
+
+
+def notifications(session: Session, user: User) -> list[Notification]:
+    return list(
+        session.exec(
+            select(Notification)
+            .where(Notification.user_id == user.id)
+            .order_by(Notification.id.desc())
+        ).all()
+    )

@@ -84,6 +84,8 @@ def review(uid: str):  # type: ignore[no-untyped-def]
         risk_reasons=examination.reasons_of(reg),
         policy=current_app.config["REGISTRY_ROUTING_POLICY"],
         disposition_choices=list(Disposition),
+        letters=examination.letters(session, reg),
+        default_days=examination.DEFAULT_DEADLINE_DAYS,
         refusal_reasons=list(RefusalReason),
         own=reg.owner_id == current_user.id,
     )
@@ -156,4 +158,46 @@ def determine(uid: str):  # type: ignore[no-untyped-def]
             prior_number=form.get("prior_number", ""),
         ),
         "Determination recorded.",
+    )
+
+
+@bp.post("/<uid>/request")
+@examiner_required
+def request_information(uid: str):  # type: ignore[no-untyped-def]
+    days = request.form.get("days", "")
+    return _step(
+        uid,
+        lambda: examination.request_information(
+            session=db_session(),
+            uid=uid,
+            examiner=current_user,
+            question=request.form.get("question", ""),
+            days=int(days) if days.isdigit() else examination.DEFAULT_DEADLINE_DAYS,
+        ),
+        "Request sent; the filing waits on the creator.",
+    )
+
+
+@bp.post("/<uid>/reopen")
+@examiner_required
+def reopen(uid: str):  # type: ignore[no-untyped-def]
+    return _step(
+        uid,
+        lambda: examination.reopen(session=db_session(), uid=uid, examiner=current_user),
+        "Reopened: the filing is back under examination.",
+    )
+
+
+@bp.post("/<uid>/cancel")
+@examiner_required
+def cancel(uid: str):  # type: ignore[no-untyped-def]
+    return _step(
+        uid,
+        lambda: examination.cancel(
+            session=db_session(),
+            uid=uid,
+            examiner=current_user,
+            reason=request.form.get("reason", ""),
+        ),
+        "Registration cancelled.",
     )

@@ -32,7 +32,8 @@ _ADD_ROW = {"add_author": "authors", "add_tool": "ai_tools", "add_source": "sour
 @login_required
 def dashboard():  # type: ignore[no-untyped-def]
     filings = filing.list_own(session=db_session(), user=current_user)
-    return render_template("filing/dashboard.html", filings=filings)
+    notices = examination.notifications(db_session(), current_user)
+    return render_template("filing/dashboard.html", filings=filings, notices=notices)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -144,6 +145,9 @@ def record(uid: str):  # type: ignore[no-untyped-def]
         risk_reasons=examination.reasons_of(reg),
         policy=current_app.config["REGISTRY_ROUTING_POLICY"],
         determination=examination.latest_determination(db_session(), reg),
+        letters=examination.letters(db_session(), reg),
+        reconsiderations=examination.reconsiderations(db_session(), reg),
+        max_reconsiderations=examination.MAX_RECONSIDERATIONS,
     )
 
 
@@ -205,3 +209,42 @@ def _send_thumbnail(sha: str):  # type: ignore[no-untyped-def]
     response = send_file(cached, mimetype="image/webp", etag=sha, max_age=0)
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def _creator_step(uid: str, action, success: str):  # type: ignore[no-untyped-def]
+    try:
+        action()
+    except examination.ExaminationError as exc:
+        flash(str(exc), "error")
+    except LookupError:
+        abort(404)
+    else:
+        flash(success, "success")
+    return redirect(url_for("filing.record", uid=uid))
+
+
+@bp.post("/<uid>/reply")
+@login_required
+def reply(uid: str):  # type: ignore[no-untyped-def]
+    return _creator_step(
+        uid,
+        lambda: examination.reply(
+            session=db_session(), uid=uid, creator=current_user, body=request.form.get("body", "")
+        ),
+        "Your answer has been sent to the examiner.",
+    )
+
+
+@bp.post("/<uid>/reconsideration")
+@login_required
+def reconsideration(uid: str):  # type: ignore[no-untyped-def]
+    return _creator_step(
+        uid,
+        lambda: examination.request_reconsideration(
+            session=db_session(),
+            uid=uid,
+            creator=current_user,
+            argument=request.form.get("argument", ""),
+        ),
+        "Reconsideration requested: the filing is back in the examination queue.",
+    )

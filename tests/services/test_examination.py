@@ -262,3 +262,177 @@ def test_a_determined_filing_cannot_be_determined_again(session, filed):
     )
     with pytest.raises(examination.ExaminationError):
         examination.claim(session=session, uid=copy.uid, examiner=examiner)
+
+
+# --------------------------------------------------------------------------- correspondence
+
+from datetime import date  # noqa: E402
+
+from registry.models import Notification, User  # noqa: E402
+
+
+def _creator_of(session, reg):
+    return session.get(User, reg.owner_id)
+
+
+def test_a_request_waits_on_the_creator_until_answered(session, filed):
+    _earlier, copy, examiner = filed
+    examination.claim(session=session, uid=copy.uid, examiner=examiner)
+    reg = examination.request_information(
+        session=session,
+        uid=copy.uid,
+        examiner=examiner,
+        question="Where did the picture come from?",
+        today=date(2026, 11, 1),
+    )
+    assert reg.status == Status.CORRESPONDENCE.value
+    [letter] = examination.letters(session, reg)
+    assert letter.deadline == date(2026, 12, 16)  # 45 days by default
+    creator = _creator_of(session, copy)
+    reg = examination.reply(
+        session=session, uid=copy.uid, creator=creator, body="I took it myself."
+    )
+    assert reg.status == Status.UNDER_EXAMINATION.value and reg.examiner_id == examiner.id
+    assert [x.kind for x in examination.letters(session, reg)] == ["request", "reply"]
+    with pytest.raises(examination.ExaminationError, match="not waiting"):
+        examination.reply(session=session, uid=copy.uid, creator=creator, body="Again.")
+
+
+def test_only_the_owner_replies(session, filed):
+    earlier, copy, examiner = filed
+    examination.claim(session=session, uid=copy.uid, examiner=examiner)
+    examination.request_information(
+        session=session, uid=copy.uid, examiner=examiner, question="Source?"
+    )
+    with pytest.raises(LookupError):
+        examination.reply(
+            session=session,
+            uid=copy.uid,
+            creator=_creator_of(session, earlier),
+            body="Not mine to answer.",
+        )
+
+
+def test_a_missed_deadline_closes_the_filing_and_it_can_be_reopened(session, filed):
+    _earlier, copy, examiner = filed
+    examination.claim(session=session, uid=copy.uid, examiner=examiner)
+    examination.request_information(
+        session=session,
+        uid=copy.uid,
+        examiner=examiner,
+        question="Source?",
+        days=10,
+        today=date(2026, 11, 1),
+    )
+    assert examination.close_overdue(session=session, today=date(2026, 11, 11)) == []
+    assert examination.close_overdue(session=session, today=date(2026, 11, 12)) == [copy.number]
+    session.refresh(copy)
+    assert copy.status == Status.CLOSED_NO_RESPONSE.value
+    assert examination.close_overdue(session=session, today=date(2026, 12, 1)) == []
+    reg = examination.reopen(session=session, uid=copy.uid, examiner=examiner)
+    assert reg.status == Status.UNDER_EXAMINATION.value
+
+
+def _refuse(session, reg, examiner):
+    examination.claim(session=session, uid=reg.uid, examiner=examiner)
+    return examination.determine(
+        session=session,
+        uid=reg.uid,
+        examiner=examiner,
+        outcome="refused",
+        reason_code="no_human_authorship",
+        rationale="Prompts only.",
+    )
+
+
+def test_reconsideration_twice_then_final_and_by_a_different_examiner(session, filed):
+    _earlier, copy, examiner = filed
+    second = make_user(session, email="second-examiner@example.org", role="examiner")
+    creator = _creator_of(session, copy)
+    _refuse(session, copy, examiner)
+    reg = examination.request_reconsideration(
+        session=session, uid=copy.uid, creator=creator, argument="I painted over it."
+    )
+    assert reg.status == Status.RECONSIDERATION.value and reg.examiner_id is None
+    with pytest.raises(examination.ExaminationError, match="different examiner"):
+        examination.claim(session=session, uid=copy.uid, examiner=examiner)
+    _refuse(session, copy, second)
+    examination.request_reconsideration(
+        session=session, uid=copy.uid, creator=creator, argument="Second try."
+    )
+    third = make_user(session, email="third-examiner@example.org", role="examiner")
+    _refuse(session, copy, third)
+    with pytest.raises(examination.ExaminationError, match="final"):
+        examination.request_reconsideration(
+            session=session, uid=copy.uid, creator=creator, argument="Third try."
+        )
+
+
+def test_the_only_examiner_may_reconsider_their_own_decision(session, filed):
+    _earlier, copy, examiner = filed
+    _refuse(session, copy, examiner)
+    examination.request_reconsideration(
+        session=session, uid=copy.uid, creator=_creator_of(session, copy), argument="Please."
+    )
+    assert examination.claim(session=session, uid=copy.uid, examiner=examiner).examiner_id
+
+
+def test_a_registration_can_be_cancelled_with_a_reason(session, filed):
+    earlier, _copy, examiner = filed
+    with pytest.raises(examination.ExaminationError, match="cannot become"):
+        examination.cancel(session=session, uid=earlier.uid, examiner=examiner, reason="x")
+    examination.claim(session=session, uid=earlier.uid, examiner=examiner)
+    examination.determine(
+        session=session, uid=earlier.uid, examiner=examiner, outcome="registered", rationale="Fine."
+    )
+    with pytest.raises(examination.ExaminationError, match="reason"):
+        examination.cancel(session=session, uid=earlier.uid, examiner=examiner, reason=" ")
+    reg = examination.cancel(
+        session=session,
+        uid=earlier.uid,
+        examiner=examiner,
+        reason="The AI material was not disclosed.",
+    )
+    assert reg.status == Status.CANCELLED.value
+
+
+def test_the_earlier_registrant_is_told_of_a_strong_match_once_determined(session, filed):
+    earlier, copy, examiner = filed
+    owner = _creator_of(session, earlier)
+    examination.claim(session=session, uid=copy.uid, examiner=examiner)
+    assert examination.notifications(session, owner) == []
+    examination.determine(
+        session=session,
+        uid=copy.uid,
+        examiner=examiner,
+        outcome="refused",
+        reason_code="prior_work",
+        prior_number=earlier.number,
+        rationale="Copied.",
+    )
+    [note] = examination.notifications(session, owner)
+    assert note.registration_id == copy.id
+    assert earlier.number in note.message and copy.number in note.message
+    assert "refused" in note.message
+    assert examination.notifications(session, _creator_of(session, copy)) == []
+
+
+def test_no_notice_for_a_match_the_examiner_cleared(session, filed):
+    earlier, copy, examiner = filed
+    examination.claim(session=session, uid=copy.uid, examiner=examiner)
+    examination.dispose(
+        session=session,
+        uid=copy.uid,
+        examiner=examiner,
+        number=earlier.number,
+        outcome="cleared",
+        note="",
+    )
+    examination.determine(
+        session=session,
+        uid=copy.uid,
+        examiner=examiner,
+        outcome="registered",
+        rationale="Not a copy.",
+    )
+    assert count(session, Notification) == 0

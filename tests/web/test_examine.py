@@ -46,6 +46,9 @@ def _routes(copy, earlier):
         ("POST", f"{base}/release", {}),
         ("POST", f"{base}/matches/{earlier.number}/disposition", {"outcome": "noted", "note": "n"}),
         ("POST", f"{base}/determination", {"outcome": "registered", "rationale": "r"}),
+        ("POST", f"{base}/request", {"question": "q", "days": "45"}),
+        ("POST", f"{base}/reopen", {}),
+        ("POST", f"{base}/cancel", {"reason": "r"}),
     ]
 
 
@@ -159,3 +162,99 @@ def test_an_examiner_cannot_examine_their_own_filing(client, auth, session, stor
         f"/examine/{own.uid}/claim", data={"csrf_token": token}, follow_redirects=True
     )
     assert "You cannot examine your own filing" in response.get_data(as_text=True)
+
+
+def test_correspondence_reconsideration_and_notices_through_the_web(
+    client, auth, session, case, runner
+):
+    earlier, copy, examiner, creator = case
+    auth.login(examiner)
+    token = csrf_token(client, f"/examine/{copy.uid}")
+    client.post(f"/examine/{copy.uid}/claim", data={"csrf_token": token})
+    client.post(
+        f"/examine/{copy.uid}/request",
+        data={"question": "Where does the picture come from?", "days": "30", "csrf_token": token},
+    )
+    assert status(session, copy) == Status.CORRESPONDENCE.value
+    auth.logout()
+
+    # the creator reads the question and answers it
+    auth.login(creator)
+    page = client.get(f"/filings/{copy.uid}").get_data(as_text=True)
+    assert "Where does the picture come from?" in page and "Answer the examiner" in page
+    token = csrf_token(client, f"/filings/{copy.uid}")
+    response = client.post(
+        f"/filings/{copy.uid}/reply",
+        data={"body": "From my own camera.", "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "Your answer has been sent" in response.get_data(as_text=True)
+    assert status(session, copy) == Status.UNDER_EXAMINATION.value
+    auth.logout()
+
+    # refused; the earlier registrant is told; the creator asks for reconsideration
+    auth.login(examiner)
+    token = csrf_token(client, f"/examine/{copy.uid}")
+    client.post(
+        f"/examine/{copy.uid}/determination",
+        data={
+            "outcome": "refused",
+            "reason_code": "prior_work",
+            "prior_number": earlier.number,
+            "rationale": "Copied.",
+            "csrf_token": token,
+        },
+    )
+    auth.logout()
+    auth.login(session.get(type(creator), earlier.owner_id))
+    dashboard = client.get("/filings/").get_data(as_text=True)
+    assert "Notices" in dashboard and f"{copy.number}" in dashboard
+    assert f"strongly matches your registration {earlier.number}" in dashboard
+    auth.logout()
+    auth.login(creator)
+    token = csrf_token(client, f"/filings/{copy.uid}")
+    page = client.get(f"/filings/{copy.uid}").get_data(as_text=True)
+    assert "this would be the first request" in page
+    client.post(
+        f"/filings/{copy.uid}/reconsideration",
+        data={"argument": "I can show the raw files.", "csrf_token": token},
+    )
+    assert status(session, copy) == Status.RECONSIDERATION.value
+
+
+def test_another_creator_cannot_reply_or_ask_for_reconsideration(client, auth, session, case):
+    earlier, copy, examiner, _creator = case
+    auth.login(session.get(type(examiner), earlier.owner_id))
+    token = csrf_token(client, "/")
+    assert (
+        client.post(
+            f"/filings/{copy.uid}/reply", data={"body": "x", "csrf_token": token}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/filings/{copy.uid}/reconsideration", data={"argument": "x", "csrf_token": token}
+        ).status_code
+        == 404
+    )
+
+
+def test_close_overdue_command(runner, session, case):
+    from datetime import date
+
+    from registry.services import examination
+
+    _earlier, copy, examiner, _creator = case
+    examination.claim(session=session, uid=copy.uid, examiner=examiner)
+    examination.request_information(
+        session=session,
+        uid=copy.uid,
+        examiner=examiner,
+        question="Source?",
+        days=1,
+        today=date(2026, 1, 1),
+    )
+    result = runner.invoke(args=["registry", "close-overdue"])
+    assert result.exit_code == 0 and f"Closed 1 filing(s): {copy.number}." in result.output
+    assert status(session, copy) == Status.CLOSED_NO_RESPONSE.value
