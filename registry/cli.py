@@ -145,6 +145,19 @@ def close_overdue() -> None:
 
 
 @registry.command(
+    "fast-track",
+    help="Register every low-risk filing whose fast-track waiting period is over and that no "
+    "examiner took (run it daily).",
+)
+def fast_track() -> None:
+    from .services import examination
+
+    with _session() as session:
+        done = examination.fast_track_due(session=session)
+    click.echo(f"Registered {len(done)} filing(s){': ' + ', '.join(done) if done else ''}.")
+
+
+@registry.command(
     "evaluate",
     help="Measure the originality check on a labelled set (registered/, queries/, truth.csv). "
     "Runs in a scratch registry; the registry's own database is not touched.",

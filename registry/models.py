@@ -293,7 +293,7 @@ class Determination(SQLModel, table=True):
     prior_number: str | None = Field(default=None, max_length=32)  # refused as prior work
     limitation: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     rationale: str = Field(sa_column=Column(Text, nullable=False))
-    examiner_id: int = Field(foreign_key="user_account.id")
+    examiner_id: int | None = Field(default=None, foreign_key="user_account.id")  # None: policy
     at: datetime = Field(default_factory=utcnow)
 
 

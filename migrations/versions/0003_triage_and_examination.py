@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('prior_number', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('limitation', sa.Text(), nullable=False),
     sa.Column('rationale', sa.Text(), nullable=False),
-    sa.Column('examiner_id', sa.Integer(), nullable=False),
+    sa.Column('examiner_id', sa.Integer(), nullable=True),
     sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['examiner_id'], ['user_account.id'], ),
     sa.ForeignKeyConstraint(['registration_id'], ['registration.id'], ),

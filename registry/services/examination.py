@@ -717,3 +717,53 @@ def notifications(session: Session, user: User) -> list[Notification]:
             .order_by(Notification.id.desc())
         ).all()
     )
+
+
+def fast_track_due(*, session: Session, today: date | None = None) -> list[str]:
+    """Register every fast-tracked filing whose waiting period is over and that no examiner took
+    (run it daily); return their numbers."""
+    today = today or utcnow().date()
+    due = session.exec(
+        select(Registration).where(
+            Registration.status == Status.SUBMITTED.value,
+            Registration.route == RouteKind.FAST_TRACK.value,
+            Registration.fast_track_on.is_not(None),
+            Registration.fast_track_on <= today,
+            Registration.examiner_id.is_(None),
+        )
+    ).all()
+    done = []
+    for reg in due:
+        begin_write(session)
+        try:
+            fresh = session.get(Registration, reg.id)
+            if fresh.status != Status.SUBMITTED.value or fresh.examiner_id is not None:
+                session.rollback()
+                continue
+            _move(fresh, Status.REGISTERED)
+            rationale = (
+                f"Registered on the fast track: triaged as low risk, and no examiner took the "
+                f"filing before {fresh.fast_track_on.isoformat()}."
+            )
+            session.add(
+                Determination(
+                    registration_id=fresh.id, outcome=Status.REGISTERED.value, rationale=rationale
+                )
+            )
+            session.add(
+                Event(
+                    registration_id=fresh.id,
+                    kind="determined",
+                    from_status=Status.SUBMITTED.value,
+                    to_status=Status.REGISTERED.value,
+                    reason="Registered on the fast track",
+                )
+            )
+            fresh.fast_track_on = None
+            fresh.updated_at = utcnow()
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        done.append(fresh.number)
+    return done

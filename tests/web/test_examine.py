@@ -52,13 +52,15 @@ def _routes(copy, earlier):
     ]
 
 
-@pytest.mark.parametrize("who", ["anonymous", "creator", "examiner"])
+@pytest.mark.parametrize("who", ["anonymous", "creator", "examiner", "admin"])
 def test_every_examination_route_is_for_examiners_only(client, auth, session, case, who):
     earlier, copy, examiner, creator = case
     if who == "creator":
         auth.login(creator)
     elif who == "examiner":
         auth.login(examiner)
+    elif who == "admin":
+        auth.login(make_user(session, email="admin@example.org", role="admin"))
     token = csrf_token(client, "/") if who != "anonymous" else None
     for method, url, data in _routes(copy, earlier):
         if method == "GET":
@@ -258,3 +260,74 @@ def test_close_overdue_command(runner, session, case):
     result = runner.invoke(args=["registry", "close-overdue"])
     assert result.exit_code == 0 and f"Closed 1 filing(s): {copy.number}." in result.output
     assert status(session, copy) == Status.CLOSED_NO_RESPONSE.value
+
+
+@pytest.mark.parametrize(
+    "url, data, message",
+    [
+        ("determination", {"outcome": "registered", "rationale": "r"}, "Claim this filing first"),
+        ("reopen", {}, "Only a filing closed for no response can be reopened"),
+        ("cancel", {"reason": "r"}, "cannot become “Cancelled”"),
+        ("request", {"question": "q"}, "Claim this filing first"),
+        ("release", {}, "You have not claimed this filing"),
+    ],
+)
+def test_illegal_steps_are_refused_with_a_reason_and_change_nothing(
+    client, auth, session, case, url, data, message
+):
+    _earlier, copy, examiner, _creator = case
+    auth.login(examiner)
+    token = csrf_token(client, f"/examine/{copy.uid}")
+    response = client.post(
+        f"/examine/{copy.uid}/{url}", data={**data, "csrf_token": token}, follow_redirects=True
+    )
+    assert message in response.get_data(as_text=True)
+    assert status(session, copy) == Status.SUBMITTED.value
+
+
+def test_a_determined_filing_refuses_a_second_determination(client, auth, session, case):
+    _earlier, copy, examiner, _creator = case
+    auth.login(examiner)
+    token = csrf_token(client, f"/examine/{copy.uid}")
+    client.post(f"/examine/{copy.uid}/claim", data={"csrf_token": token})
+    client.post(
+        f"/examine/{copy.uid}/determination",
+        data={"outcome": "registered", "rationale": "Fine.", "csrf_token": token},
+    )
+    response = client.post(
+        f"/examine/{copy.uid}/claim", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "not awaiting examination" in response.get_data(as_text=True)
+    assert status(session, copy) == Status.REGISTERED.value
+
+
+def test_fast_track_registers_unclaimed_low_risk_filings_when_due(runner, session, case):
+    from datetime import timedelta
+
+    from registry.services import examination
+
+    earlier, copy, examiner, _creator = case  # earlier: low risk, fast track; copy: high, queue
+    assert earlier.route == "fast-track" and copy.route == "queue"
+    assert (
+        examination.fast_track_due(session=session, today=earlier.fast_track_on - timedelta(days=1))
+        == []
+    )
+    assert examination.fast_track_due(session=session, today=earlier.fast_track_on) == [
+        earlier.number
+    ]
+    assert status(session, earlier) == Status.REGISTERED.value
+    det = examination.latest_determination(session, earlier)
+    assert det.examiner_id is None and "fast track" in det.rationale
+    result = runner.invoke(args=["registry", "fast-track"])
+    assert result.exit_code == 0 and "Registered 0 filing(s)." in result.output
+
+
+def test_a_claimed_filing_leaves_the_fast_track(session, case):
+    from registry.services import examination
+
+    earlier, _copy, examiner, _creator = case
+    due = earlier.fast_track_on
+    assert due is not None
+    examination.claim(session=session, uid=earlier.uid, examiner=examiner)
+    assert examination.fast_track_due(session=session, today=due) == []
+    assert status(session, earlier) == Status.UNDER_EXAMINATION.value
