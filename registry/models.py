@@ -113,6 +113,9 @@ class Registration(SQLModel, table=True):
     triaged_at: datetime | None = None
     # The examiner who has claimed the filing (two examiners never work one filing).
     examiner_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+    # A supplementary registration names the registration it corrects or amplifies; that one
+    # stays as it was.
+    supplements_id: int | None = Field(default=None, foreign_key="registration.id", index=True)
 
     owner: User = Relationship(sa_relationship_kwargs={"foreign_keys": "[Registration.owner_id]"})
     examiner: Optional["User"] = Relationship(

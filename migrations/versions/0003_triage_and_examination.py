@@ -87,6 +87,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('fast_track_on', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('triaged_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('examiner_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('supplements_id', sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_registration_supplements_id'), ['supplements_id'], unique=False)
+        batch_op.create_foreign_key(
+            'fk_registration_supplements_id_registration', 'registration', ['supplements_id'], ['id']
+        )
         batch_op.create_index(batch_op.f('ix_registration_examiner_id'), ['examiner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_registration_risk_tier'), ['risk_tier'], unique=False)
         batch_op.create_foreign_key(
@@ -97,6 +102,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('registration', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_registration_supplements_id_registration', type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_registration_supplements_id'))
+        batch_op.drop_column('supplements_id')
         batch_op.drop_constraint('fk_registration_examiner_id_user_account', type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_registration_risk_tier'))
         batch_op.drop_index(batch_op.f('ix_registration_examiner_id'))

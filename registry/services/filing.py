@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import BinaryIO
 
@@ -518,3 +518,63 @@ def deposit_text(store: DepositStore, deposit: Deposit) -> str:
     if deposit.kind != DepositKind.TEXT:
         raise ValueError("not a text deposit")
     return deposit_rules.decode_text(store.read_bytes(deposit.sha256))
+
+
+_SUPPLEMENTABLE = {Status.REGISTERED.value, Status.REGISTERED_WITH_LIMITATION.value}
+
+
+def start_supplementary(*, session: Session, uid: str, owner: User) -> Registration:
+    """Open a draft supplementary registration of the owner's registration ``uid``: its
+    declaration and deposit copied, to correct or amplify and submit for a number of its own.
+    The original stays as it was. Raises FilingNotFound, or FilingRejected when the original is
+    not registered."""
+    begin_write(session)
+    try:
+        original = _load_or_create(session, owner, uid)
+        if original.status not in _SUPPLEMENTABLE:
+            raise FilingRejected(
+                [Problem("", "Only a registered work can get a supplementary registration.")]
+            )
+        draft = Registration(
+            uid=uuid.uuid4().hex,
+            owner_id=owner.id,
+            status=Status.DRAFT.value,
+            supplements_id=original.id,
+            deposit_sha256=original.deposit_sha256,
+        )
+        # the creator attests afresh to what they submit
+        _apply(session, draft, replace(declaration_of(original), attested=False))
+        session.add(draft)
+        session.flush()
+        _record(
+            session,
+            draft,
+            owner,
+            "created",
+            None,
+            Status.DRAFT,
+            f"Supplementary registration of {original.number} started",
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return draft
+
+
+def supplements(session: Session, registration: Registration) -> tuple[Registration | None, list]:
+    """The registration this one supplements (if any) and the submitted ones supplementing it."""
+    original = (
+        session.get(Registration, registration.supplements_id)
+        if registration.supplements_id
+        else None
+    )
+    later = session.exec(
+        select(Registration)
+        .where(
+            Registration.supplements_id == registration.id,
+            Registration.status != Status.DRAFT.value,
+        )
+        .order_by(Registration.id)
+    ).all()
+    return original, list(later)

@@ -146,6 +146,7 @@ def record(uid: str):  # type: ignore[no-untyped-def]
         policy=current_app.config["REGISTRY_ROUTING_POLICY"],
         determination=examination.latest_determination(db_session(), reg),
         letters=examination.letters(db_session(), reg),
+        supplements=filing.supplements(db_session(), reg),
         reconsiderations=examination.reconsiderations(db_session(), reg),
         max_reconsiderations=examination.MAX_RECONSIDERATIONS,
     )
@@ -248,3 +249,21 @@ def reconsideration(uid: str):  # type: ignore[no-untyped-def]
         ),
         "Reconsideration requested: the filing is back in the examination queue.",
     )
+
+
+@bp.post("/<uid>/supplementary")
+@login_required
+def supplementary(uid: str):  # type: ignore[no-untyped-def]
+    try:
+        draft = filing.start_supplementary(session=db_session(), uid=uid, owner=current_user)
+    except filing.FilingNotFound:
+        abort(404)
+    except filing.FilingRejected as exc:
+        flash(" ".join(p.message for p in exc.problems), "error")
+        return redirect(url_for("filing.record", uid=uid))
+    flash(
+        "A supplementary registration has been started from your registration: correct or add "
+        "what you need, attest again and submit. The original registration stays as it is.",
+        "success",
+    )
+    return redirect(url_for("filing.edit", uid=draft.uid))

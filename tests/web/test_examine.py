@@ -331,3 +331,55 @@ def test_a_claimed_filing_leaves_the_fast_track(session, case):
     examination.claim(session=session, uid=earlier.uid, examiner=examiner)
     assert examination.fast_track_due(session=session, today=due) == []
     assert status(session, earlier) == Status.UNDER_EXAMINATION.value
+
+
+def test_a_supplementary_registration_gets_its_own_number_and_links_both_ways(
+    client, auth, session, store, case
+):
+    from registry.services import examination
+    from tests.factories import declaration
+
+    earlier, _copy, examiner, _creator = case
+    owner = session.get(type(examiner), earlier.owner_id)
+    auth.login(owner)
+    token = csrf_token(client, f"/filings/{earlier.uid}")
+    # not registered yet: refused with the reason
+    response = client.post(
+        f"/filings/{earlier.uid}/supplementary", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "Only a registered work" in response.get_data(as_text=True)
+    examination.claim(session=session, uid=earlier.uid, examiner=examiner)
+    examination.determine(
+        session=session, uid=earlier.uid, examiner=examiner, outcome="registered", rationale="Fine."
+    )
+    response = client.post(f"/filings/{earlier.uid}/supplementary", data={"csrf_token": token})
+    assert response.status_code == 302 and "/edit" in response.headers["Location"]
+    draft_uid = response.headers["Location"].split("/")[-2]
+    session.rollback()
+    session.expire_all()
+    draft = session.exec(Registration.__table__.select().where(Registration.uid == draft_uid)).one()
+    assert draft.supplements_id == earlier.id and draft.deposit_sha256 == earlier.deposit_sha256
+    assert draft.attested_at is None and draft.status == "draft"
+    # the creator corrects the declaration and submits it: a number of its own
+    sup = submit_work(
+        session,
+        store,
+        owner,
+        declaration(title="Harbour at Dawn (corrected)"),
+        upload=filing.DepositUpload(),
+        uid=draft_uid,
+    )
+    assert sup.number and sup.number != earlier.number
+    assert status(session, earlier) == Status.REGISTERED.value
+    page = client.get(f"/filings/{earlier.uid}").get_data(as_text=True)
+    assert f'Supplemented by <a href="/registrations/{sup.number}">{sup.number}</a>' in page
+    public = client.get(f"/registrations/{sup.number}").get_data(as_text=True)
+    assert "Supplements" in public and earlier.number in public
+    # another creator cannot start one from this registration
+    auth.logout()
+    auth.login(session.get(type(examiner), _copy.owner_id))
+    token = csrf_token(client, "/")
+    assert (
+        client.post(f"/filings/{earlier.uid}/supplementary", data={"csrf_token": token}).status_code
+        == 404
+    )
