@@ -23,6 +23,10 @@ def _session():  # type: ignore[no-untyped-def]
     return database.new_session(ext().engine)
 
 
+def _done(verb: str, numbers: list[str]) -> None:
+    click.echo(f"{verb} {len(numbers)} filing(s){': ' + ', '.join(numbers) if numbers else ''}.")
+
+
 registry = AppGroup("registry", help="Run and manage the registry.")
 
 
@@ -127,8 +131,8 @@ def check() -> None:
         triaged = examination.triage_pending(
             session=session, policy=current_app.config["REGISTRY_ROUTING_POLICY"]
         )
-    click.echo(f"Checked {len(done)} filing(s){': ' + ', '.join(done) if done else ''}.")
-    click.echo(f"Triaged {len(triaged)} filing(s){': ' + ', '.join(triaged) if triaged else ''}.")
+    _done("Checked", done)
+    _done("Triaged", triaged)
 
 
 @registry.command(
@@ -141,7 +145,7 @@ def close_overdue() -> None:
 
     with _session() as session:
         closed = examination.close_overdue(session=session)
-    click.echo(f"Closed {len(closed)} filing(s){': ' + ', '.join(closed) if closed else ''}.")
+    _done("Closed", closed)
 
 
 @registry.command(
@@ -154,7 +158,7 @@ def fast_track() -> None:
 
     with _session() as session:
         done = examination.fast_track_due(session=session)
-    click.echo(f"Registered {len(done)} filing(s){': ' + ', '.join(done) if done else ''}.")
+    _done("Registered", done)
 
 
 @registry.command(

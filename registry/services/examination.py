@@ -305,8 +305,7 @@ def dispose(
 
     def step(reg: Registration) -> None:
         _require_claim(reg, examiner)
-        report = matching.get_report(session, reg)
-        if report is None or number not in {m["number"] for m in matching.report_matches(report)}:
+        if number not in matching.matched_numbers(session, reg):
             raise ExaminationError(f"{number} is not among this filing's matches.")
         if disposition is not Disposition.CLEARED and not note.strip():
             raise ExaminationError("Say in a note why, for the record.")
@@ -386,9 +385,7 @@ def determine(
             ) from None
         prior = prior_number.strip().upper()
         if reason is RefusalReason.PRIOR_WORK:
-            report = matching.get_report(session, reg)
-            numbers = {m["number"] for m in matching.report_matches(report)} if report else set()
-            if prior not in numbers:
+            if prior not in matching.matched_numbers(session, reg):
                 raise ExaminationError(
                     "Name the earlier registration, one of this filing's matches."
                 )

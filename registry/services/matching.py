@@ -124,12 +124,17 @@ def report_matches(report: MatchReport) -> list[dict]:
     return json.loads(report.body)["matches"]
 
 
+def matched_numbers(session: Session, registration: Registration) -> set[str]:
+    """The numbers of the earlier registrations the filing's match report names."""
+    report = get_report(session, registration)
+    return {m["number"] for m in report_matches(report)} if report else set()
+
+
 def content_visible(session: Session, registration: Registration, user: User) -> set[str]:
     """The numbers of the matched earlier works whose content (the image, the passages' text)
     ``user`` may see beside this filing. Deposits are not public: examiners see every one, a
     creator only their own works."""
-    report = get_report(session, registration)
-    numbers = {m["number"] for m in report_matches(report)} if report else set()
+    numbers = matched_numbers(session, registration)
     if not numbers or user.is_examiner:
         return numbers
     own = session.exec(

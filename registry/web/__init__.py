@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Flask, current_app, g
+from flask import Flask, abort, current_app, flash, g, redirect
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine
@@ -35,6 +35,22 @@ class Extension:
 
 def ext() -> Extension:
     return current_app.extensions["registry"]
+
+
+def perform(action, success: str, back: str):  # type: ignore[no-untyped-def]
+    """Run one service step from a form; flash what happened (or the service's reason why not)
+    and go ``back``. A step on a filing the user may not see is a 404."""
+    from ..services.examination import ExaminationError
+
+    try:
+        action()
+    except ExaminationError as exc:
+        flash(str(exc), "error")
+    except LookupError:
+        abort(404)
+    else:
+        flash(success, "success")
+    return redirect(back)
 
 
 def db_session() -> Session:

@@ -8,8 +8,6 @@ from flask import (
     Blueprint,
     abort,
     current_app,
-    flash,
-    redirect,
     render_template,
     request,
     url_for,
@@ -19,7 +17,7 @@ from flask_login import current_user, login_required
 from ..domain.risk import Tier
 from ..domain.vocabulary import DepositKind, Disposition, RefusalReason, WorkCategory
 from ..services import examination, filing, matching
-from . import db_session, ext
+from . import db_session, ext, perform
 
 bp = Blueprint("examine", __name__, url_prefix="/examine")
 
@@ -92,16 +90,7 @@ def review(uid: str):  # type: ignore[no-untyped-def]
 
 
 def _step(uid: str, action, success: str):  # type: ignore[no-untyped-def]
-    """Run one examination step; say what happened (or why not) on the review page."""
-    try:
-        action()
-    except examination.ExaminationError as exc:
-        flash(str(exc), "error")
-    except LookupError:
-        abort(404)
-    else:
-        flash(success, "success")
-    return redirect(url_for("examine.review", uid=uid))
+    return perform(action, success, url_for("examine.review", uid=uid))
 
 
 @bp.post("/<uid>/claim")

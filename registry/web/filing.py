@@ -19,7 +19,7 @@ from ..deposits import make_thumbnail
 from ..domain.statuses import Status
 from ..domain.vocabulary import ContributionCategory, DepositKind
 from ..services import examination, filing, matching
-from . import db_session, ext
+from . import db_session, ext, perform
 from .forms import FilingForm, form_data, problem_map, to_declaration
 
 bp = Blueprint("filing", __name__, url_prefix="/filings")
@@ -213,15 +213,7 @@ def _send_thumbnail(sha: str):  # type: ignore[no-untyped-def]
 
 
 def _creator_step(uid: str, action, success: str):  # type: ignore[no-untyped-def]
-    try:
-        action()
-    except examination.ExaminationError as exc:
-        flash(str(exc), "error")
-    except LookupError:
-        abort(404)
-    else:
-        flash(success, "success")
-    return redirect(url_for("filing.record", uid=uid))
+    return perform(action, success, url_for("filing.record", uid=uid))
 
 
 @bp.post("/<uid>/reply")
