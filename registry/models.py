@@ -322,3 +322,16 @@ class Notification(SQLModel, table=True):
     message: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
     read_at: datetime | None = None
+
+
+class DeclarationVersion(SQLModel, table=True):
+    """A declaration as it stood before the creator amended it (during correspondence), so an
+    amendment never erases what was filed."""
+
+    __tablename__ = "declaration_version"
+
+    id: int | None = Field(default=None, primary_key=True)
+    registration_id: int = Field(foreign_key="registration.id", index=True)
+    body: str = Field(sa_column=Column(Text, nullable=False))  # JSON of the declaration
+    replaced_at: datetime = Field(default_factory=utcnow)
+    replaced_by_id: int = Field(foreign_key="user_account.id")

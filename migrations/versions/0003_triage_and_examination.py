@@ -18,6 +18,19 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table('declaration_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('registration_id', sa.Integer(), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('replaced_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('replaced_by_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['registration_id'], ['registration.id'], ),
+    sa.ForeignKeyConstraint(['replaced_by_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('declaration_version', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_declaration_version_registration_id'), ['registration_id'], unique=False)
+
     op.create_table('determination',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('registration_id', sa.Integer(), nullable=False),
@@ -132,3 +145,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_determination_registration_id'))
 
     op.drop_table('determination')
+    with op.batch_alter_table('declaration_version', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_declaration_version_registration_id'))
+
+    op.drop_table('declaration_version')

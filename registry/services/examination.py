@@ -764,3 +764,45 @@ def fast_track_due(*, session: Session, today: date | None = None) -> list[str]:
             raise
         done.append(fresh.number)
     return done
+
+
+def examiners(session: Session) -> list[User]:
+    """Active staff who can examine."""
+    return list(
+        session.exec(
+            select(User)
+            .where(User.role.in_(["examiner", "admin"]), User.active)
+            .order_by(User.display_name)
+        ).all()
+    )
+
+
+def assign(*, session: Session, uid: str, admin: User, examiner_id: int) -> Registration:
+    """An administrator hands a filing to an examiner (who is then its only examiner)."""
+    if admin.role != "admin":
+        raise ExaminationError("Only an administrator assigns filings.")
+
+    def step(reg: Registration) -> None:
+        if reg.status not in {s.value for s in OPEN}:
+            raise ExaminationError("This filing is not awaiting examination.")
+        target = session.get(User, examiner_id)
+        if target is None or not target.is_examiner or not target.active:
+            raise ExaminationError("Choose an examiner.")
+        if target.id == reg.owner_id:
+            raise ExaminationError("Nobody examines their own filing.")
+        reg.examiner_id = target.id
+        current = Status(reg.status)
+        if current is Status.SUBMITTED:
+            _move(reg, Status.UNDER_EXAMINATION)
+            reg.fast_track_on = None
+        _event(
+            session,
+            reg,
+            admin,
+            "assigned",
+            current if current is Status.SUBMITTED else None,
+            Status.UNDER_EXAMINATION if current is Status.SUBMITTED else None,
+            f"Assigned to {target.display_name}",
+        )
+
+    return _write(session, uid, admin, step)

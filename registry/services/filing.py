@@ -8,11 +8,12 @@ before anything is written.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import date
 from typing import BinaryIO
 
@@ -32,6 +33,7 @@ from ..models import (
     AiTool,
     AlternativeTitle,
     Author,
+    DeclarationVersion,
     Deposit,
     Event,
     HumanContribution,
@@ -578,3 +580,67 @@ def supplements(session: Session, registration: Registration) -> tuple[Registrat
         .order_by(Registration.id)
     ).all()
     return original, list(later)
+
+
+def amend(
+    *,
+    session: Session,
+    owner: User,
+    uid: str,
+    declaration: Declaration,
+    today: date | None = None,
+) -> Registration:
+    """While the examiner waits on the creator, the creator may amend the declaration (not the
+    deposit: the work filed is the work examined). The declaration as it stood is kept as a
+    version, and the change is an event naming the fields that changed; commit."""
+    today = today or utcnow().date()
+    decl = declaration.without_blank_rows()
+    begin_write(session)
+    try:
+        reg = _load_or_create(session, owner, uid)
+        if reg.status != Status.CORRESPONDENCE.value:
+            raise FilingRejected(
+                [
+                    Problem(
+                        "",
+                        "The declaration can be amended only while the examiner is "
+                        "waiting for your answer.",
+                    )
+                ]
+            )
+        kind = DepositKind(reg.deposit.kind) if reg.deposit else None
+        problems = rules.submission_problems(decl, deposit_kind=kind, today=today)
+        if problems:
+            raise FilingRejected(problems)
+        before = declaration_of(reg)
+        changed = [
+            f.name
+            for f in fields(Declaration)
+            if f.name != "attested" and getattr(before, f.name) != getattr(decl, f.name)
+        ]
+        if not changed:
+            raise FilingRejected([Problem("", "Nothing was changed.")])
+        session.add(
+            DeclarationVersion(
+                registration_id=reg.id,
+                body=json.dumps(asdict(before), default=str, ensure_ascii=False),
+                replaced_by_id=owner.id,
+            )
+        )
+        _apply(session, reg, decl)
+        reg.updated_at = utcnow()
+        session.add(reg)
+        _record(
+            session,
+            reg,
+            owner,
+            "declaration_amended",
+            None,
+            None,
+            "Declaration amended: " + ", ".join(n.replace("_", " ") for n in changed),
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return reg

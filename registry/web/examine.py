@@ -83,6 +83,7 @@ def review(uid: str):  # type: ignore[no-untyped-def]
         policy=current_app.config["REGISTRY_ROUTING_POLICY"],
         disposition_choices=list(Disposition),
         letters=examination.letters(session, reg),
+        staff=examination.examiners(session) if current_user.role == "admin" else [],
         default_days=examination.DEFAULT_DEADLINE_DAYS,
         refusal_reasons=list(RefusalReason),
         own=reg.owner_id == current_user.id,
@@ -189,4 +190,20 @@ def cancel(uid: str):  # type: ignore[no-untyped-def]
             reason=request.form.get("reason", ""),
         ),
         "Registration cancelled.",
+    )
+
+
+@bp.post("/<uid>/assign")
+@examiner_required
+def assign(uid: str):  # type: ignore[no-untyped-def]
+    chosen = request.form.get("examiner_id", "")
+    return _step(
+        uid,
+        lambda: examination.assign(
+            session=db_session(),
+            uid=uid,
+            admin=current_user,
+            examiner_id=int(chosen) if chosen.isdigit() else 0,
+        ),
+        "Filing assigned.",
     )

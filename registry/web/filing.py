@@ -48,10 +48,44 @@ def edit(uid: str):  # type: ignore[no-untyped-def]
     reg = filing.get_own(session=db_session(), uid=uid, user=current_user)
     if reg is None:
         abort(404)
+    if reg.status == Status.CORRESPONDENCE:
+        return _amend_view(reg)
     if reg.status != Status.DRAFT:
         flash("This filing was submitted and can no longer be edited.", "info")
         return redirect(url_for("filing.record", uid=uid))
     return _form_view(registration=reg)
+
+
+def _amend_view(reg):  # type: ignore[no-untyped-def]
+    """While the examiner waits on the creator, the declaration (not the deposit) can change."""
+    if request.method == "GET":
+        form = FilingForm(data=form_data(filing.declaration_of(reg)))
+    else:
+        form = FilingForm()
+    problems: dict[str, list[str]] = {}
+    action = request.form.get("action", "")
+    if request.method == "POST" and action in _ADD_ROW:
+        getattr(form, _ADD_ROW[action]).append_entry()
+        return _render_form(form, reg, problems)
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            filing.amend(
+                session=db_session(),
+                owner=current_user,
+                uid=reg.uid,
+                declaration=to_declaration(form),
+            )
+        except filing.FilingRejected as exc:
+            problems = problem_map(exc.problems)
+        else:
+            flash(
+                "Your amended declaration is recorded; the earlier one is kept on file. "
+                "Answer the examiner on this page.",
+                "success",
+            )
+            return redirect(url_for("filing.record", uid=reg.uid))
+    status = 422 if request.method == "POST" else 200
+    return _render_form(form, reg, problems), status
 
 
 def _form_view(registration):  # type: ignore[no-untyped-def]
@@ -109,6 +143,7 @@ def _render_form(form, registration, problems):  # type: ignore[no-untyped-def]
         "filing/form.html",
         form=form,
         reg=registration,
+        amending=registration is not None and registration.status == Status.CORRESPONDENCE,
         problems=problems,
         categories=list(ContributionCategory),
         current_text=current_text,

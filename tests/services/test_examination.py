@@ -436,3 +436,34 @@ def test_no_notice_for_a_match_the_examiner_cleared(session, filed):
         rationale="Not a copy.",
     )
     assert count(session, Notification) == 0
+
+
+def test_amending_needs_correspondence_and_a_change(session, filed):
+    from dataclasses import replace as dc_replace
+
+    from registry.models import DeclarationVersion
+
+    _earlier, copy, examiner = filed
+    creator = _creator_of(session, copy)
+    decl = filing.declaration_of(copy)
+    with pytest.raises(filing.FilingRejected, match="only while the examiner"):
+        filing.amend(session=session, owner=creator, uid=copy.uid, declaration=decl)
+    examination.claim(session=session, uid=copy.uid, examiner=examiner)
+    examination.request_information(
+        session=session, uid=copy.uid, examiner=examiner, question="Which parts are AI?"
+    )
+    with pytest.raises(filing.FilingRejected, match="Nothing was changed"):
+        filing.amend(session=session, owner=creator, uid=copy.uid, declaration=decl)
+    reg = filing.amend(
+        session=session,
+        owner=creator,
+        uid=copy.uid,
+        declaration=dc_replace(decl, new_material="Painting and arrangement"),
+    )
+    assert reg.new_material == "Painting and arrangement"
+    [version] = session.exec(DeclarationVersion.__table__.select()).all()
+    assert '"new_material": "Painting"' in version.body
+    with pytest.raises(filing.FilingNotFound):
+        filing.amend(
+            session=session, owner=_creator_of(session, _earlier), uid=copy.uid, declaration=decl
+        )

@@ -49,6 +49,7 @@ def _routes(copy, earlier):
         ("POST", f"{base}/request", {"question": "q", "days": "45"}),
         ("POST", f"{base}/reopen", {}),
         ("POST", f"{base}/cancel", {"reason": "r"}),
+        ("POST", f"{base}/assign", {"examiner_id": "1"}),
     ]
 
 
@@ -383,3 +384,74 @@ def test_a_supplementary_registration_gets_its_own_number_and_links_both_ways(
         client.post(f"/filings/{earlier.uid}/supplementary", data={"csrf_token": token}).status_code
         == 404
     )
+
+
+def test_the_creator_may_amend_the_declaration_while_the_examiner_waits(
+    client, auth, session, case
+):
+    from registry.models import DeclarationVersion
+    from registry.services import examination
+    from tests.factories import count
+    from tests.web.forms import form_fields
+
+    _earlier, copy, examiner, creator = case
+    auth.login(creator)
+    # not while submitted: the form is closed
+    response = client.get(f"/filings/{copy.uid}/edit")
+    assert response.status_code == 302
+    examination.claim(session=session, uid=copy.uid, examiner=examiner)
+    examination.request_information(
+        session=session, uid=copy.uid, examiner=examiner, question="Which parts are AI-generated?"
+    )
+    page = client.get(f"/filings/{copy.uid}/edit").get_data(as_text=True)
+    assert f"Amending the declaration of {copy.number}" in page
+    assert "Save the amended declaration" in page and 'name="deposit_file"' not in page
+    data = form_fields(filing.declaration_of(session.get(Registration, copy.id)))
+    data["csrf_token"] = csrf_token(client, f"/filings/{copy.uid}/edit")
+    data["ai_material"] = "The water reflections, generated and then repainted."
+    data["action"] = "amend"
+    response = client.post(f"/filings/{copy.uid}/edit", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    assert count(session, DeclarationVersion) == 1
+    session.expire_all()
+    reg = session.get(Registration, copy.id)
+    assert reg.ai_material == "The water reflections, generated and then repainted."
+    assert reg.status == Status.CORRESPONDENCE.value  # still waiting for the answer
+    # a bad amendment changes nothing and says why
+    data["title"] = ""
+    response = client.post(f"/filings/{copy.uid}/edit", data=data)
+    assert response.status_code == 422 and count(session, DeclarationVersion) == 1
+    auth.logout()
+    auth.login(examiner)
+    review = client.get(f"/examine/{copy.uid}").get_data(as_text=True)
+    assert "Declaration amended: ai material" in review
+
+
+def test_an_administrator_assigns_a_filing_to_an_examiner(client, auth, session, case):
+    _earlier, copy, examiner, _creator = case
+    admin = make_user(session, email="admin@example.org", role="admin")
+    auth.login(examiner)
+    token = csrf_token(client, f"/examine/{copy.uid}")
+    response = client.post(
+        f"/examine/{copy.uid}/assign",
+        data={"examiner_id": str(examiner.id), "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "Only an administrator assigns filings" in response.get_data(as_text=True)
+    auth.logout()
+    auth.login(admin)
+    page = client.get(f"/examine/{copy.uid}").get_data(as_text=True)
+    assert "Assign" in page
+    token = csrf_token(client, f"/examine/{copy.uid}")
+    response = client.post(
+        f"/examine/{copy.uid}/assign",
+        data={"examiner_id": str(copy.owner_id), "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "Choose an examiner" in response.get_data(as_text=True)  # a creator is no examiner
+    client.post(
+        f"/examine/{copy.uid}/assign", data={"examiner_id": str(examiner.id), "csrf_token": token}
+    )
+    assert status(session, copy) == Status.UNDER_EXAMINATION.value
+    session.expire_all()
+    assert session.get(Registration, copy.id).examiner_id == examiner.id
