@@ -455,3 +455,53 @@ def test_an_administrator_assigns_a_filing_to_an_examiner(client, auth, session,
     assert status(session, copy) == Status.UNDER_EXAMINATION.value
     session.expire_all()
     assert session.get(Registration, copy.id).examiner_id == examiner.id
+
+
+def test_reconsidered_then_registered_then_cancelled_through_the_web(client, auth, session, case):
+    from registry.services import examination
+
+    _earlier, copy, examiner, creator = case
+    second = make_user(session, email="second-examiner@example.org", role="examiner")
+    examination.claim(session=session, uid=copy.uid, examiner=examiner)
+    examination.determine(
+        session=session,
+        uid=copy.uid,
+        examiner=examiner,
+        outcome="refused",
+        reason_code="disclosure_declined",
+        rationale="Declined to exclude.",
+    )
+    examination.request_reconsideration(
+        session=session, uid=copy.uid, creator=creator, argument="I now exclude the sky."
+    )
+    auth.login(examiner)
+    token = csrf_token(client, f"/examine/{copy.uid}")
+    response = client.post(
+        f"/examine/{copy.uid}/claim", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "a different examiner reconsiders it" in response.get_data(as_text=True)
+    auth.logout()
+    auth.login(second)
+    token = csrf_token(client, f"/examine/{copy.uid}")
+    page = client.get(f"/examine/{copy.uid}").get_data(as_text=True)
+    assert "I now exclude the sky." in page  # the creator's argument, in the correspondence
+    client.post(f"/examine/{copy.uid}/claim", data={"csrf_token": token})
+    client.post(
+        f"/examine/{copy.uid}/determination",
+        data={
+            "outcome": "registered_with_limitation",
+            "limitation": "The sky.",
+            "rationale": "The sky is now excluded.",
+            "csrf_token": token,
+        },
+    )
+    assert status(session, copy) == Status.REGISTERED_WITH_LIMITATION.value
+    response = client.post(
+        f"/examine/{copy.uid}/cancel",
+        data={"reason": "The deposit is a copy after all.", "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "Registration cancelled." in response.get_data(as_text=True)
+    assert status(session, copy) == Status.CANCELLED.value
+    auth.logout()
+    assert "Cancelled" in client.get(f"/registrations/{copy.number}").get_data(as_text=True)
