@@ -124,14 +124,16 @@ def serve(ctx: click.Context, host: str, port: int, with_demo: bool) -> None:
     "triage every checked filing that has no risk tier yet.",
 )
 def check() -> None:
-    from .services import examination, matching
+    from .services import examination, matching, provenance
 
     with _session() as session:
         done = matching.check_pending(session=session, store=ext().store, matcher=ext().matcher)
+        read = provenance.inspect_pending(session=session, store=ext().store)
         triaged = examination.triage_pending(
             session=session, policy=current_app.config["REGISTRY_ROUTING_POLICY"]
         )
     _done("Checked", done)
+    _done("Read the provenance of", read)
     _done("Triaged", triaged)
 
 

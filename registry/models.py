@@ -335,3 +335,16 @@ class DeclarationVersion(SQLModel, table=True):
     body: str = Field(sa_column=Column(Text, nullable=False))  # JSON of the declaration
     replaced_at: datetime = Field(default_factory=utcnow)
     replaced_by_id: int = Field(foreign_key="user_account.id")
+
+
+class ProvenanceReport(SQLModel, table=True):
+    """What the deposit says about its own making, judged against the declaration; written once
+    at submission."""
+
+    __tablename__ = "provenance_report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    registration_id: int = Field(foreign_key="registration.id", unique=True)
+    verdict: str = Field(max_length=16)
+    body: str = Field(sa_column=Column(Text, nullable=False))  # JSON: findings and judgement
+    created_at: datetime = Field(default_factory=utcnow)

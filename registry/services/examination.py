@@ -40,7 +40,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import matching
+from . import matching, provenance
 
 #: Statuses in which a filing waits for, or is in, examination.
 OPEN = (
@@ -78,11 +78,13 @@ def evidence_for(session: Session, registration: Registration) -> Evidence:
         )
         for m in found
     )
+    judged = provenance.judgement_of(provenance.get_report(session, registration))
     return Evidence(
         matches=matches,
         digital_source_type=registration.digital_source_type,
         ai_material=registration.ai_material,
         contributions=frozenset(c.category for c in registration.contributions),
+        provenance_conflicts=tuple(judged["conflicts"]) if judged else (),
     )
 
 

@@ -44,7 +44,7 @@ from ..models import (
     utcnow,
 )
 from ..storage import DepositStore, DepositTooLarge, StagedFile
-from . import examination, matching
+from . import examination, matching, provenance
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,7 @@ def submit(
     if matcher is not None:
         try:
             matching.check(session=session, store=store, matcher=matcher, registration=reg)
+            provenance.inspect(session=session, store=store, registration=reg)
             if policy is not None:
                 examination.triage(session=session, registration=reg, policy=policy)
         except Exception:  # the filing stands; the check is retried by `registry check`

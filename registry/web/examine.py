@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 
 from ..domain.risk import Tier
 from ..domain.vocabulary import DepositKind, Disposition, RefusalReason, WorkCategory
-from ..services import examination, filing, matching
+from ..services import examination, filing, matching, provenance
 from . import db_session, ext, perform
 
 bp = Blueprint("examine", __name__, url_prefix="/examine")
@@ -83,6 +83,7 @@ def review(uid: str):  # type: ignore[no-untyped-def]
         policy=current_app.config["REGISTRY_ROUTING_POLICY"],
         disposition_choices=list(Disposition),
         letters=examination.letters(session, reg),
+        provenance=provenance.judgement_of(provenance.get_report(session, reg)),
         staff=examination.examiners(session) if current_user.role == "admin" else [],
         default_days=examination.DEFAULT_DEADLINE_DAYS,
         refusal_reasons=list(RefusalReason),

@@ -18,7 +18,7 @@ from flask_login import current_user, login_required
 from ..deposits import make_thumbnail
 from ..domain.statuses import Status
 from ..domain.vocabulary import ContributionCategory, DepositKind
-from ..services import examination, filing, matching
+from ..services import examination, filing, matching, provenance
 from . import db_session, ext, perform
 from .forms import FilingForm, form_data, problem_map, to_declaration
 
@@ -182,6 +182,7 @@ def record(uid: str):  # type: ignore[no-untyped-def]
         determination=examination.latest_determination(db_session(), reg),
         letters=examination.letters(db_session(), reg),
         supplements=filing.supplements(db_session(), reg),
+        provenance=provenance.judgement_of(provenance.get_report(db_session(), reg)),
         reconsiderations=examination.reconsiderations(db_session(), reg),
         max_reconsiderations=examination.MAX_RECONSIDERATIONS,
     )

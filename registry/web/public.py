@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from ..domain.numbering import parse_number
-from ..services import examination, filing, lookup
+from ..services import examination, filing, lookup, provenance
 from . import db_session
 
 bp = Blueprint("public", __name__)
@@ -39,6 +39,7 @@ def record(number: str):  # type: ignore[no-untyped-def]
         reg=reg,
         determination=examination.latest_determination(db_session(), reg),
         supplements=filing.supplements(db_session(), reg),
+        provenance=provenance.judgement_of(provenance.get_report(db_session(), reg)),
     )
 
 

@@ -1,0 +1,100 @@
+"""Provenance at submission: read what the deposit says about its making, judge it against the
+declaration, and store the result once (registry.provenance does the reading and judging)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from PIL import Image
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from .. import provenance as prov
+from ..db import begin_write
+from ..domain.vocabulary import DepositKind
+from ..models import ProvenanceReport, Registration
+from ..storage import DepositStore
+
+log = logging.getLogger(__name__)
+
+
+def get_report(session: Session, registration: Registration) -> ProvenanceReport | None:
+    return session.exec(
+        select(ProvenanceReport).where(ProvenanceReport.registration_id == registration.id)
+    ).first()
+
+
+def judgement_of(report: ProvenanceReport | None) -> dict | None:
+    return json.loads(report.body)["judgement"] if report else None
+
+
+def inspect(
+    *, session: Session, store: DepositStore, registration: Registration
+) -> ProvenanceReport:
+    """Read and judge the filing's deposit; store and commit the report (once)."""
+    if registration.number is None or registration.deposit is None:
+        raise ValueError("only a submitted filing with a deposit is inspected")
+    existing = get_report(session, registration)
+    if existing is not None:
+        return existing
+    deposit = registration.deposit
+    if deposit.kind == DepositKind.IMAGE.value:
+        with Image.open(store.path_for(deposit.sha256)) as im:
+            found = prov.read_image(im)
+    else:
+        found = prov.read_text(store.read_bytes(deposit.sha256).decode("utf-8-sig"))
+    judged = prov.judge(
+        found,
+        declared_source_type=registration.digital_source_type,
+        declared_ai_tools=[t.name for t in registration.ai_tools],
+    )
+    body = {
+        "found": found.to_dict(),
+        "judgement": {
+            "verdict": judged.verdict.value,
+            "label": judged.verdict.label,
+            "conflicts": judged.conflicts,
+            "evidence": judged.evidence,
+            "notes": judged.notes,
+        },
+    }
+    report = ProvenanceReport(
+        registration_id=registration.id,
+        verdict=judged.verdict.value,
+        body=json.dumps(body, ensure_ascii=False),
+    )
+    begin_write(session)
+    try:
+        session.add(report)
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        found_report = get_report(session, registration)
+        if found_report is None:
+            raise
+        return found_report
+    except BaseException:
+        session.rollback()
+        raise
+    return report
+
+
+def inspect_pending(*, session: Session, store: DepositStore) -> list[str]:
+    """Inspect every submitted filing that has no provenance report yet; return their numbers."""
+    pending = session.exec(
+        select(Registration)
+        .outerjoin(ProvenanceReport, ProvenanceReport.registration_id == Registration.id)
+        .where(Registration.number.is_not(None), ProvenanceReport.id.is_(None))
+        .order_by(Registration.id)
+    ).all()
+    done = []
+    for reg in pending:
+        try:
+            inspect(session=session, store=store, registration=reg)
+        except (OSError, ValueError) as exc:  # an unreadable deposit: leave it, say why
+            session.rollback()
+            log.warning("provenance of %s not read: %s", reg.number, exc)
+        else:
+            done.append(reg.number)
+    return done

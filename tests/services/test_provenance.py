@@ -1,0 +1,78 @@
+"""Provenance at submission: read once, judged against the declaration, feeding triage, shown."""
+
+import io
+import json
+
+from PIL import PngImagePlugin
+
+from registry.domain.risk import RoutingPolicy
+from registry.models import ProvenanceReport
+from registry.services import filing, matching, provenance
+from tests.factories import count, declaration, make_user, scene, submit_work
+
+
+def _png_with(chunks: dict[str, str]) -> filing.DepositUpload:
+    info = PngImagePlugin.PngInfo()
+    for key, value in chunks.items():
+        info.add_itxt(key, value)
+    out = io.BytesIO()
+    scene(61).save(out, "PNG", pnginfo=info)
+    return filing.DepositUpload(file=io.BytesIO(out.getvalue()))
+
+
+CAPTURE = {
+    "digital_source_type": "digitalCapture",
+    "ai_tools": (),
+    "ai_material": "",
+}
+
+
+def test_a_declared_photograph_carrying_generation_parameters_conflicts(session, store):
+    creator = make_user(session)
+    reg = submit_work(
+        session,
+        store,
+        creator,
+        declaration(**CAPTURE),
+        _png_with({"parameters": "harbour at dawn, Steps: 30, Sampler: Euler a, Seed: 7"}),
+        matcher=matching.Matcher(),
+        policy=RoutingPolicy(),
+    )
+    judged = provenance.judgement_of(provenance.get_report(session, reg))
+    assert judged["verdict"] == "conflicting"
+    assert judged["conflicts"][0].startswith(
+        "The creator declared “captured from the real world” and no AI tools, but its "
+        "metadata names an image generator (generation parameters)."
+    )
+    # the conflict feeds the risk tier, with the reason
+    assert reg.risk_tier in {"elevated", "high"}
+    from registry.services import examination
+
+    assert any(r.startswith("Provenance conflict:") for r in examination.reasons_of(reg))
+
+
+def test_the_report_is_written_once_and_pending_ones_are_filled(session, store):
+    creator = make_user(session)
+    reg = submit_work(session, store, creator, declaration(**CAPTURE))  # no checks ran
+    assert provenance.get_report(session, reg) is None
+    assert provenance.inspect_pending(session=session, store=store) == [reg.number]
+    assert provenance.inspect_pending(session=session, store=store) == []
+    provenance.inspect(session=session, store=store, registration=reg)
+    assert count(session, ProvenanceReport) == 1
+    body = json.loads(provenance.get_report(session, reg).body)
+    assert body["judgement"]["verdict"] == "none_found"
+
+
+def test_the_verdict_is_shown_to_the_creator_and_the_public(session, store, client, auth):
+    creator = make_user(session)
+    aigc = json.dumps({"Label": "1", "ContentProducer": "Example Model Co."})
+    reg = submit_work(
+        session, store, creator, upload=_png_with({"AIGC": aigc}), matcher=matching.Matcher()
+    )
+    auth.login(creator)
+    page = client.get(f"/filings/{reg.uid}").get_data(as_text=True)
+    assert "Provenance" in page and "AI label confirmed by the file" in page
+    assert "Label=1 (AI-generated (confirmed)) from producer Example Model Co." in page
+    auth.logout()
+    public = client.get(f"/registrations/{reg.number}").get_data(as_text=True)
+    assert "AI label confirmed by the file" in public and "Example Model Co." not in public
