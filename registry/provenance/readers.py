@@ -125,6 +125,7 @@ class Provenance:
     digital_source_types: list[str] = field(default_factory=list)  # IPTC codes
     generators: list[str] = field(default_factory=list)  # software names that generate
     unreadable: list[str] = field(default_factory=list)  # what could not be read, and why
+    c2pa: dict | None = None  # the active C2PA manifest, summarised (see credentials.py)
 
     def to_dict(self) -> dict:
         return {
@@ -133,6 +134,7 @@ class Provenance:
             "digital_source_types": self.digital_source_types,
             "generators": self.generators,
             "unreadable": self.unreadable,
+            "c2pa": self.c2pa,
         }
 
 
@@ -161,9 +163,16 @@ _EXIF_FIELDS = {
 }
 
 
-def read_image(image: Image.Image) -> Provenance:
-    """Everything the image's metadata says about its making; never raises on bad metadata."""
+def read_image(
+    image: Image.Image, *, data: bytes | None = None, media_type: str | None = None
+) -> Provenance:
+    """Everything the image's metadata says about its making (with ``data`` and its
+    ``media_type``, its C2PA content credentials too); never raises on bad metadata."""
     found = Provenance()
+    if data is not None and media_type:
+        from .credentials import read_credentials
+
+        read_credentials(data, media_type, found)
     for reader in (_read_exif, _read_xmp, _read_png_text):
         try:
             reader(image, found)

@@ -77,6 +77,25 @@ def judge(
             evidence.append(
                 f"Its IPTC digital source type (XMP) is {code}: {_SOURCE_LABELS.get(code, code)}."
             )
+    credentials = found.c2pa
+    if credentials:
+        signer = f" signed by {credentials['signer']}" if credentials["signer"] else ""
+        if credentials["valid"]:
+            trust = "" if credentials["trusted"] else " (the signer is on no trust list)"
+            evidence.append(f"It carries valid content credentials (C2PA){signer}{trust}.")
+        else:
+            evidence.append(
+                f"It carries content credentials (C2PA){signer} that do not validate: "
+                f"{', '.join(credentials['problems'])}."
+            )
+        for a in credentials["actions"]:
+            if a["digital_source_type"] in _AI_SOURCE_TYPES:
+                agent = f" by {a['software_agent']}" if a["software_agent"] else ""
+                evidence.append(
+                    f"Its C2PA action {a['action']} records {a['digital_source_type']}{agent}."
+                )
+                confirmed |= credentials["valid"]
+                suspected |= not credentials["valid"]
     for name in found.generators:
         suspected = True
         evidence.append(f"Its metadata names {name}.")

@@ -3,6 +3,7 @@ declaration, and store the result once (registry.provenance does the reading and
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 
@@ -40,8 +41,9 @@ def inspect(
         return existing
     deposit = registration.deposit
     if deposit.kind == DepositKind.IMAGE.value:
-        with Image.open(store.path_for(deposit.sha256)) as im:
-            found = prov.read_image(im)
+        data = store.read_bytes(deposit.sha256)
+        with Image.open(io.BytesIO(data)) as im:
+            found = prov.read_image(im, data=data, media_type=deposit.media_type)
     else:
         found = prov.read_text(store.read_bytes(deposit.sha256).decode("utf-8-sig"))
     judged = prov.judge(
