@@ -9,15 +9,17 @@ unreadable, with the reason. Pure: Pillow and defusedxml, no Flask, no SQL.
 """
 
 from .readers import AigcLabel, Finding, Provenance, read_image, read_text
-from .verdict import Judgement, Verdict, judge
+from .verdict import Judgement, Suggestion, Verdict, judge, suggestions
 
 __all__ = [
     "AigcLabel",
     "Finding",
     "Judgement",
     "Provenance",
+    "Suggestion",
     "Verdict",
     "judge",
     "read_image",
     "read_text",
+    "suggestions",
 ]

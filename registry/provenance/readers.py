@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element
 
@@ -173,16 +174,23 @@ def read_image(
         from .credentials import read_credentials
 
         read_credentials(data, media_type, found)
-    for reader in (_read_exif, _read_xmp, _read_png_text):
-        try:
-            reader(image, found)
-        except Exception as exc:  # hostile or broken metadata: report, never fail the filing
-            found.unreadable.append(
-                f"{reader.__name__[6:].upper()}: {type(exc).__name__}: {_clip(exc)[:200]}"
-            )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for reader in (_read_exif, _read_xmp, _read_png_text):
+            _run_reader(reader, image, found)
+    found.unreadable.extend(f"metadata: {_clip(w.message)[:200]}" for w in caught)
     found.generators = sorted(set(found.generators))
     found.digital_source_types = sorted(set(found.digital_source_types))
     return found
+
+
+def _run_reader(reader, image: Image.Image, found: Provenance) -> None:  # type: ignore[no-untyped-def]
+    try:
+        reader(image, found)
+    except Exception as exc:  # hostile or broken metadata: report, never fail the filing
+        found.unreadable.append(
+            f"{reader.__name__[6:].upper()}: {type(exc).__name__}: {_clip(exc)[:200]}"
+        )
 
 
 def _read_exif(image: Image.Image, found: Provenance) -> None:

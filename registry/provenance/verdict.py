@@ -126,3 +126,98 @@ def judge(
     if not confirmed and not suspected:
         notes.append(NO_CREDENTIALS)
     return Judgement(verdict, conflicts, evidence, notes)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A value the file suggests for the declaration, and where it was read."""
+
+    field: str  # digital_source_type or ai_tool
+    value: str
+    source: str
+
+
+_GENERATOR_NAMES = {
+    "midjourney": "Midjourney",
+    "dall-e": "DALL·E",
+    "dall·e": "DALL·E",
+    "dalle": "DALL·E",
+    "stable diffusion": "Stable Diffusion",
+    "stablediffusion": "Stable Diffusion",
+    "automatic1111": "Stable Diffusion (AUTOMATIC1111)",
+    "comfyui": "ComfyUI",
+    "invokeai": "InvokeAI",
+    "novelai": "NovelAI",
+    "firefly": "Adobe Firefly",
+    "imagen": "Imagen",
+    "ideogram": "Ideogram",
+    "leonardo": "Leonardo",
+    "flux": "FLUX",
+    "chatgpt": "ChatGPT",
+    "openai": "OpenAI",
+    "gemini": "Gemini",
+    "claude": "Claude",
+    "copilot": "Copilot",
+    "kling": "Kling",
+    "runway": "Runway",
+    "sora": "Sora",
+    "dreamina": "Dreamina",
+    "tongyi": "Tongyi",
+    "文心": "文心一格",
+    "通义": "通义万相",
+    "豆包": "豆包",
+    "即梦": "即梦",
+    "可灵": "可灵",
+}
+
+
+def suggestions(found: Provenance) -> list[Suggestion]:
+    """What the file reveals that the form can pre-fill: the digital source type and the AI
+    tools, each with where it was read."""
+    out: list[Suggestion] = []
+    if found.c2pa and found.c2pa["valid"]:
+        for a in found.c2pa["actions"]:
+            if a["digital_source_type"]:
+                out.append(
+                    Suggestion(
+                        "digital_source_type",
+                        a["digital_source_type"],
+                        "its C2PA content credentials",
+                    )
+                )
+                break
+    if not any(s.field == "digital_source_type" for s in out) and found.digital_source_types:
+        out.append(
+            Suggestion(
+                "digital_source_type",
+                found.digital_source_types[0],
+                "its XMP metadata (IPTC digital source type)",
+            )
+        )
+    if not any(s.field == "digital_source_type" for s in out) and any(
+        a.label == "1" for a in found.aigc
+    ):
+        out.append(
+            Suggestion(
+                "digital_source_type", "trainedAlgorithmicMedia", "its AIGC label (GB 45438-2025)"
+            )
+        )
+    seen: set[str] = set()
+    for f in found.findings:
+        if not f.points_to_ai or f.carrier == "text":
+            continue
+        low = f.value.lower()
+        for key, name in _GENERATOR_NAMES.items():
+            if key in low and name not in seen:
+                seen.add(name)
+                out.append(Suggestion("ai_tool", name, f"its {f.carrier} field {f.field}"))
+        if f.carrier == "PNG text" and not seen:
+            seen.add("an image generator")
+            out.append(
+                Suggestion(
+                    "ai_tool",
+                    "",
+                    f"its PNG text chunk “{f.field}” (generation parameters; name the tool)",
+                )
+            )
+    return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import warnings
 
 from PIL import Image
 from sqlalchemy.exc import IntegrityError
@@ -42,8 +43,11 @@ def inspect(
     deposit = registration.deposit
     if deposit.kind == DepositKind.IMAGE.value:
         data = store.read_bytes(deposit.sha256)
-        with Image.open(io.BytesIO(data)) as im:
-            found = prov.read_image(im, data=data, media_type=deposit.media_type)
+        with warnings.catch_warnings(record=True) as caught:  # Pillow warns of bad metadata
+            warnings.simplefilter("always")
+            with Image.open(io.BytesIO(data)) as im:
+                found = prov.read_image(im, data=data, media_type=deposit.media_type)
+        found.unreadable.extend(f"metadata: {w.message}" for w in caught)
     else:
         found = prov.read_text(store.read_bytes(deposit.sha256).decode("utf-8-sig"))
     judged = prov.judge(
@@ -100,3 +104,13 @@ def inspect_pending(*, session: Session, store: DepositStore) -> list[str]:
         else:
             done.append(reg.number)
     return done
+
+
+def suggestions_for(store: DepositStore, deposit) -> list[prov.Suggestion]:  # type: ignore[no-untyped-def]
+    """What a (draft's) image deposit reveals for the form to pre-fill; nothing for texts."""
+    if deposit is None or deposit.kind != DepositKind.IMAGE.value:
+        return []
+    data = store.read_bytes(deposit.sha256)
+    with Image.open(io.BytesIO(data)) as im:
+        found = prov.read_image(im, data=data, media_type=deposit.media_type)
+    return prov.suggestions(found)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import (
     Blueprint,
     abort,
@@ -16,6 +18,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from ..deposits import make_thumbnail
+from ..domain.declaration import AiTool
 from ..domain.statuses import Status
 from ..domain.vocabulary import ContributionCategory, DepositKind
 from ..services import examination, filing, matching, provenance
@@ -89,8 +92,10 @@ def _amend_view(reg):  # type: ignore[no-untyped-def]
 
 
 def _form_view(registration):  # type: ignore[no-untyped-def]
+    prefilled: list = []
     if request.method == "GET" and registration is not None:
-        form = FilingForm(data=form_data(filing.declaration_of(registration)))
+        decl, prefilled = _prefill(filing.declaration_of(registration), registration)
+        form = FilingForm(data=form_data(decl))
     else:
         form = FilingForm()
     problems: dict[str, list[str]] = {}
@@ -131,10 +136,26 @@ def _form_view(registration):  # type: ignore[no-untyped-def]
             flash("Draft saved. You can come back to it from “My filings”.", "success")
             return redirect(url_for("filing.edit", uid=reg.uid))
     status = 422 if request.method == "POST" else 200
-    return _render_form(form, registration, problems), status
+    return _render_form(form, registration, problems, prefilled), status
 
 
-def _render_form(form, registration, problems):  # type: ignore[no-untyped-def]
+def _prefill(decl, registration):  # type: ignore[no-untyped-def]
+    """Fill what the declaration leaves empty with what the deposit reveals; say what and where."""
+    found = provenance.suggestions_for(ext().store, registration.deposit)
+    used = []
+    source = next((s for s in found if s.field == "digital_source_type"), None)
+    if source and not decl.digital_source_type:
+        decl = replace(decl, digital_source_type=source.value)
+        used.append(source)
+    tools = [s for s in found if s.field == "ai_tool" and s.value]
+    if tools and not any(t.name.strip() for t in decl.ai_tools):
+        decl = replace(decl, ai_tools=tuple(AiTool(t.value, "", "", "") for t in tools))
+        used.extend(tools)
+    hints = [s for s in found if s.field == "ai_tool" and not s.value]
+    return decl, used + hints
+
+
+def _render_form(form, registration, problems, prefilled=()):  # type: ignore[no-untyped-def]
     current_text = None
     if registration is not None and registration.deposit is not None:
         if registration.deposit.kind == DepositKind.TEXT:
@@ -144,6 +165,7 @@ def _render_form(form, registration, problems):  # type: ignore[no-untyped-def]
         form=form,
         reg=registration,
         amending=registration is not None and registration.status == Status.CORRESPONDENCE,
+        prefilled=prefilled,
         problems=problems,
         categories=list(ContributionCategory),
         current_text=current_text,

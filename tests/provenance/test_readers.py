@@ -196,3 +196,42 @@ def test_a_suspected_label_on_a_declared_ai_work_is_suspected():
         tools=["SDXL"],
     )
     assert j.verdict is Verdict.SUSPECTED
+
+
+def test_suggestions_say_what_to_prefill_and_where_it_was_read():
+    from registry.provenance import suggestions
+
+    found = read_image(
+        jpeg(
+            exif={0x0131: "Midjourney v6"},
+            xmp=xmp(source_type="compositeWithTrainedAlgorithmicMedia"),
+        )
+    )
+    assert [(s.field, s.value, s.source) for s in suggestions(found)] == [
+        (
+            "digital_source_type",
+            "compositeWithTrainedAlgorithmicMedia",
+            "its XMP metadata (IPTC digital source type)",
+        ),
+        ("ai_tool", "Midjourney", "its EXIF field Software"),
+    ]
+    aigc_only = read_image(png({"AIGC": json.dumps(AIGC)}))
+    assert [(s.field, s.value) for s in suggestions(aigc_only)] == [
+        ("digital_source_type", "trainedAlgorithmicMedia")
+    ]
+    assert suggestions(read_image(jpeg())) == []
+
+
+def test_truncated_exif_is_reported_not_raised():
+    good = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(good, "JPEG")
+    data = good.getvalue()
+    # an APP1 Exif segment whose TIFF header promises an IFD far beyond its end
+    broken = b"Exif\x00\x00MM\x00*\x00\x00\xff\xf0" + b"\x00" * 6
+    segment = b"\xff\xe1" + (len(broken) + 2).to_bytes(2, "big") + broken
+    with pytest.warns(UserWarning, match="Corrupt EXIF"):  # Pillow warns as it opens
+        image = Image.open(io.BytesIO(data[:2] + segment + data[2:]))
+    found = read_image(image)
+    assert found.findings == [] and found.aigc == []
+    judged = judge(found, declared_source_type="digitalCapture", declared_ai_tools=[])
+    assert judged.verdict is Verdict.NONE_FOUND
