@@ -78,50 +78,44 @@ def test_the_verdict_is_shown_to_the_creator_and_the_public(session, store, clie
     assert "AI label confirmed by the file" in public and "Example Model Co." not in public
 
 
+def _midjourney_jpeg(seed: int, **save) -> filing.DepositUpload:
+    """A JPEG whose EXIF Software names Midjourney (and whatever else ``save`` adds)."""
+    im = scene(seed)
+    exif = im.getexif()
+    exif[0x0131] = "Midjourney v6.1"
+    out = io.BytesIO()
+    im.save(out, "JPEG", exif=exif, **save)
+    return filing.DepositUpload(file=io.BytesIO(out.getvalue()))
+
+
 def test_the_form_is_prefilled_from_what_the_deposit_reveals(session, store, client, auth):
+    import re
+
     from tests.factories import save_draft
     from tests.provenance.test_readers import xmp
 
     creator = make_user(session)
-    im = scene(62)
-    exif = im.getexif()
-    exif[0x0131] = "Midjourney v6.1"
-    out = io.BytesIO()
-    im.save(out, "JPEG", exif=exif, xmp=xmp(source_type="compositeWithTrainedAlgorithmicMedia"))
-    draft = save_draft(
-        session,
-        store,
-        creator,
-        declaration(digital_source_type=None, ai_tools=(), ai_material=""),
-        filing.DepositUpload(file=io.BytesIO(out.getvalue())),
-    )
+    upload = _midjourney_jpeg(62, xmp=xmp(source_type="compositeWithTrainedAlgorithmicMedia"))
+    decl = declaration(digital_source_type=None, ai_tools=(), ai_material="")
+    draft = save_draft(session, store, creator, decl, upload)
     auth.login(creator)
     page = client.get(f"/filings/{draft.uid}/edit").get_data(as_text=True)
     assert "What the file says" in page
     assert "AI tool: <strong>Midjourney</strong>, read from its EXIF field Software." in page
     assert "read from its XMP metadata (IPTC digital source type)" in page
     assert 'value="Midjourney"' in page  # the tool row is filled in
-    import re
-
     chosen = re.search(r'<input[^>]*value="compositeWithTrainedAlgorithmicMedia"[^>]*>', page)
     assert chosen and "checked" in chosen.group(0), chosen
 
 
 def test_what_the_creator_declared_is_never_overwritten(session, store, client, auth):
+    from registry.domain.declaration import AiTool
     from tests.factories import save_draft
 
     creator = make_user(session)
-    im = scene(63)
-    exif = im.getexif()
-    exif[0x0131] = "Midjourney v6.1"
-    out = io.BytesIO()
-    im.save(out, "JPEG", exif=exif)
-    from registry.domain.declaration import AiTool
 
     decl = declaration(ai_tools=(AiTool("Stable Diffusion XL", "1.0", "Stability AI", "Sky"),))
-    draft = save_draft(
-        session, store, creator, decl, filing.DepositUpload(file=io.BytesIO(out.getvalue()))
-    )
+    draft = save_draft(session, store, creator, decl, _midjourney_jpeg(63))
     auth.login(creator)
     page = client.get(f"/filings/{draft.uid}/edit").get_data(as_text=True)
     assert 'value="Midjourney"' not in page and "What the file says" not in page
