@@ -8,6 +8,8 @@ upgrading a read snapshot later (an upgrade that SQLite refuses at once, whateve
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,19 @@ def begin_write(session: Session) -> None:
             raise RuntimeError("begin_write called with pending changes in the session")
         session.commit()
     session.connection(execution_options={_WRITE: True})
+
+
+@contextmanager
+def writing(session: Session) -> Iterator[Session]:
+    """One write transaction: begun with ``begin_write``, committed when the block ends,
+    rolled back if it raises."""
+    begin_write(session)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -136,11 +136,10 @@ def _file(session, store, owner, path: Path, matcher) -> Registration:
 
 def _forget(session: Session, reg: Registration) -> None:
     """Take a checked query back out of the scratch registry (queries must not match each other)."""
-    db.begin_write(session)
-    for table in (MatchReport, Fingerprint, Event):
-        session.exec(delete(table).where(table.registration_id == reg.id))
-    session.delete(reg)
-    session.commit()
+    with db.writing(session):
+        for table in (MatchReport, Fingerprint, Event):
+            session.exec(delete(table).where(table.registration_id == reg.id))
+        session.delete(reg)
 
 
 def evaluate(dataset: Path, progress: Callable[[str], None] | None = None) -> Result:

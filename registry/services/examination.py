@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
-from ..db import begin_write
+from ..db import writing
 from ..domain.risk import (
     Assessment,
     Evidence,
@@ -31,7 +31,6 @@ from ..domain.statuses import IllegalTransition, Status, check_transition
 from ..domain.vocabulary import Disposition, RefusalReason
 from ..models import (
     Determination,
-    Event,
     Letter,
     MatchDisposition,
     MatchReport,
@@ -41,6 +40,7 @@ from ..models import (
     utcnow,
 )
 from . import matching, provenance
+from .events import record
 
 #: Statuses in which a filing waits for, or is in, examination.
 OPEN = (
@@ -49,6 +49,8 @@ OPEN = (
     Status.CORRESPONDENCE,
     Status.RECONSIDERATION,
 )
+_OPEN_VALUES = frozenset(s.value for s in OPEN)
+_STAFF_ROLES = ("examiner", "admin")
 _TIER_RANK = {Tier.HIGH.value: 0, Tier.ELEVATED.value: 1, Tier.LOW.value: 2}
 
 
@@ -104,11 +106,9 @@ def triage(
     assessment = assess(evidence_for(session, registration))
     route = policy.route(assessment.tier)
     today = today or utcnow().date()
-    begin_write(session)
-    try:
+    with writing(session):
         reg = session.get(Registration, registration.id)
         if reg.triaged_at is not None:  # another process was first
-            session.rollback()
             return None
         reg.risk_tier = assessment.tier.value
         reg.risk_points = assessment.points
@@ -119,18 +119,15 @@ def triage(
         )
         reg.triaged_at = utcnow()
         session.add(reg)
-        session.add(
-            Event(
-                registration_id=reg.id,
-                kind="triaged",
-                reason=f"{assessment.tier.label} ({assessment.points} points); route: "
-                f"{route.describe()}",
-            )
+        record(
+            session,
+            reg,
+            None,
+            "triaged",
+            None,
+            None,
+            f"{assessment.tier.label} ({assessment.points} points); route: {route.describe()}",
         )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return assessment
 
 
@@ -219,39 +216,36 @@ def _examinable(session: Session, uid: str, examiner: User) -> Registration:
     return reg
 
 
-def _event(session, reg, actor, kind, from_status, to_status, reason) -> None:
-    session.add(
-        Event(
-            registration_id=reg.id,
-            actor_id=actor.id,
-            kind=kind,
-            from_status=from_status.value if from_status else None,
-            to_status=to_status.value if to_status else None,
-            reason=reason,
-        )
-    )
-
-
 def _write(session: Session, uid: str, examiner: User, step) -> Registration:
     """Run ``step(reg)`` on the filing inside one write transaction; commit."""
-    begin_write(session)
-    try:
+    with writing(session):
         reg = _examinable(session, uid, examiner)
         step(reg)
         reg.updated_at = utcnow()
         session.add(reg)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return reg
+
+
+def _change(
+    session: Session, reg: Registration, target: Status, actor: User | None, kind: str, reason: str
+) -> None:
+    """Move the filing to ``target`` (if the lifecycle allows it) and record the event."""
+    current = Status(reg.status)
+    try:
+        check_transition(current, target)
+    except IllegalTransition:
+        raise ExaminationError(
+            f"A filing that is “{current.label}” cannot become “{target.label}”."
+        ) from None
+    reg.status = target.value
+    record(session, reg, actor, kind, current, target, reason)
 
 
 def claim(*, session: Session, uid: str, examiner: User) -> Registration:
     """Take the filing: it is the claiming examiner's until released or determined."""
 
     def step(reg: Registration) -> None:
-        if reg.status not in {s.value for s in OPEN}:
+        if reg.status not in _OPEN_VALUES:
             raise ExaminationError("This filing is not awaiting examination.")
         if reg.examiner_id == examiner.id:
             return
@@ -259,27 +253,24 @@ def claim(*, session: Session, uid: str, examiner: User) -> Registration:
             raise ExaminationError("Another examiner has claimed this filing.")
         if reg.status == Status.RECONSIDERATION.value:
             refused_by = {d.examiner_id for d in _determinations(session, reg)}
-            if examiner.id in refused_by and _other_examiner_exists(session, reg, refused_by):
+            others = {u.id for u in examiners(session)} - refused_by - {reg.owner_id}
+            if examiner.id in refused_by and others:
                 raise ExaminationError(
                     "You decided this filing before: a different examiner reconsiders it."
                 )
         reg.examiner_id = examiner.id
-        current = Status(reg.status)
-        if current is Status.SUBMITTED:
-            check_transition(current, Status.UNDER_EXAMINATION)
-            reg.status = Status.UNDER_EXAMINATION.value
-            reg.fast_track_on = None  # an examiner took it
-            _event(
+        if reg.status == Status.SUBMITTED.value:
+            _change(
                 session,
                 reg,
+                Status.UNDER_EXAMINATION,
                 examiner,
                 "claimed",
-                current,
-                Status.UNDER_EXAMINATION,
                 "Taken up for examination",
             )
+            reg.fast_track_on = None  # an examiner took it
         else:
-            _event(session, reg, examiner, "claimed", None, None, "Taken up for examination")
+            record(session, reg, examiner, "claimed", None, None, "Taken up for examination")
 
     return _write(session, uid, examiner, step)
 
@@ -291,7 +282,7 @@ def release(*, session: Session, uid: str, examiner: User) -> Registration:
         if reg.examiner_id != examiner.id:
             raise ExaminationError("You have not claimed this filing.")
         reg.examiner_id = None
-        _event(session, reg, examiner, "released", None, None, "Returned to the queue")
+        record(session, reg, examiner, "released", None, None, "Returned to the queue")
 
     return _write(session, uid, examiner, step)
 
@@ -320,7 +311,7 @@ def dispose(
                 examiner_id=examiner.id,
             )
         )
-        _event(
+        record(
             session,
             reg,
             examiner,
@@ -378,13 +369,6 @@ def determine(
 
     def step(reg: Registration) -> None:
         _require_claim(reg, examiner)
-        current = Status(reg.status)
-        try:
-            check_transition(current, target)
-        except IllegalTransition:
-            raise ExaminationError(
-                f"A filing that is “{current.label}” cannot be {target.label.lower()}."
-            ) from None
         prior = prior_number.strip().upper()
         if reason is RefusalReason.PRIOR_WORK:
             if prior not in matching.matched_numbers(session, reg):
@@ -404,11 +388,10 @@ def determine(
                 examiner_id=examiner.id,
             )
         )
-        reg.status = target.value
+        what = target.label if reason is None else f"{target.label}: {reason.label}"
+        _change(session, reg, target, examiner, "determined", what)
         reg.examiner_id = None
         reg.fast_track_on = None
-        what = target.label if reason is None else f"{target.label}: {reason.label}"
-        _event(session, reg, examiner, "determined", current, target, what)
         _notify_earlier_registrants(session, reg, target)
 
     return _write(session, uid, examiner, step)
@@ -418,15 +401,6 @@ def _determinations(session: Session, reg: Registration) -> list[Determination]:
     return list(
         session.exec(select(Determination).where(Determination.registration_id == reg.id)).all()
     )
-
-
-def _other_examiner_exists(session: Session, reg: Registration, exclude: set[int]) -> bool:
-    staff = session.exec(
-        select(User.id).where(
-            User.role.in_(["examiner", "admin"]), User.active, User.id != reg.owner_id
-        )
-    ).all()
-    return any(uid not in exclude for uid in staff)
 
 
 def _notify_earlier_registrants(session: Session, reg: Registration, outcome: Status) -> None:
@@ -495,7 +469,14 @@ def request_information(
 
     def step(reg: Registration) -> None:
         _require_claim(reg, examiner)
-        _move(reg, Status.CORRESPONDENCE)
+        _change(
+            session,
+            reg,
+            Status.CORRESPONDENCE,
+            examiner,
+            "information_requested",
+            f"Information requested; answer by {deadline.isoformat()}",
+        )
         session.add(
             Letter(
                 registration_id=reg.id,
@@ -505,15 +486,6 @@ def request_information(
                 deadline=deadline,
             )
         )
-        _event(
-            session,
-            reg,
-            examiner,
-            "information_requested",
-            Status.UNDER_EXAMINATION,
-            Status.CORRESPONDENCE,
-            f"Information requested; answer by {deadline.isoformat()}",
-        )
 
     return _write(session, uid, examiner, step)
 
@@ -522,29 +494,15 @@ def reply(*, session: Session, uid: str, creator: User, body: str) -> Registrati
     """The creator answers the examiner; the filing goes back to its examiner."""
     if not body.strip():
         raise ExaminationError("Write your answer.")
-    begin_write(session)
-    try:
+    with writing(session):
         reg = _own_filing(session, uid, creator)
         if reg.status != Status.CORRESPONDENCE.value:
             raise ExaminationError("The examiner is not waiting for an answer on this filing.")
-        _move(reg, Status.UNDER_EXAMINATION)
+        _change(session, reg, Status.UNDER_EXAMINATION, creator, "replied", "The creator answered")
         session.add(
             Letter(registration_id=reg.id, author_id=creator.id, kind="reply", body=body.strip())
         )
-        _event(
-            session,
-            reg,
-            creator,
-            "replied",
-            Status.CORRESPONDENCE,
-            Status.UNDER_EXAMINATION,
-            "The creator answered",
-        )
         reg.updated_at = utcnow()
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return reg
 
 
@@ -560,26 +518,18 @@ def close_overdue(*, session: Session, today: date | None = None) -> list[str]:
         request = _latest_letter(session, reg, "request")
         if request is None or request.deadline is None or request.deadline >= today:
             continue
-        begin_write(session)
-        try:
+        with writing(session):
             fresh = session.get(Registration, reg.id)
             if fresh.status != Status.CORRESPONDENCE.value:  # answered meanwhile
-                session.rollback()
                 continue
-            _move(fresh, Status.CLOSED_NO_RESPONSE)
-            session.add(
-                Event(
-                    registration_id=fresh.id,
-                    kind="closed_no_response",
-                    from_status=Status.CORRESPONDENCE.value,
-                    to_status=Status.CLOSED_NO_RESPONSE.value,
-                    reason=f"No answer by {request.deadline.isoformat()}",
-                )
+            _change(
+                session,
+                fresh,
+                Status.CLOSED_NO_RESPONSE,
+                None,
+                "closed_no_response",
+                f"No answer by {request.deadline.isoformat()}",
             )
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
         closed.append(fresh.number)
     return closed
 
@@ -591,17 +541,8 @@ def reopen(*, session: Session, uid: str, examiner: User) -> Registration:
     def step(reg: Registration) -> None:
         if reg.status != Status.CLOSED_NO_RESPONSE.value:
             raise ExaminationError("Only a filing closed for no response can be reopened.")
-        _move(reg, Status.UNDER_EXAMINATION)
+        _change(session, reg, Status.UNDER_EXAMINATION, examiner, "reopened", "Reopened")
         reg.examiner_id = examiner.id
-        _event(
-            session,
-            reg,
-            examiner,
-            "reopened",
-            Status.CLOSED_NO_RESPONSE,
-            Status.UNDER_EXAMINATION,
-            "Reopened",
-        )
 
     return _write(session, uid, examiner, step)
 
@@ -631,17 +572,6 @@ def _own_filing(session: Session, uid: str, creator: User) -> Registration:
     return reg
 
 
-def _move(reg: Registration, target: Status) -> None:
-    current = Status(reg.status)
-    try:
-        check_transition(current, target)
-    except IllegalTransition:
-        raise ExaminationError(
-            f"A filing that is “{current.label}” cannot become “{target.label}”."
-        ) from None
-    reg.status = target.value
-
-
 # --------------------------------------------------------------------------- after a decision
 
 
@@ -652,8 +582,7 @@ def request_reconsideration(
     time, then a second and final time. The filing returns to the queue."""
     if not argument.strip():
         raise ExaminationError("Say why the refusal should be reconsidered.")
-    begin_write(session)
-    try:
+    with writing(session):
         reg = _own_filing(session, uid, creator)
         if reg.status != Status.REFUSED.value:
             raise ExaminationError("Only a refused filing can be reconsidered.")
@@ -662,7 +591,15 @@ def request_reconsideration(
             raise ExaminationError(
                 "The second reconsideration was final: this refusal cannot be reconsidered again."
             )
-        _move(reg, Status.RECONSIDERATION)
+        which = "First" if earlier == 0 else "Second and final"
+        _change(
+            session,
+            reg,
+            Status.RECONSIDERATION,
+            creator,
+            "reconsideration_requested",
+            f"{which} reconsideration requested",
+        )
         reg.examiner_id = None
         session.add(
             Letter(
@@ -672,21 +609,7 @@ def request_reconsideration(
                 body=argument.strip(),
             )
         )
-        which = "First" if earlier == 0 else "Second and final"
-        _event(
-            session,
-            reg,
-            creator,
-            "reconsideration_requested",
-            Status.REFUSED,
-            Status.RECONSIDERATION,
-            f"{which} reconsideration requested",
-        )
         reg.updated_at = utcnow()
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return reg
 
 
@@ -701,9 +624,7 @@ def cancel(*, session: Session, uid: str, examiner: User, reason: str) -> Regist
         raise ExaminationError("Give the reason for the cancellation.")
 
     def step(reg: Registration) -> None:
-        current = Status(reg.status)
-        _move(reg, Status.CANCELLED)
-        _event(session, reg, examiner, "cancelled", current, Status.CANCELLED, reason.strip())
+        _change(session, reg, Status.CANCELLED, examiner, "cancelled", reason.strip())
 
     return _write(session, uid, examiner, step)
 
@@ -733,13 +654,18 @@ def fast_track_due(*, session: Session, today: date | None = None) -> list[str]:
     ).all()
     done = []
     for reg in due:
-        begin_write(session)
-        try:
+        with writing(session):
             fresh = session.get(Registration, reg.id)
             if fresh.status != Status.SUBMITTED.value or fresh.examiner_id is not None:
-                session.rollback()
                 continue
-            _move(fresh, Status.REGISTERED)
+            _change(
+                session,
+                fresh,
+                Status.REGISTERED,
+                None,
+                "determined",
+                "Registered on the fast track",
+            )
             rationale = (
                 f"Registered on the fast track: triaged as low risk, and no examiner took the "
                 f"filing before {fresh.fast_track_on.isoformat()}."
@@ -749,21 +675,8 @@ def fast_track_due(*, session: Session, today: date | None = None) -> list[str]:
                     registration_id=fresh.id, outcome=Status.REGISTERED.value, rationale=rationale
                 )
             )
-            session.add(
-                Event(
-                    registration_id=fresh.id,
-                    kind="determined",
-                    from_status=Status.SUBMITTED.value,
-                    to_status=Status.REGISTERED.value,
-                    reason="Registered on the fast track",
-                )
-            )
             fresh.fast_track_on = None
             fresh.updated_at = utcnow()
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
         done.append(fresh.number)
     return done
 
@@ -772,9 +685,7 @@ def examiners(session: Session) -> list[User]:
     """Active staff who can examine."""
     return list(
         session.exec(
-            select(User)
-            .where(User.role.in_(["examiner", "admin"]), User.active)
-            .order_by(User.display_name)
+            select(User).where(User.role.in_(_STAFF_ROLES), User.active).order_by(User.display_name)
         ).all()
     )
 
@@ -785,7 +696,7 @@ def assign(*, session: Session, uid: str, admin: User, examiner_id: int) -> Regi
         raise ExaminationError("Only an administrator assigns filings.")
 
     def step(reg: Registration) -> None:
-        if reg.status not in {s.value for s in OPEN}:
+        if reg.status not in _OPEN_VALUES:
             raise ExaminationError("This filing is not awaiting examination.")
         target = session.get(User, examiner_id)
         if target is None or not target.is_examiner or not target.active:
@@ -793,18 +704,11 @@ def assign(*, session: Session, uid: str, admin: User, examiner_id: int) -> Regi
         if target.id == reg.owner_id:
             raise ExaminationError("Nobody examines their own filing.")
         reg.examiner_id = target.id
-        current = Status(reg.status)
-        if current is Status.SUBMITTED:
-            _move(reg, Status.UNDER_EXAMINATION)
+        what = f"Assigned to {target.display_name}"
+        if reg.status == Status.SUBMITTED.value:
+            _change(session, reg, Status.UNDER_EXAMINATION, admin, "assigned", what)
             reg.fast_track_on = None
-        _event(
-            session,
-            reg,
-            admin,
-            "assigned",
-            current if current is Status.SUBMITTED else None,
-            Status.UNDER_EXAMINATION if current is Status.SUBMITTED else None,
-            f"Assigned to {target.display_name}",
-        )
+        else:
+            record(session, reg, admin, "assigned", None, None, what)
 
     return _write(session, uid, admin, step)

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from .. import deposits as deposit_rules
-from ..db import begin_write
+from ..db import begin_write, writing
 from ..domain import declaration as rules
 from ..domain.declaration import Declaration, Problem
 from ..domain.numbering import format_number
@@ -35,7 +35,6 @@ from ..models import (
     Author,
     DeclarationVersion,
     Deposit,
-    Event,
     HumanContribution,
     InputSource,
     NumberSequence,
@@ -45,6 +44,7 @@ from ..models import (
 )
 from ..storage import DepositStore, DepositTooLarge, StagedFile
 from . import examination, matching, provenance
+from .events import record
 
 log = logging.getLogger(__name__)
 
@@ -179,9 +179,7 @@ def _write(
             session.add(registration)
             session.flush()
             if uid is None:
-                _record(
-                    session, registration, owner, "created", None, Status.DRAFT, "Draft started"
-                )
+                record(session, registration, owner, "created", None, Status.DRAFT, "Draft started")
             if submit:
                 _submit(session, registration, owner)
             created_file = incoming.staged.promote() if incoming else False
@@ -380,30 +378,7 @@ def _submit(session: Session, reg: Registration, actor: User) -> None:
     reg.status = Status.SUBMITTED.value
     reg.submitted_at = now
     session.add(reg)
-    _record(
-        session, reg, actor, "submitted", Status.DRAFT, Status.SUBMITTED, "Filed by the creator"
-    )
-
-
-def _record(
-    session: Session,
-    reg: Registration,
-    actor: User | None,
-    kind: str,
-    from_status: Status | None,
-    to_status: Status | None,
-    reason: str,
-) -> Event:
-    event = Event(
-        registration_id=reg.id,
-        actor_id=actor.id if actor else None,
-        kind=kind,
-        from_status=from_status.value if from_status else None,
-        to_status=to_status.value if to_status else None,
-        reason=reason,
-    )
-    session.add(event)
-    return event
+    record(session, reg, actor, "submitted", Status.DRAFT, Status.SUBMITTED, "Filed by the creator")
 
 
 def allocate_number(session: Session, year: int) -> str:
@@ -531,8 +506,7 @@ def start_supplementary(*, session: Session, uid: str, owner: User) -> Registrat
     declaration and deposit copied, to correct or amplify and submit for a number of its own.
     The original stays as it was. Raises FilingNotFound, or FilingRejected when the original is
     not registered."""
-    begin_write(session)
-    try:
+    with writing(session):
         original = _load_or_create(session, owner, uid)
         if original.status not in _SUPPLEMENTABLE:
             raise FilingRejected(
@@ -549,7 +523,7 @@ def start_supplementary(*, session: Session, uid: str, owner: User) -> Registrat
         _apply(session, draft, replace(declaration_of(original), attested=False))
         session.add(draft)
         session.flush()
-        _record(
+        record(
             session,
             draft,
             owner,
@@ -558,10 +532,6 @@ def start_supplementary(*, session: Session, uid: str, owner: User) -> Registrat
             Status.DRAFT,
             f"Supplementary registration of {original.number} started",
         )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return draft
 
 
@@ -596,8 +566,7 @@ def amend(
     version, and the change is an event naming the fields that changed; commit."""
     today = today or utcnow().date()
     decl = declaration.without_blank_rows()
-    begin_write(session)
-    try:
+    with writing(session):
         reg = _load_or_create(session, owner, uid)
         if reg.status != Status.CORRESPONDENCE.value:
             raise FilingRejected(
@@ -631,7 +600,7 @@ def amend(
         _apply(session, reg, decl)
         reg.updated_at = utcnow()
         session.add(reg)
-        _record(
+        record(
             session,
             reg,
             owner,
@@ -640,8 +609,4 @@ def amend(
             None,
             "Declaration amended: " + ", ".join(n.replace("_", " ") for n in changed),
         )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return reg

@@ -21,7 +21,7 @@ from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ..db import begin_write
+from ..db import writing
 from ..domain.vocabulary import DepositKind
 from ..models import Deposit, Fingerprint, MatchReport, Registration, User
 from ..similarity import ENGINE_VERSION, Match
@@ -130,11 +130,10 @@ def matched_numbers(session: Session, registration: Registration) -> set[str]:
     return {m["number"] for m in report_matches(report)} if report else set()
 
 
-def content_visible(session: Session, registration: Registration, user: User) -> set[str]:
-    """The numbers of the matched earlier works whose content (the image, the passages' text)
-    ``user`` may see beside this filing. Deposits are not public: examiners see every one, a
+def content_visible(session: Session, numbers: set[str], user: User) -> set[str]:
+    """Which of the matched earlier works ``numbers`` ``user`` may see the content of (the image,
+    the passages' text) beside a filing. Deposits are not public: examiners see every one, a
     creator only their own works."""
-    numbers = matched_numbers(session, registration)
     if not numbers or user.is_examiner:
         return numbers
     own = session.exec(
@@ -150,7 +149,7 @@ def matched_registration(
 ) -> Registration | None:
     """The earlier registration ``number`` if the filing's match report names it and ``user`` may
     see its content beside this filing, else None."""
-    if number not in content_visible(session, registration, user):
+    if number not in content_visible(session, matched_numbers(session, registration), user):
         return None
     return session.exec(select(Registration).where(Registration.number == number)).first()
 
@@ -183,20 +182,15 @@ def check(
         top_score=max((m.score for m in matches), default=0.0),
         body=json.dumps(body, ensure_ascii=False),
     )
-    begin_write(session)
     try:
-        session.add(query.fingerprint)
-        session.add(report)
-        session.commit()
-    except IntegrityError:
-        session.rollback()  # another process checked it first: its report stands
+        with writing(session):
+            session.add(query.fingerprint)
+            session.add(report)
+    except IntegrityError:  # another process checked it first: its report stands
         found = get_report(session, registration)
         if found is None:
             raise
         return found
-    except BaseException:
-        session.rollback()
-        raise
     return report
 
 

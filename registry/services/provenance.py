@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from .. import provenance as prov
-from ..db import begin_write
+from ..db import writing
 from ..domain.vocabulary import DepositKind
 from ..models import ProvenanceReport, Registration
 from ..storage import DepositStore
@@ -70,19 +70,14 @@ def inspect(
         verdict=judged.verdict.value,
         body=json.dumps(body, ensure_ascii=False),
     )
-    begin_write(session)
     try:
-        session.add(report)
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        found_report = get_report(session, registration)
-        if found_report is None:
+        with writing(session):
+            session.add(report)
+    except IntegrityError:  # another process inspected it first: its report stands
+        found = get_report(session, registration)
+        if found is None:
             raise
-        return found_report
-    except BaseException:
-        session.rollback()
-        raise
+        return found
     return report
 
 

@@ -7,7 +7,6 @@ from functools import wraps
 from flask import (
     Blueprint,
     abort,
-    current_app,
     render_template,
     request,
     url_for,
@@ -15,9 +14,10 @@ from flask import (
 from flask_login import current_user, login_required
 
 from ..domain.risk import Tier
-from ..domain.vocabulary import DepositKind, Disposition, RefusalReason, WorkCategory
-from ..services import examination, filing, matching, provenance
-from . import db_session, ext, perform
+from ..domain.vocabulary import Disposition, RefusalReason, WorkCategory
+from ..services import examination, filing
+from . import db_session, perform
+from .filing import case_file
 
 bp = Blueprint("examine", __name__, url_prefix="/examine")
 
@@ -64,26 +64,11 @@ def review(uid: str):  # type: ignore[no-untyped-def]
     reg = filing.get_for_viewer(session=session, uid=uid, user=current_user)
     if reg is None:
         abort(404)
-    text = None
-    if reg.deposit is not None and reg.deposit.kind == DepositKind.TEXT:
-        text = filing.deposit_text(ext().store, reg.deposit)
-    report = matching.get_report(session, reg)
-    matches = matching.report_matches(report) if report else []
     return render_template(
         "examine/review.html",
-        reg=reg,
-        deposit_text=text,
-        report=report,
-        matches=matches,
-        copied=[p["new"] for m in matches for p in m.get("passages", [])],
-        visible={m["number"] for m in matches},
+        **case_file(reg),
         dispositions=examination.dispositions(session, reg),
-        determination=examination.latest_determination(session, reg),
-        risk_reasons=examination.reasons_of(reg),
-        policy=current_app.config["REGISTRY_ROUTING_POLICY"],
         disposition_choices=list(Disposition),
-        letters=examination.letters(session, reg),
-        provenance=provenance.judgement_of(provenance.get_report(session, reg)),
         staff=examination.examiners(session) if current_user.role == "admin" else [],
         default_days=examination.DEFAULT_DEADLINE_DAYS,
         refusal_reasons=list(RefusalReason),

@@ -184,30 +184,40 @@ def _viewable(uid: str):  # type: ignore[no-untyped-def]
 @login_required
 def record(uid: str):  # type: ignore[no-untyped-def]
     reg = _viewable(uid)
+    case = case_file(reg)
+    return render_template(
+        "filing/record.html",
+        **case,
+        supplements=filing.supplements(db_session(), reg),
+        reconsiderations=sum(1 for x in case["letters"] if x.kind == "reconsideration"),
+        max_reconsiderations=examination.MAX_RECONSIDERATIONS,
+    )
+
+
+def case_file(reg) -> dict:  # type: ignore[no-untyped-def]
+    """What the filing's page and the examiner's review page both show: the deposit, the match
+    report (with the earlier works' content the viewer may see), provenance, triage, the
+    determination and the correspondence."""
+    session = db_session()
     text = None
     if reg.deposit is not None and reg.deposit.kind == DepositKind.TEXT:
         text = filing.deposit_text(ext().store, reg.deposit)
-    report = matching.get_report(db_session(), reg) if reg.number else None
+    report = matching.get_report(session, reg) if reg.number else None
     matches = matching.report_matches(report) if report else []
-    copied = [p["new"] for m in matches for p in m.get("passages", [])]
-    visible = matching.content_visible(db_session(), reg, current_user) if report else set()
-    return render_template(
-        "filing/record.html",
-        reg=reg,
-        deposit_text=text,
-        report=report,
-        matches=matches,
-        copied=copied,
-        visible=visible,
-        risk_reasons=examination.reasons_of(reg),
-        policy=current_app.config["REGISTRY_ROUTING_POLICY"],
-        determination=examination.latest_determination(db_session(), reg),
-        letters=examination.letters(db_session(), reg),
-        supplements=filing.supplements(db_session(), reg),
-        provenance=provenance.judgement_of(provenance.get_report(db_session(), reg)),
-        reconsiderations=examination.reconsiderations(db_session(), reg),
-        max_reconsiderations=examination.MAX_RECONSIDERATIONS,
-    )
+    numbers = {m["number"] for m in matches}
+    return {
+        "reg": reg,
+        "deposit_text": text,
+        "report": report,
+        "matches": matches,
+        "copied": [p["new"] for m in matches for p in m.get("passages", [])],
+        "visible": matching.content_visible(session, numbers, current_user),
+        "risk_reasons": examination.reasons_of(reg),
+        "policy": current_app.config["REGISTRY_ROUTING_POLICY"],
+        "determination": examination.latest_determination(session, reg),
+        "letters": examination.letters(session, reg),
+        "provenance": provenance.judgement_of(provenance.get_report(session, reg)),
+    }
 
 
 @bp.route("/<uid>/receipt")
