@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .readers import IPTC_PREFIX, Provenance
+from .readers import GENERATORS, IPTC_PREFIX, Provenance
 
 _AI_SOURCE_TYPES = {
     "trainedAlgorithmicMedia",
@@ -137,40 +137,6 @@ class Suggestion:
     source: str
 
 
-_GENERATOR_NAMES = {
-    "midjourney": "Midjourney",
-    "dall-e": "DALL·E",
-    "dall·e": "DALL·E",
-    "dalle": "DALL·E",
-    "stable diffusion": "Stable Diffusion",
-    "stablediffusion": "Stable Diffusion",
-    "automatic1111": "Stable Diffusion (AUTOMATIC1111)",
-    "comfyui": "ComfyUI",
-    "invokeai": "InvokeAI",
-    "novelai": "NovelAI",
-    "firefly": "Adobe Firefly",
-    "imagen": "Imagen",
-    "ideogram": "Ideogram",
-    "leonardo": "Leonardo",
-    "flux": "FLUX",
-    "chatgpt": "ChatGPT",
-    "openai": "OpenAI",
-    "gemini": "Gemini",
-    "claude": "Claude",
-    "copilot": "Copilot",
-    "kling": "Kling",
-    "runway": "Runway",
-    "sora": "Sora",
-    "dreamina": "Dreamina",
-    "tongyi": "Tongyi",
-    "文心": "文心一格",
-    "通义": "通义万相",
-    "豆包": "豆包",
-    "即梦": "即梦",
-    "可灵": "可灵",
-}
-
-
 def suggestions(found: Provenance) -> list[Suggestion]:
     """What the file reveals that the form can pre-fill: the digital source type and the AI
     tools, each with where it was read."""
@@ -207,7 +173,7 @@ def suggestions(found: Provenance) -> list[Suggestion]:
         if not f.points_to_ai or f.carrier == "text":
             continue
         low = f.value.lower()
-        for key, name in _GENERATOR_NAMES.items():
+        for key, name in GENERATORS.items():
             if key in low and name not in seen:
                 seen.add(name)
                 out.append(Suggestion("ai_tool", name, f"its {f.carrier} field {f.field}"))

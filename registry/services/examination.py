@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
 from ..db import writing
@@ -177,6 +178,7 @@ def queue(
     """Filings awaiting examination, highest tier first, then oldest first."""
     query = (
         select(Registration, MatchReport.strongest_band, MatchReport.match_count)
+        .options(selectinload(Registration.examiner))  # the queue shows who holds each
         .outerjoin(MatchReport, MatchReport.registration_id == Registration.id)
         .where(Registration.status.in_([s.value for s in OPEN]))
     )

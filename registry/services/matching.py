@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..db import writing
+from ..deposits import decode_text
 from ..domain.vocabulary import DepositKind
 from ..models import Deposit, Fingerprint, MatchReport, Registration, User
 from ..similarity import ENGINE_VERSION, Match
@@ -70,18 +71,23 @@ class Matcher:
             .where(newer)
             .order_by(Fingerprint.id)
         ).all()
+        image_ids, image_codes = [], []  # added in one batch: a cold start reads them all
+        width = 8 * self.images.per_item
         for row_id, registration_id, kind, regions, fps in rows:
-            try:
-                if kind == DepositKind.IMAGE.value and regions:
-                    self.images.add(registration_id, _unpack_codes(regions))
-                elif kind == DepositKind.TEXT.value and fps is not None:
-                    self.texts.add(registration_id, np.frombuffer(fps, dtype="<i8"))
-            except ValueError:
-                log.exception("fingerprint %s is malformed; it is left out of the index", row_id)
+            if kind == DepositKind.IMAGE.value and regions and len(regions) == width:
+                image_ids.append(registration_id)
+                image_codes.append(regions)
+            elif kind == DepositKind.TEXT.value and fps is not None and len(fps) % 8 == 0:
+                self.texts.add(registration_id, np.frombuffer(fps, dtype="<i8"))
+            else:
+                log.error("fingerprint %s is malformed; it is left out of the index", row_id)
             self.gaps.pop(row_id, None)
             if row_id > self.watermark:
                 self.gaps.update(dict.fromkeys(range(self.watermark + 1, row_id), now))
                 self.watermark = row_id
+        if image_ids:
+            codes = np.frombuffer(b"".join(image_codes), dtype=">u8").astype(np.uint64)
+            self.images.add_many(np.array(image_ids, dtype=np.int64), codes)
 
     def search_images(self, session: Session, codes: list[int]) -> tuple[list, int]:
         """Catch up, then the registered images nearest to ``codes``; and how many there are."""
@@ -100,11 +106,7 @@ class Matcher:
 
 
 def _pack_codes(codes) -> bytes:
-    return b"".join(int(c).to_bytes(8, "big") for c in codes)
-
-
-def _unpack_codes(data: bytes) -> list[int]:
-    return [int.from_bytes(data[i : i + 8], "big") for i in range(0, len(data), 8)]
+    return np.array([int(c) for c in codes], dtype=">u8").tobytes()
 
 
 @dataclass
@@ -315,7 +317,7 @@ def _check_image(session, store, matcher, own, deposit) -> _Query:
 
 
 def _check_text(session, store, matcher, own, deposit) -> _Query:
-    text = store.read_bytes(deposit.sha256).decode("utf-8-sig")
+    text = decode_text(store.read_bytes(deposit.sha256))
     tokens = txt.tokenize(text)
     fps = txt.winnow(txt.gram_hashes(tokens))
     row = Fingerprint(
@@ -329,8 +331,8 @@ def _check_text(session, store, matcher, own, deposit) -> _Query:
     matches = []
     for reg, dep in _earlier(session, candidates, own, TEXT_CANDIDATES):
         try:
-            earlier_text = store.read_bytes(dep.sha256).decode("utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
+            earlier_text = decode_text(store.read_bytes(dep.sha256))
+        except (OSError, ValueError) as exc:
             log.warning(
                 "earlier deposit %s of %s unreadable, skipped: %s", dep.sha256, reg.number, exc
             )

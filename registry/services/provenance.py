@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from .. import provenance as prov
 from ..db import writing
+from ..deposits import decode_text
 from ..domain.vocabulary import DepositKind
 from ..models import ProvenanceReport, Registration
 from ..storage import DepositStore
@@ -42,14 +43,9 @@ def inspect(
         return existing
     deposit = registration.deposit
     if deposit.kind == DepositKind.IMAGE.value:
-        data = store.read_bytes(deposit.sha256)
-        with warnings.catch_warnings(record=True) as caught:  # Pillow warns of bad metadata
-            warnings.simplefilter("always")
-            with Image.open(io.BytesIO(data)) as im:
-                found = prov.read_image(im, data=data, media_type=deposit.media_type)
-        found.unreadable.extend(f"metadata: {w.message}" for w in caught)
+        found = _read_image(store, deposit)
     else:
-        found = prov.read_text(store.read_bytes(deposit.sha256).decode("utf-8-sig"))
+        found = prov.read_text(decode_text(store.read_bytes(deposit.sha256)))
     judged = prov.judge(
         found,
         declared_source_type=registration.digital_source_type,
@@ -105,7 +101,15 @@ def suggestions_for(store: DepositStore, deposit) -> list[prov.Suggestion]:  # t
     """What a (draft's) image deposit reveals for the form to pre-fill; nothing for texts."""
     if deposit is None or deposit.kind != DepositKind.IMAGE.value:
         return []
+    return prov.suggestions(_read_image(store, deposit))
+
+
+def _read_image(store: DepositStore, deposit) -> prov.Provenance:  # type: ignore[no-untyped-def]
+    """What an image deposit's metadata and credentials say, Pillow's warnings included."""
     data = store.read_bytes(deposit.sha256)
-    with Image.open(io.BytesIO(data)) as im:
-        found = prov.read_image(im, data=data, media_type=deposit.media_type)
-    return prov.suggestions(found)
+    with warnings.catch_warnings(record=True) as caught:  # Pillow warns of bad metadata
+        warnings.simplefilter("always")
+        with Image.open(io.BytesIO(data)) as im:
+            found = prov.read_image(im, data=data, media_type=deposit.media_type)
+    found.unreadable.extend(f"metadata: {w.message}" for w in caught)
+    return found

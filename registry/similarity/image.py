@@ -73,8 +73,6 @@ class QueryVariant:
 
     name: str
     phash: int
-    image: Image.Image = field(repr=False, compare=False)
-    mirrored: bool = False
 
 
 @dataclass
@@ -225,28 +223,19 @@ def _run(flags: np.ndarray) -> int:
 def query_variants(prepared: PreparedImage) -> list[QueryVariant]:
     """The ways a query is looked up: as filed, trimmed, mirrored, turned, straightened."""
     base = prepared.trimmed
-    variants = [QueryVariant("as filed", phash(prepared.picture), prepared.picture)]
+    mirror = Image.Transpose.FLIP_LEFT_RIGHT
+    variants = [QueryVariant("as filed", phash(prepared.picture))]
     if base is not prepared.picture:
-        variants.append(QueryVariant("borders trimmed", phash(base), base))
-        mirror = base.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        variants.append(QueryVariant("borders trimmed, mirrored", phash(mirror), mirror, True))
+        variants.append(QueryVariant("borders trimmed", phash(base)))
+        variants.append(QueryVariant("borders trimmed, mirrored", phash(base.transpose(mirror))))
     for name, op in _DIHEDRAL:
-        turned = prepared.picture.transpose(op)
-        mirrored = op in (
-            Image.Transpose.FLIP_LEFT_RIGHT,
-            Image.Transpose.FLIP_TOP_BOTTOM,
-            Image.Transpose.TRANSPOSE,
-            Image.Transpose.TRANSVERSE,
-        )
-        variants.append(QueryVariant(name, phash(turned), turned, mirrored))
+        variants.append(QueryVariant(name, phash(prepared.picture.transpose(op))))
     for angle, fill in straightening_angles(base):
         upright = base.rotate(angle, Image.Resampling.BICUBIC, expand=True, fillcolor=fill)
-        box = trim_box(upright)
-        upright = upright.crop(box)
+        upright = upright.crop(trim_box(upright))
         label = f"straightened by {abs(angle):.1f}° {'anticlockwise' if angle > 0 else 'clockwise'}"
-        variants.append(QueryVariant(label, phash(upright), upright))
-        mirror = upright.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        variants.append(QueryVariant(f"{label}, mirrored", phash(mirror), mirror, True))
+        variants.append(QueryVariant(label, phash(upright)))
+        variants.append(QueryVariant(f"{label}, mirrored", phash(upright.transpose(mirror))))
     return variants
 
 

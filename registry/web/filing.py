@@ -51,50 +51,21 @@ def edit(uid: str):  # type: ignore[no-untyped-def]
     reg = filing.get_own(session=db_session(), uid=uid, user=current_user)
     if reg is None:
         abort(404)
-    if reg.status == Status.CORRESPONDENCE:
-        return _amend_view(reg)
-    if reg.status != Status.DRAFT:
+    if reg.status not in (Status.DRAFT, Status.CORRESPONDENCE):
         flash("This filing was submitted and can no longer be edited.", "info")
         return redirect(url_for("filing.record", uid=uid))
     return _form_view(registration=reg)
 
 
-def _amend_view(reg):  # type: ignore[no-untyped-def]
-    """While the examiner waits on the creator, the declaration (not the deposit) can change."""
-    if request.method == "GET":
-        form = FilingForm(data=form_data(filing.declaration_of(reg)))
-    else:
-        form = FilingForm()
-    problems: dict[str, list[str]] = {}
-    action = request.form.get("action", "")
-    if request.method == "POST" and action in _ADD_ROW:
-        getattr(form, _ADD_ROW[action]).append_entry()
-        return _render_form(form, reg, problems)
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            filing.amend(
-                session=db_session(),
-                owner=current_user,
-                uid=reg.uid,
-                declaration=to_declaration(form),
-            )
-        except filing.FilingRejected as exc:
-            problems = problem_map(exc.problems)
-        else:
-            flash(
-                "Your amended declaration is recorded; the earlier one is kept on file. "
-                "Answer the examiner on this page.",
-                "success",
-            )
-            return redirect(url_for("filing.record", uid=reg.uid))
-    status = 422 if request.method == "POST" else 200
-    return _render_form(form, reg, problems), status
-
-
 def _form_view(registration):  # type: ignore[no-untyped-def]
+    """The filing form: a new filing or a draft (saved or submitted), or, while the examiner
+    waits on the creator, an amendment of the declaration."""
+    amending = registration is not None and registration.status == Status.CORRESPONDENCE
     prefilled: list = []
     if request.method == "GET" and registration is not None:
-        decl, prefilled = _prefill(filing.declaration_of(registration), registration)
+        decl = filing.declaration_of(registration)
+        if not amending:
+            decl, prefilled = _prefill(decl, registration)
         form = FilingForm(data=form_data(decl))
     else:
         form = FilingForm()
@@ -105,38 +76,56 @@ def _form_view(registration):  # type: ignore[no-untyped-def]
         getattr(form, _ADD_ROW[action]).append_entry()
         return _render_form(form, registration, problems)
     if form.validate_on_submit():
-        upload = filing.DepositUpload(
-            file=form.deposit_file.data.stream if form.deposit_file.data else None,
-            pasted_text=form.deposit_text.data or None,
-        )
-        service = filing.submit if action == "submit" else filing.save_draft
-        extra = (
-            {"matcher": ext().matcher, "policy": current_app.config["REGISTRY_ROUTING_POLICY"]}
-            if action == "submit"
-            else {}
-        )
         try:
-            reg = service(
-                session=db_session(),
-                store=ext().store,
-                limits=ext().limits,
-                owner=current_user,
-                declaration=to_declaration(form),
-                upload=upload,
-                uid=registration.uid if registration is not None else None,
-                **extra,
-            )
+            return _amend(form, registration) if amending else _save(form, registration, action)
         except filing.FilingNotFound:
             abort(404)
         except filing.FilingRejected as exc:
             problems = problem_map(exc.problems)
-        else:
-            if action == "submit":
-                return redirect(url_for("filing.receipt", uid=reg.uid))
-            flash("Draft saved. You can come back to it from “My filings”.", "success")
-            return redirect(url_for("filing.edit", uid=reg.uid))
     status = 422 if request.method == "POST" else 200
     return _render_form(form, registration, problems, prefilled), status
+
+
+def _save(form, registration, action: str):  # type: ignore[no-untyped-def]
+    """Save the draft, or submit it (then check, read the provenance and triage)."""
+    upload = filing.DepositUpload(
+        file=form.deposit_file.data.stream if form.deposit_file.data else None,
+        pasted_text=form.deposit_text.data or None,
+    )
+    common = {
+        "session": db_session(),
+        "store": ext().store,
+        "limits": ext().limits,
+        "owner": current_user,
+        "declaration": to_declaration(form),
+        "upload": upload,
+        "uid": registration.uid if registration is not None else None,
+    }
+    if action == "submit":
+        reg = filing.submit(
+            **common,
+            matcher=ext().matcher,
+            policy=current_app.config["REGISTRY_ROUTING_POLICY"],
+        )
+        return redirect(url_for("filing.receipt", uid=reg.uid))
+    reg = filing.save_draft(**common)
+    flash("Draft saved. You can come back to it from “My filings”.", "success")
+    return redirect(url_for("filing.edit", uid=reg.uid))
+
+
+def _amend(form, registration):  # type: ignore[no-untyped-def]
+    filing.amend(
+        session=db_session(),
+        owner=current_user,
+        uid=registration.uid,
+        declaration=to_declaration(form),
+    )
+    flash(
+        "Your amended declaration is recorded; the earlier one is kept on file. "
+        "Answer the examiner on this page.",
+        "success",
+    )
+    return redirect(url_for("filing.record", uid=registration.uid))
 
 
 def _prefill(decl, registration):  # type: ignore[no-untyped-def]
