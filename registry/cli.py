@@ -20,7 +20,7 @@ from .web import ext
 
 
 def _session():  # type: ignore[no-untyped-def]
-    return database.new_session(ext().engine)
+    return ext().session()
 
 
 def _done(verb: str, numbers: list[str]) -> None:
@@ -161,6 +161,39 @@ def fast_track() -> None:
     with _session() as session:
         done = examination.fast_track_due(session=session)
     _done("Registered", done)
+
+
+@registry.command(
+    "verify-log",
+    help="Recompute the transparency log from the database and check it against every signed "
+    "tree head; exit 1 and name each entry changed, removed or out of order.",
+)
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The log's public key (PEM); by default the key of this registry's signing key.",
+)
+def verify_log(key_file: Path | None) -> None:
+    from .domain.transparency import load_public_key
+    from .services import transparency
+
+    public_key = load_public_key(key_file.read_bytes()) if key_file else ext().log.public_key
+    with _session() as session:
+        audit = transparency.verify(session, public_key)
+    latest = audit.latest
+    click.echo(
+        f"{audit.entries} entries, {audit.heads} signed tree heads"
+        + (f"; latest: size {latest.tree_size}, root {latest.root_hash.hex()}" if latest else "")
+    )
+    for note in audit.notes:
+        click.echo(f"note: {note}")
+    for problem in audit.problems:
+        click.echo(f"PROBLEM: {problem}", err=True)
+    if not audit.ok:
+        click.echo(f"The log does NOT verify: {len(audit.problems)} problem(s).", err=True)
+        sys.exit(1)
+    click.echo("The log verifies.")
 
 
 @registry.command(

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from limits import parse_many
+
 from .domain.risk import RoutingPolicy
+from .domain.transparency import load_private_key, new_private_key_pem
 
 MIB = 1024 * 1024
 
@@ -31,16 +36,59 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _rate_limit(environ: Mapping[str, str], name: str, default: str) -> str:
+    """A rate limit string such as ``20 per minute;200 per day``, checked now."""
+    raw = (environ.get(name) or "").strip() or default
+    try:
+        parse_many(raw)
+    except ValueError as exc:
+        raise ValueError(
+            f"{name} must be rate limits such as '20 per minute;200 per day', not {raw!r} ({exc})"
+        ) from None
+    return raw
+
+
+def _create_once(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` (owner-only) unless it exists; whole or not at all, so workers
+    starting together agree on one file."""
+    if path.exists():
+        return
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(tmp)
+
+
 def _secret_key(instance_path: Path) -> str:
     """A key kept in the instance folder so sessions survive restarts of the embedded default."""
     path = instance_path / "secret_key"
-    if path.exists():
-        return path.read_text(encoding="ascii").strip()
-    key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key)
-    return key
+    _create_once(path, secrets.token_hex(32).encode("ascii"))
+    return path.read_text(encoding="ascii").strip()
+
+
+def _log_key(instance_path: Path, configured: str | None) -> Ed25519PrivateKey:
+    """The transparency log's Ed25519 signing key: the PEM file ``REGISTRY_LOG_KEY_FILE`` names,
+    or for the embedded default one generated into the instance folder on first run."""
+    if configured:
+        path = Path(configured)
+        if not path.is_file():
+            raise ValueError(f"REGISTRY_LOG_KEY_FILE: no key file at {path}")
+    else:
+        path = instance_path / "log-signing-key.pem"
+        _create_once(path, new_private_key_pem())
+    try:
+        return load_private_key(path.read_bytes())
+    except ValueError as exc:
+        raise ValueError(
+            f"REGISTRY_LOG_KEY_FILE: {path} is not an Ed25519 private key ({exc})"
+        ) from None
 
 
 def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -72,6 +120,12 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "REGISTRY_MAX_IMAGE_PIXELS": _int(env, "REGISTRY_MAX_IMAGE_PIXELS", 50_000_000),
         "REGISTRY_PAGE_SIZE": _int(env, "REGISTRY_PAGE_SIZE", 20),
         "REGISTRY_ROUTING_POLICY": policy,
+        # Redis for the rate limits shared by every worker; None keeps them in memory.
+        "REGISTRY_REDIS_URL": env.get("REGISTRY_REDIS_URL") or None,
+        "REGISTRY_REVERSE_SEARCH_LIMIT": _rate_limit(
+            env, "REGISTRY_REVERSE_SEARCH_LIMIT", "20 per minute;200 per day"
+        ),
+        "REGISTRY_LOG_SIGNING_KEY": _log_key(instance_path, env.get("REGISTRY_LOG_KEY_FILE")),
         # The whole request may carry one deposit plus the form's own fields.
         "MAX_CONTENT_LENGTH": max_deposit + 2 * MIB,
         # Pasted text arrives as a form field rather than a file part.

@@ -9,7 +9,7 @@ strings so adding a code never needs a type migration.
 from datetime import UTC, date, datetime
 from typing import Optional
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 
@@ -348,3 +348,61 @@ class ProvenanceReport(SQLModel, table=True):
     verdict: str = Field(max_length=16)
     body: str = Field(sa_column=Column(Text, nullable=False))  # JSON: findings and judgement
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class LogEntry(SQLModel, table=True):
+    """One leaf of the transparency log: a public status change, in the order it happened.
+
+    ``idx`` is given out under the lock on ``log_state`` in the transaction that changes the
+    status, so the log never has a gap or two leaves at one index. ``leaf`` is the canonical
+    encoding (registry.domain.transparency) and can be recomputed from the event, the filing
+    and its deposit; ``registry verify-log`` does exactly that.
+    """
+
+    __tablename__ = "log_entry"
+
+    idx: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    event_id: int = Field(foreign_key="event.id", unique=True)
+    registration_id: int = Field(foreign_key="registration.id", index=True)
+    leaf: str = Field(sa_column=Column(Text, nullable=False))
+    leaf_hash: str = Field(max_length=64)
+
+
+class LogState(SQLModel, table=True):
+    """The log's one row: its size and compact range (the roots of its complete subtrees, hex,
+    largest first), locked by each append."""
+
+    __tablename__ = "log_state"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    tree_size: int = Field(default=0)
+    frontier: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class TreeHeadRecord(SQLModel, table=True):
+    """A signed tree head (RFC 6962 TreeHeadSignature, Ed25519), one per tree size signed."""
+
+    __tablename__ = "tree_head"
+
+    tree_size: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    timestamp: int = Field(sa_column=Column(BigInteger, nullable=False))  # ms since the epoch
+    root_hash: str = Field(max_length=64)
+    signature: str = Field(max_length=200)  # base64
+    key_id: str = Field(max_length=64)
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal API token. Only its SHA-256 is kept; the token is shown once, when made."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    name: str = Field(max_length=100)
+    token_sha256: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    user: User = Relationship()

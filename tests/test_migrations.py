@@ -15,7 +15,7 @@ def test_migrations_match_the_models(engine):
 
 def test_downgrade_and_upgrade_again(engine):
     head = head_revision()
-    assert head == "0004" and current_revision(engine) == head
+    assert head == "0005" and current_revision(engine) == head
     downgrade(engine, "0001")
     assert current_revision(engine) == "0001"
     downgrade(engine, "base")

@@ -6,6 +6,7 @@ from sqlmodel import Session
 
 from ..domain.statuses import Status
 from ..models import Event, Registration, User
+from . import transparency
 
 
 def record(
@@ -17,7 +18,8 @@ def record(
     to_status: Status | None,
     reason: str,
 ) -> Event:
-    """Add an event to the filing's record (the caller's transaction commits it)."""
+    """Add an event to the filing's record, and to the transparency log when it changes the
+    public status (the caller's write transaction commits both)."""
     event = Event(
         registration_id=reg.id,
         actor_id=actor.id if actor else None,
@@ -27,4 +29,5 @@ def record(
         reason=reason,
     )
     session.add(event)
+    transparency.append(session, reg, event)
     return event

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from ..db import make_engine, new_session
 from ..services.filing import Limits
 from ..services.matching import Matcher
+from ..services.transparency import TransparencyLog, attach_signer
 from ..storage import DepositStore
 
 csrf = CSRFProtect()
@@ -30,7 +31,12 @@ class Extension:
     store: DepositStore
     limits: Limits
     cache_dir: Path
+    log: TransparencyLog
     matcher: Matcher = field(default_factory=Matcher)
+
+    def session(self) -> Session:
+        """A new session whose status changes sign the log's new tree head as they commit."""
+        return attach_signer(new_session(self.engine), self.log.key)
 
 
 def ext() -> Extension:
@@ -56,7 +62,7 @@ def perform(action, success: str, back: str):  # type: ignore[no-untyped-def]
 def db_session() -> Session:
     """The request's session, opened on first use and closed when the request ends."""
     if "db_session" not in g:
-        g.db_session = new_session(ext().engine)
+        g.db_session = ext().session()
     return g.db_session
 
 
@@ -77,6 +83,7 @@ def init_app(app: Flask) -> None:
             max_image_pixels=cfg["REGISTRY_MAX_IMAGE_PIXELS"],
         ),
         cache_dir=Path(cfg["REGISTRY_CACHE_DIR"]),
+        log=TransparencyLog(cfg["REGISTRY_LOG_SIGNING_KEY"]),
     )
     app.teardown_appcontext(_close_session)
     csrf.init_app(app)

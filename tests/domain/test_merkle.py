@@ -169,3 +169,30 @@ def test_every_consistency_proof_up_to_64_verifies_and_every_tampered_one_fails(
                 M.verify_consistency(old, new, M.leaf_hash(b"x"), roots[new], proof)
             with pytest.raises(M.ProofError):
                 M.verify_consistency(old, new, roots[old], M.leaf_hash(b"x"), proof)
+
+
+def test_the_kept_tree_and_the_compact_range_agree_with_the_recomputed_tree_at_every_size():
+    hashes = [M.leaf_hash(i.to_bytes(4, "big")) for i in range(70)]
+    tree = M.MerkleTree()
+    frontier: list[bytes] = []
+    for n, h in enumerate(hashes):
+        tree.append(h)
+        frontier = M.frontier_push(frontier, n, h)
+        assert len(frontier) == bin(n + 1).count("1")
+        assert M.frontier_root(frontier) == M.root(hashes[: n + 1]) == tree.root()
+    for size in range(1, 71):
+        assert tree.root(size) == M.root(hashes[:size])
+        for index in range(size):
+            assert tree.inclusion_proof(index, size) == M.inclusion_proof(index, hashes[:size])
+        for old in range(1, size + 1):
+            assert tree.consistency_proof(old, size) == M.consistency_proof(old, hashes[:size])
+    assert tree.leaf(69) == hashes[69]
+    with pytest.raises(ValueError):
+        tree.root(71)
+
+
+def test_the_kept_tree_matches_the_reference_vectors():
+    tree = M.MerkleTree()
+    for h in HASHES:
+        tree.append(h)
+    assert [tree.root(n).hex() for n in range(1, 9)] == ROOTS

@@ -13,7 +13,7 @@ import pytest
 from registry.db import new_session
 from registry.domain.declaration import Author
 from registry.models import Deposit, Event, Registration
-from registry.services import filing
+from registry.services import filing, transparency
 from tests.conftest import stored_files
 from tests.factories import (
     count,
@@ -194,7 +194,7 @@ def test_a_failed_commit_takes_the_new_file_back(session, store, monkeypatch):
     assert stored_files(store) == []
 
 
-def test_numbers_are_unique_under_concurrent_threads(engine, store, session):
+def test_numbers_are_unique_under_concurrent_threads(app, engine, store, session):
     owner = make_user(session)
     numbers: list[str] = []
     errors: list[BaseException] = []
@@ -227,10 +227,21 @@ def test_numbers_are_unique_under_concurrent_threads(engine, store, session):
     year = datetime.now(UTC).year
     assert sorted(numbers) == [f"AIR-{year}-{i:06d}" for i in range(1, 41)]
     assert count(session, Registration) == 40
+    _log_holds_each_filing_once(app, session, numbers)
+
+
+def _log_holds_each_filing_once(app, session, numbers) -> None:
+    log = app.extensions["registry"].log
+    log.head(session)
+    audit = transparency.verify(session, log.public_key)
+    assert audit.ok, audit.problems
+    assert audit.entries == len(numbers)
+    logged = [json.loads(e.leaf)["number"] for e in transparency.entries(session, 0, 10_000)]
+    assert sorted(logged) == sorted(numbers)
 
 
 @pytest.mark.slow
-def test_numbers_are_unique_across_processes(database_url, store, session):
+def test_numbers_are_unique_across_processes(app, database_url, store, session):
     owner = make_user(session)
     procs = [
         subprocess.Popen(
@@ -258,3 +269,4 @@ def test_numbers_are_unique_across_processes(database_url, store, session):
         numbers += json.loads(out)
     assert len(numbers) == 40 and len(set(numbers)) == 40
     assert count(session, Registration) == 40
+    _log_holds_each_filing_once(app, session, numbers)
