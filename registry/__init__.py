@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from .config import load_settings
+if TYPE_CHECKING:
+    from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,6 +19,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     The instance folder is ``REGISTRY_INSTANCE_PATH`` (in ``config`` or the environment), or
     ``instance/`` beside the package.
     """
+    # Imported here so that ``python -m registry.verify`` loads neither Flask nor the settings.
+    from flask import Flask
+
+    from .config import load_settings
+
     config = dict(config or {})
     instance_path = config.pop("REGISTRY_INSTANCE_PATH", None) or os.environ.get(
         "REGISTRY_INSTANCE_PATH"

@@ -26,7 +26,7 @@ from sqlmodel import Session, delete
 
 from . import db
 from .domain.declaration import Author, Contribution, Declaration, InputSource
-from .models import Event, Fingerprint, MatchReport, Registration
+from .models import Event, Fingerprint, LogEntry, MatchReport, Registration
 from .services import accounts, filing, matching
 from .storage import DepositStore
 
@@ -135,9 +135,10 @@ def _file(session, store, owner, path: Path, matcher) -> Registration:
 
 
 def _forget(session: Session, reg: Registration) -> None:
-    """Take a checked query back out of the scratch registry (queries must not match each other)."""
+    """Take a checked query back out of the scratch registry (queries must not match each other).
+    Only ever the scratch registry: its transparency log loses the entry too."""
     with db.writing(session):
-        for table in (MatchReport, Fingerprint, Event):
+        for table in (MatchReport, Fingerprint, LogEntry, Event):
             session.exec(delete(table).where(table.registration_id == reg.id))
         session.delete(reg)
 

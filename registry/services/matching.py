@@ -5,15 +5,23 @@ The in-memory indexes (``Matcher``) are caches of the ``fingerprint`` table: bef
 read the rows added since their watermark, so several processes sharing one database stay correct.
 Fingerprinting and pairwise verification run outside any write transaction; only the two inserts
 take the write lock.
+
+The reverse search ("is this already registered?") runs the same candidate search and the same
+judgement on a work nobody filed, and stores nothing: the upload is checked as a filing's would be
+in a scratch folder removed at once, and the answer carries only the public facts of each match.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -23,14 +31,19 @@ from sqlmodel import Session, select
 
 from ..db import writing
 from ..deposits import decode_text
-from ..domain.vocabulary import DepositKind
-from ..models import Deposit, Fingerprint, MatchReport, Registration, User
+from ..domain.declaration import Declaration, Problem
+from ..domain.statuses import Status
+from ..domain.vocabulary import DepositKind, WorkCategory
+from ..models import Deposit, Determination, Fingerprint, MatchReport, Registration, User
 from ..similarity import ENGINE_VERSION, Match
 from ..similarity import image as img
 from ..similarity import report as rep
 from ..similarity import text as txt
 from ..similarity.index import FingerprintIndex, HammingIndex
 from ..storage import DepositStore
+
+if TYPE_CHECKING:
+    from .filing import DepositUpload, Limits
 
 #: Earlier works verified pairwise per filing, at most.
 IMAGE_CANDIDATES = 8
@@ -173,7 +186,7 @@ def check(
         query = _check_image(session, store, matcher, registration, deposit)
     else:
         query = _check_text(session, store, matcher, registration, deposit)
-    matches = sorted(query.matches, key=lambda m: (m.band != rep.Band.STRONG, -m.score))
+    matches = sorted(query.matches, key=_best_first)
     body = {"engine_version": ENGINE_VERSION, "matches": [m.to_dict() for m in matches]}
     report = MatchReport(
         registration_id=registration.id,
@@ -217,34 +230,59 @@ def check_pending(*, session: Session, store: DepositStore, matcher: Matcher) ->
     return done
 
 
+def _best_first(m: Match | _Candidate | ReverseMatch) -> tuple[bool, float]:
+    return (m.band != rep.Band.STRONG, -m.score)
+
+
 def _earlier(
-    session: Session, ids: list[int], own: Registration, limit: int
+    session: Session, ids: list[int], exclude_id: int | None, limit: int
 ) -> list[tuple[Registration, Deposit]]:
-    """The candidate registrations (never the filing itself, never a draft), at most ``limit``."""
+    """The candidate registrations (never ``exclude_id``, never a draft), at most ``limit``."""
     found = []
     for rid in dict.fromkeys(ids):
-        if rid == own.id:
+        if rid == exclude_id:
             continue
         reg = session.get(Registration, rid)
-        if reg is not None and reg.number and reg.deposit is not None:
+        if (
+            reg is not None
+            and reg.number
+            and reg.status != Status.DRAFT.value
+            and reg.deposit is not None
+        ):
             found.append((reg, reg.deposit))
             if len(found) == limit:
                 break
     return found
 
 
-def _same_deposit(session: Session, own: Registration) -> list[int]:
-    rows = session.exec(
+def _same_deposit(session: Session, sha256: str, exclude_id: int | None) -> list[int]:
+    """Fingerprinted registrations whose deposit is the file ``sha256``."""
+    query = (
         select(Registration.id)
         .join(Fingerprint, Fingerprint.registration_id == Registration.id)
-        .where(Registration.deposit_sha256 == own.deposit_sha256, Registration.id != own.id)
-        .limit(IMAGE_CANDIDATES)
-    ).all()
-    return list(rows)
+        .where(Registration.deposit_sha256 == sha256)
+    )
+    if exclude_id is not None:
+        query = query.where(Registration.id != exclude_id)
+    return list(session.exec(query.limit(IMAGE_CANDIDATES)).all())
 
 
-def _match(reg: Registration, own: Registration, modality: str, judged, **extra) -> Match:
-    score, band, signals = judged
+@dataclass
+class _Candidate:
+    """An earlier registration the engine judged a match for a query, with the evidence."""
+
+    registration: Registration
+    score: float
+    band: rep.Band
+    signals: list[rep.Signal]
+    # What a filing's report shows beside the score: for an image the variant and the region of
+    # the earlier work; for a text the passages (both sides' text) and the two coverages.
+    details: dict = field(default_factory=dict)
+    coverage: float | None = None  # of the query by the copied passages (texts only)
+
+
+def _match(candidate: _Candidate, own: Registration, modality: str) -> Match:
+    reg = candidate.registration
     first = (
         reg.submitted_at is None
         or own.submitted_at is None
@@ -253,45 +291,48 @@ def _match(reg: Registration, own: Registration, modality: str, judged, **extra)
     return Match(
         number=reg.number or "",
         modality=modality,
-        score=score,
-        band=band,
-        signals=signals,
+        score=candidate.score,
+        band=candidate.band,
+        signals=candidate.signals,
         earlier_first=first,
         earlier_status=reg.status,
         earlier_filed=reg.submitted_at.date().isoformat() if reg.submitted_at else "",
-        **extra,
+        **candidate.details,
     )
 
 
 def prepare_image(store: DepositStore, sha256: str) -> img.PreparedImage:
-    with Image.open(store.path_for(sha256)) as im:
+    return _prepare_file(store.path_for(sha256))
+
+
+def _prepare_file(path: Path) -> img.PreparedImage:
+    with Image.open(path) as im:
         im.load()
         return img.prepare(im)
 
 
-def _check_image(session, store, matcher, own, deposit) -> _Query:
-    query = prepare_image(store, deposit.sha256)
-    fp = query.fingerprint
-    row = Fingerprint(
-        registration_id=own.id,
-        kind=DepositKind.IMAGE.value,
-        engine_version=ENGINE_VERSION,
-        pixel_sha256=fp.pixel_sha256,
-        pdq=fp.pdq,
-        region_hashes=_pack_codes(fp.region_hashes),
-    )
+def _image_candidates(
+    session: Session,
+    store: DepositStore,
+    matcher: Matcher,
+    query: img.PreparedImage,
+    *,
+    sha256: str,
+    exclude_id: int | None,
+) -> tuple[list[_Candidate], int]:
+    """The registered images ``query`` (the file ``sha256``) matches, judged; and how many
+    registered images there are. Shared by the check of a filing and the reverse search."""
     variants = img.query_variants(query)
     hits, checked_against = matcher.search_images(session, [v.phash for v in variants])
-    ids = [h[0] for h in hits]
     same_pixels = session.exec(
         select(Fingerprint.registration_id)
-        .where(Fingerprint.pixel_sha256 == fp.pixel_sha256)
+        .where(Fingerprint.pixel_sha256 == query.fingerprint.pixel_sha256)
         .limit(IMAGE_CANDIDATES)
     ).all()
     pdqs = img.query_pdqs(query)
-    matches = []
-    candidates = [*_same_deposit(session, own), *same_pixels, *ids]
-    for reg, dep in _earlier(session, candidates, own, IMAGE_CANDIDATES):
+    found = []
+    candidates = [*_same_deposit(session, sha256, exclude_id), *same_pixels, *(h[0] for h in hits)]
+    for reg, dep in _earlier(session, candidates, exclude_id, IMAGE_CANDIDATES):
         try:
             earlier = prepare_image(store, dep.sha256)
         except (OSError, ValueError, Image.DecompressionBombError) as exc:
@@ -299,9 +340,7 @@ def _check_image(session, store, matcher, own, deposit) -> _Query:
                 "earlier deposit %s of %s unreadable, skipped: %s", dep.sha256, reg.number, exc
             )
             continue
-        evidence = img.compare(
-            query, variants, pdqs, earlier, identical_bytes=dep.sha256 == deposit.sha256
-        )
+        evidence = img.compare(query, variants, pdqs, earlier, identical_bytes=dep.sha256 == sha256)
         judged = rep.judge_image(evidence)
         if judged is None:
             continue
@@ -312,24 +351,27 @@ def _check_image(session, store, matcher, own, deposit) -> _Query:
             variant = img.describe(fm)
         else:
             region = {"name": evidence.region, "box": list(evidence.region_box)}
-        matches.append(_match(reg, own, "image", judged, variant=variant, region=region))
-    return _Query(row, matches, checked_against)
+        found.append(_Candidate(reg, *judged, details={"variant": variant, "region": region}))
+    return found, checked_against
 
 
-def _check_text(session, store, matcher, own, deposit) -> _Query:
-    text = decode_text(store.read_bytes(deposit.sha256))
-    tokens = txt.tokenize(text)
-    fps = txt.winnow(txt.gram_hashes(tokens))
-    row = Fingerprint(
-        registration_id=own.id,
-        kind=DepositKind.TEXT.value,
-        engine_version=ENGINE_VERSION,
-        text_fingerprints=fps.astype("<i8").tobytes(),
-    )
-    hits, checked_against = matcher.search_texts(session, fps)
-    candidates = [*_same_deposit(session, own), *(h[0] for h in hits)]
-    matches = []
-    for reg, dep in _earlier(session, candidates, own, TEXT_CANDIDATES):
+def _text_candidates(
+    session: Session,
+    store: DepositStore,
+    matcher: Matcher,
+    text: str,
+    tokens: txt.Tokens,
+    fingerprints: np.ndarray,
+    *,
+    sha256: str,
+    exclude_id: int | None,
+) -> tuple[list[_Candidate], int]:
+    """The registered texts ``text`` (the file ``sha256``, already tokenized and fingerprinted)
+    matches, judged; and how many registered texts there are."""
+    hits, checked_against = matcher.search_texts(session, fingerprints)
+    candidates = [*_same_deposit(session, sha256, exclude_id), *(h[0] for h in hits)]
+    found = []
+    for reg, dep in _earlier(session, candidates, exclude_id, TEXT_CANDIDATES):
         try:
             earlier_text = decode_text(store.read_bytes(dep.sha256))
         except (OSError, ValueError) as exc:
@@ -352,15 +394,206 @@ def _check_text(session, store, matcher, own, deposit) -> _Query:
             for p in alignment.passages
             if p.similarity >= rep.TEXT_MIN_SIMILARITY
         ]
+        details = {
+            "passages": passages,
+            "new_coverage": alignment.new_coverage,
+            "earlier_coverage": alignment.earlier_coverage,
+        }
+        found.append(_Candidate(reg, *judged, details=details, coverage=alignment.new_coverage))
+    return found, checked_against
+
+
+def _text_query(text: str) -> tuple[txt.Tokens, np.ndarray]:
+    tokens = txt.tokenize(text)
+    return tokens, txt.winnow(txt.gram_hashes(tokens))
+
+
+def _check_image(session, store, matcher, own, deposit) -> _Query:
+    query = prepare_image(store, deposit.sha256)
+    fp = query.fingerprint
+    row = Fingerprint(
+        registration_id=own.id,
+        kind=DepositKind.IMAGE.value,
+        engine_version=ENGINE_VERSION,
+        pixel_sha256=fp.pixel_sha256,
+        pdq=fp.pdq,
+        region_hashes=_pack_codes(fp.region_hashes),
+    )
+    found, checked_against = _image_candidates(
+        session, store, matcher, query, sha256=deposit.sha256, exclude_id=own.id
+    )
+    return _Query(row, [_match(c, own, "image") for c in found], checked_against)
+
+
+def _check_text(session, store, matcher, own, deposit) -> _Query:
+    text = decode_text(store.read_bytes(deposit.sha256))
+    tokens, fps = _text_query(text)
+    row = Fingerprint(
+        registration_id=own.id,
+        kind=DepositKind.TEXT.value,
+        engine_version=ENGINE_VERSION,
+        text_fingerprints=fps.astype("<i8").tobytes(),
+    )
+    found, checked_against = _text_candidates(
+        session, store, matcher, text, tokens, fps, sha256=deposit.sha256, exclude_id=own.id
+    )
+    return _Query(row, [_match(c, own, "text") for c in found], checked_against)
+
+
+# --------------------------------------------------------------------------- reverse search
+
+
+@dataclass(frozen=True)
+class ReverseMatch:
+    """A registered work that a searched work matches, as anyone may see it: the public facts
+    of the registration and how strongly it matches, never its deposit, passages or owner."""
+
+    number: str
+    title: str
+    status: str
+    submitted_at: datetime
+    determined_at: datetime | None  # the latest determination, if the work has one
+    modality: str  # "image" or "text"
+    band: rep.Band
+    score: float
+    signals: tuple[str, ...]  # the names of the signals that fired, e.g. "key points"
+    coverage: float | None  # the share of the searched text in copied passages; None for images
+
+    @property
+    def status_label(self) -> str:
+        return Status(self.status).label
+
+    def public_dict(self) -> dict:
+        """The match as plain JSON-ready data (dates as ISO strings, the score to 3 places)."""
+        return {
+            "number": self.number,
+            "title": self.title,
+            "status": self.status,
+            "status_label": self.status_label,
+            "filed_on": self.submitted_at.date().isoformat(),
+            "determined_on": self.determined_at.date().isoformat() if self.determined_at else None,
+            "modality": self.modality,
+            "band": self.band.value,
+            "score": round(float(self.score), 3),
+            "signals": list(self.signals),
+            "coverage": round(float(self.coverage), 3) if self.coverage is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class ReverseResult:
+    """What a reverse search found: the registered works matching the searched one, best first."""
+
+    modality: str  # what was searched: "image" or "text"
+    checked_against: int  # registered works of that kind it was compared with
+    matches: tuple[ReverseMatch, ...]
+
+    def public_dict(self) -> dict:
+        return {
+            "modality": self.modality,
+            "checked_against": self.checked_against,
+            "matches": [m.public_dict() for m in self.matches],
+        }
+
+
+@dataclass(frozen=True)
+class _Searched:
+    sha256: str
+    content: img.PreparedImage | str  # an image prepared for the engine, or a text
+
+
+def _read_search_upload(limits: Limits, upload: DepositUpload) -> _Searched:
+    """Check the upload as a filing's deposit is checked, in a scratch folder that is removed
+    before this returns, and decode it for the engine."""
+    # Imported here: filing imports this module for the check.
+    from .filing import FilingRejected, _staged_upload
+
+    # A pasted text is inspected as a text, so that its problem is the one named (a control
+    # character, say), not that it is no image; a file may be either.
+    pasted = upload.file is None
+    decl = Declaration(work_category=WorkCategory.LITERARY.value if pasted else None)
+    with tempfile.TemporaryDirectory(prefix="registry-search-") as scratch:
+        # A store of its own in the scratch folder: nothing reaches the deposit store.
+        with _staged_upload(DepositStore(scratch), limits, upload, decl) as incoming:
+            if incoming is None:
+                raise FilingRejected(
+                    [Problem("deposit", "Choose an image or paste a text to search for.")]
+                )
+            path, sha = incoming.staged.path, incoming.staged.sha256
+            if incoming.info.kind == DepositKind.IMAGE:
+                return _Searched(sha, _prepare_file(path))
+            return _Searched(sha, decode_text(path.read_bytes()))
+
+
+def _determined_at(session: Session, ids: list[int]) -> dict[int, datetime]:
+    """When each registration's latest determination was made (as
+    ``examination.latest_determination`` picks it), for those that have one."""
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(Determination.registration_id, Determination.at)
+        .where(Determination.registration_id.in_(ids))
+        .order_by(Determination.id)
+    ).all()
+    return dict(rows)  # in id order: the latest determination of each comes last and stays
+
+
+def reverse_search(
+    *,
+    session: Session,
+    store: DepositStore,
+    matcher: Matcher,
+    limits: Limits,
+    upload: DepositUpload,
+) -> ReverseResult:
+    """Which registered works the uploaded image or text matches, best first (strong matches
+    first, then by score), judged exactly as a filing's originality check judges them.
+
+    Nothing is stored: the upload is checked and decoded in a scratch folder that is removed at
+    once, and no row is written (the indexes are caught up from the database, which only reads).
+    Only public registrations are returned (never a draft), with their public facts only.
+
+    Raises ``filing.FilingRejected`` (a problem on the field ``deposit``) when the upload is
+    missing, empty, too large, both a file and a text, or not an image or UTF-8 text the
+    registry accepts.
+    """
+    searched = _read_search_upload(limits, upload)
+    if isinstance(searched.content, str):
+        modality = DepositKind.TEXT
+        tokens, fps = _text_query(searched.content)
+        found, checked_against = _text_candidates(
+            session,
+            store,
+            matcher,
+            searched.content,
+            tokens,
+            fps,
+            sha256=searched.sha256,
+            exclude_id=None,
+        )
+    else:
+        modality = DepositKind.IMAGE
+        found, checked_against = _image_candidates(
+            session, store, matcher, searched.content, sha256=searched.sha256, exclude_id=None
+        )
+    determined = _determined_at(session, [c.registration.id for c in found])
+    matches = []
+    for c in sorted(found, key=_best_first):
+        reg = c.registration
+        if reg.number is None or reg.submitted_at is None or reg.status == Status.DRAFT.value:
+            continue  # _earlier admits none of these; checked again where privacy is at stake
         matches.append(
-            _match(
-                reg,
-                own,
-                "text",
-                judged,
-                passages=passages,
-                new_coverage=alignment.new_coverage,
-                earlier_coverage=alignment.earlier_coverage,
+            ReverseMatch(
+                number=reg.number,
+                title=reg.title,
+                status=reg.status,
+                submitted_at=reg.submitted_at,
+                determined_at=determined.get(reg.id),
+                modality=modality.value,
+                band=c.band,
+                score=c.score,
+                signals=tuple(s.name for s in c.signals),
+                coverage=c.coverage,
             )
         )
-    return _Query(row, matches, checked_against)
+    return ReverseResult(modality.value, checked_against, tuple(matches))

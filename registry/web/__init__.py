@@ -92,11 +92,18 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Sign in to continue."
     login_manager.login_message_category = "info"
 
-    from . import auth, errors, examine, filing, public, templating
+    from . import auth, certificates, errors, examine, filing, limits, public, similar, templating
 
     templating.init_app(app)
     errors.init_app(app)
+    limits.init_app(app)
     app.register_blueprint(public.bp)
+    app.register_blueprint(similar.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(filing.bp)
     app.register_blueprint(examine.bp)
+    app.register_blueprint(certificates.bp)
+    from . import api, log
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(log.bp)

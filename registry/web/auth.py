@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
 
-from ..services import accounts
+from ..services import accounts, tokens
 from . import db_session, login_manager
-from .forms import SignInForm, SignOutForm, SignUpForm
+from .forms import SignInForm, SignOutForm, SignUpForm, TokenForm
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
 
@@ -81,3 +81,42 @@ def signout():  # type: ignore[no-untyped-def]
         logout_user()
         flash("You are signed out.", "info")
     return redirect(url_for("public.home"))
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@login_required
+def api_tokens():  # type: ignore[no-untyped-def]
+    """Personal API tokens: make one (shown once), see when each was last used, revoke."""
+    form = TokenForm()
+    new_token = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            _row, new_token = tokens.create(
+                session=db_session(), user=current_user, name=form.name.data or ""
+            )
+        except tokens.TokenError as exc:
+            form.name.errors = [*form.name.errors, str(exc)]
+            status = 422
+    elif form.errors:
+        status = 422
+    return render_template(
+        "auth/tokens.html",
+        form=TokenForm(formdata=None) if new_token else form,
+        revoke_form=SignOutForm(),
+        tokens=tokens.list_for(session=db_session(), user=current_user),
+        new_token=new_token,
+    ), status
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+    if not SignOutForm().validate_on_submit():
+        abort(400)
+    try:
+        row = tokens.revoke(session=db_session(), user=current_user, token_id=token_id)
+    except LookupError:
+        abort(404)
+    flash(f"The token “{row.name}” is revoked; programs using it can no longer file.", "success")
+    return redirect(url_for("auth.api_tokens"))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, TooManyRequests
+
+from .limits import limiter
 
 _TEXT = {
     400: ("The request could not be understood", "Something in the request was malformed."),
@@ -21,9 +25,39 @@ _TEXT = {
 }
 
 
+_CODES = {
+    400: "invalid_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "server_error",
+}
+
+
 def _page(code: int, message: str | None = None):  # type: ignore[no-untyped-def]
+    """The error page; under /api/ the same as a JSON error with a stable code."""
     title, default = _TEXT.get(code, ("Error", ""))
+    if request.path.startswith("/api/"):
+        body = {"code": _CODES.get(code, "error"), "message": message or default or title}
+        return {"error": body}, code
     return render_template("error.html", code=code, title=title, message=message or default), code
+
+
+def _wait() -> tuple[str, int]:
+    """How long until the client's rate limit lets it in again: in words, and in seconds (as
+    Flask-Limiter counts them for the Retry-After header)."""
+    current = limiter.current_limit
+    seconds = max(1, int(current.reset_at - time.time())) if current else 60
+    if seconds < 90:
+        words = "a minute"
+    elif seconds < 90 * 60:
+        words = f"{round(seconds / 60)} minutes"
+    else:
+        words = f"{round(seconds / 3600)} hours"
+    return words, seconds
 
 
 def init_app(app: Flask) -> None:
@@ -43,6 +77,16 @@ def init_app(app: Flask) -> None:
             f"The upload was larger than this registry accepts ({limit:.0f} MB for a file). "
             "Nothing was saved. Go back and choose a smaller file.",
         )
+
+    @app.errorhandler(TooManyRequests)
+    def _rate_limited(_exc: TooManyRequests):  # type: ignore[no-untyped-def]
+        words, seconds = _wait()
+        message = (
+            "You have sent more requests than this registry answers from one address in a "
+            f"while. Nothing was lost: try again in {words}."
+        )
+        body, code = _page(429, message)  # JSON under /api/, the error page elsewhere
+        return body, code, {"Retry-After": str(seconds)}
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):  # type: ignore[no-untyped-def]

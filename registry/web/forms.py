@@ -77,6 +77,14 @@ class SignOutForm(FlaskForm):
     """Only carries the CSRF token: signing out is a POST."""
 
 
+class TokenForm(FlaskForm):
+    name = StringField(
+        "Name",
+        validators=[DataRequired(), Length(max=100)],
+        description="What will use it, for example “Studio batch uploader”.",
+    )
+
+
 class AuthorForm(Form):
     name = StringField("Full name", validators=[Optional(), SHORT])
     signing = SelectField(
@@ -317,6 +325,7 @@ __all__ = [
     "SignInForm",
     "SignOutForm",
     "SignUpForm",
+    "TokenForm",
     "form_data",
     "problem_map",
     "to_declaration",

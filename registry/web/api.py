@@ -1,0 +1,543 @@
+"""The JSON API under ``/api/v1``: file a registration (with a personal API token), read a
+public record, search the catalog, reverse search, and the transparency log's tree head, entries
+and proofs. ``/api/v1/openapi.json`` describes every route (registry.web.openapi); the tests hold
+the two to each other and run schemathesis against the document.
+
+Errors are ``{"error": {"code": ..., "message": ..., "fields": {...}}}`` with a stable code. A
+filing goes through the same form validation and the same service as the web form.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+from werkzeug.datastructures import MultiDict
+
+from ..domain.statuses import Status
+from ..domain.transparency import public_pem, raw_public_key
+from ..domain.vocabulary import ContributionCategory
+from ..services import (
+    certificates,
+    examination,
+    filing,
+    lookup,
+    matching,
+    provenance,
+    tokens,
+    transparency,
+)
+from . import csrf, db_session, ext
+from .forms import FilingForm, to_declaration
+from .limits import reverse_search_limit
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+MAX_PAGE_SIZE = 100
+MAX_ENTRIES = 100
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, fields: dict[str, list[str]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields
+
+
+def error_body(code: str, message: str, fields: dict | None = None) -> dict:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return {"error": body}
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):  # type: ignore[no-untyped-def]
+    response = jsonify(error_body(exc.code, exc.message, exc.fields))
+    response.status_code = exc.status
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="registry"'
+    return response
+
+
+# ---- input -----------------------------------------------------------------------------------
+
+
+def _int_arg(name: str, default: int | None, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        if default is None:
+            raise ApiError(400, "invalid_request", f"The query parameter {name} is required.")
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
+        raise ApiError(400, "invalid_request", f"{name} must be a whole number.")
+    value = int(raw)
+    if not low <= value <= high:
+        raise ApiError(400, "invalid_request", f"{name} must be between {low} and {high}.")
+    return value
+
+
+def _json_object() -> dict:
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_request", "The body must be a JSON object.")
+    return body
+
+
+def _only(obj: dict, allowed: set[str], where: str) -> None:
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"Unknown field{'s' if len(unknown) > 1 else ''} in {where}: {', '.join(unknown)}.",
+        )
+
+
+def _deposit(body: dict) -> filing.DepositUpload:
+    """The work sent as ``{"text": ...}`` or ``{"filename": ..., "content_base64": ...}``."""
+    deposit = body.get("deposit")
+    if not isinstance(deposit, dict):
+        raise ApiError(400, "invalid_request", "deposit must be an object with text or a file.")
+    _only(deposit, {"text", "filename", "content_base64"}, "deposit")
+    text, content = deposit.get("text"), deposit.get("content_base64")
+    if (text is None) == (content is None):
+        raise ApiError(
+            400, "invalid_request", "Send the deposit as text or as content_base64, not both."
+        )
+    if text is not None:
+        if not isinstance(text, str):
+            raise ApiError(400, "invalid_request", "deposit.text must be a string.")
+        return filing.DepositUpload(pasted_text=text)
+    if not isinstance(content, str):
+        raise ApiError(400, "invalid_request", "deposit.content_base64 must be a string.")
+    try:
+        data = base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "invalid_request", "deposit.content_base64 is not base64.") from None
+    return filing.DepositUpload(file=io.BytesIO(data))
+
+
+def _with_upload_limit() -> None:
+    """A deposit travels base64-encoded: allow for the third it adds."""
+    request.max_content_length = current_app.config["REGISTRY_MAX_DEPOSIT_BYTES"] * 4 // 3 + (
+        2 << 20
+    )
+
+
+_TEXT_FIELDS = (
+    "title",
+    "work_category",
+    "completion_date",
+    "publication_status",
+    "publication_date",
+    "publication_nation",
+    "claimant_name",
+    "claimant_kind",
+    "claimant_address",
+    "rights_obtained",
+    "transfer_statement",
+    "rights_held",
+    "rights_held_detail",
+    "digital_source_type",
+    "ai_material",
+    "new_material",
+    "training_use",
+    "training_terms",
+)
+_ROWS = {
+    "authors": (("name", "signing", "pseudonym", "citizenship", "contribution"), 20),
+    "ai_tools": (("name", "version", "provider", "usage"), 20),
+    "sources": (("description", "origin", "licence"), 30),
+}
+DECLARATION_FIELDS = {
+    *_TEXT_FIELDS,
+    *_ROWS,
+    "alternative_titles",
+    "contributions",
+    "attested",
+}
+
+
+def _string(value: Any, path: str, problems: dict[str, list[str]]) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        problems.setdefault(path, []).append("Must be a string.")
+        return ""
+    return value
+
+
+def _form_data(decl: dict) -> MultiDict:
+    """The declaration as the filing form's fields, so both go through one validation."""
+    _only(decl, DECLARATION_FIELDS, "declaration")
+    problems: dict[str, list[str]] = {}
+    data: list[tuple[str, str]] = []
+    for name in _TEXT_FIELDS:
+        data.append((name, _string(decl.get(name), name, problems)))
+    titles = decl.get("alternative_titles") or []
+    if not isinstance(titles, list) or not all(isinstance(t, str) for t in titles):
+        problems.setdefault("alternative_titles", []).append("Must be a list of strings.")
+    else:
+        data.append(("alternative_titles", "\n".join(t.replace("\n", " ") for t in titles)))
+    for group, (keys, most) in _ROWS.items():
+        rows = decl.get(group) or []
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            problems.setdefault(group, []).append("Must be a list of objects.")
+            continue
+        if len(rows) > most:
+            problems.setdefault(group, []).append(f"At most {most} entries.")
+            continue
+        for i, row in enumerate(rows):
+            for unknown in sorted(set(row) - set(keys)):
+                problems.setdefault(f"{group}.{i}.{unknown}", []).append("Unknown field.")
+            for key in keys:
+                value = _string(row.get(key), f"{group}.{i}.{key}", problems)
+                data.append((f"{group}-{i}-{key}", value))
+    categories = {c.value for c in ContributionCategory}
+    contributions = decl.get("contributions") or []
+    if not isinstance(contributions, list) or not all(isinstance(c, dict) for c in contributions):
+        problems.setdefault("contributions", []).append("Must be a list of objects.")
+    else:
+        for i, item in enumerate(contributions):
+            category = item.get("category")
+            if category not in categories or set(item) - {"category", "description"}:
+                problems.setdefault(f"contributions.{i}", []).append(
+                    "Each contribution has a category (one of "
+                    + ", ".join(sorted(categories))
+                    + ") and a description."
+                )
+                continue
+            data.append((f"contributions-{category}-selected", "y"))
+            description = _string(item.get("description"), f"contributions.{i}", problems)
+            data.append((f"contributions-{category}-description", description))
+    attested = decl.get("attested", False)
+    if not isinstance(attested, bool):
+        problems.setdefault("attested", []).append("Must be true or false.")
+    elif attested:
+        data.append(("attested", "y"))
+    if problems:
+        raise ApiError(422, "invalid_filing", "The declaration has problems.", problems)
+    return MultiDict(data)
+
+
+def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
+    """WTForms' nested errors as dotted paths: ``authors.0.name``."""
+    out: dict[str, list[str]] = {}
+    if isinstance(errors, dict):
+        items = errors.items()
+    elif isinstance(errors, list) and errors and not all(isinstance(e, str) for e in errors):
+        items = ((str(i), e) for i, e in enumerate(errors))
+    else:
+        return {prefix: [str(e) for e in errors]} if errors else {}
+    for key, value in items:
+        if value:
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def _authenticated_user():  # type: ignore[no-untyped-def]
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(
+            401, "unauthenticated", "Send a personal API token: Authorization: Bearer <token>."
+        )
+    user = tokens.authenticate(session=db_session(), token=token.strip())
+    if user is None:
+        raise ApiError(401, "invalid_token", "The API token is unknown or has been revoked.")
+    return user
+
+
+# ---- output ----------------------------------------------------------------------------------
+
+
+def _date(value) -> str | None:  # type: ignore[no-untyped-def]
+    return value.isoformat() if value else None
+
+
+def _authors(reg) -> list[dict]:  # type: ignore[no-untyped-def]
+    out = []
+    for a in reg.authors:
+        if a.signing == "anonymous":
+            name = "Anonymous"
+        elif a.signing == "pseudonym":
+            name = a.pseudonym
+        else:
+            name = a.name
+        out.append({"name": name, "contribution": a.contribution or None})
+    return out
+
+
+def public_record(reg) -> dict:  # type: ignore[no-untyped-def]
+    """What the public record page shows, as JSON (never the address or the deposit)."""
+    session = db_session()
+    determination = examination.latest_determination(session, reg)
+    original, later = filing.supplements(session, reg)
+    judgement = provenance.judgement_of(provenance.get_report(session, reg))
+    deposit = reg.deposit
+    return {
+        "number": reg.number,
+        "title": reg.title,
+        "alternative_titles": [t.title for t in reg.alternative_titles],
+        "status": reg.status,
+        "status_label": Status(reg.status).label,
+        "filed_at": _date(reg.submitted_at),
+        "work_category": reg.work_category,
+        "claimant_name": reg.claimant_name,
+        "authors": _authors(reg),
+        "digital_source_type": reg.digital_source_type,
+        "ai_tools": [
+            {"name": t.name, "version": t.version or None, "provider": t.provider or None}
+            for t in reg.ai_tools
+        ],
+        "ai_material_excluded": reg.ai_material or None,
+        "new_material_claimed": reg.new_material or None,
+        "provenance": judgement.get("label") if judgement else None,
+        "determination": (
+            {
+                "outcome": determination.outcome,
+                "determined_at": _date(determination.at),
+                "limitation": determination.limitation or None,
+            }
+            if determination
+            else None
+        ),
+        "deposit": {
+            "sha256": reg.deposit_sha256,
+            "kind": deposit.kind if deposit else None,
+            "media_type": deposit.media_type if deposit else None,
+        },
+        "supplements": original.number if original else None,
+        "supplemented_by": [s.number for s in later],
+        "log": [
+            {"leaf_index": e.idx, "leaf": e.leaf, "leaf_hash": e.leaf_hash}
+            for e in transparency.entries_of(session, reg)
+        ],
+        "url": url_for("public.record", number=reg.number, _external=True),
+    }
+
+
+def _summary(reg) -> dict:  # type: ignore[no-untyped-def]
+    return {
+        "number": reg.number,
+        "title": reg.title,
+        "status": reg.status,
+        "status_label": Status(reg.status).label,
+        "claimant_name": reg.claimant_name,
+        "filed_at": _date(reg.submitted_at),
+        "url": url_for("api.registration", number=reg.number, _external=True),
+    }
+
+
+def _hexes(hashes: list[bytes]) -> list[str]:
+    return [h.hex() for h in hashes]
+
+
+# ---- routes ----------------------------------------------------------------------------------
+
+
+@bp.get("/openapi.json")
+def openapi():  # type: ignore[no-untyped-def]
+    from .openapi import document
+
+    return jsonify(document())
+
+
+@bp.get("/registrations")
+def registrations():  # type: ignore[no-untyped-def]
+    query = request.args.get("q", "")
+    if len(query) > 200:
+        raise ApiError(400, "invalid_request", "q must be at most 200 characters.")
+    page = _int_arg("page", 1, 1, 100_000)
+    page_size = _int_arg("page_size", 20, 1, MAX_PAGE_SIZE)
+    results = lookup.search(session=db_session(), query=query, page=page, page_size=page_size)
+    return jsonify(
+        {
+            "items": [_summary(r) for r in results.items],
+            "total": results.total,
+            "page": results.page,
+            "page_size": results.page_size,
+            "pages": results.pages,
+        }
+    )
+
+
+@bp.get("/registrations/<number>")
+def registration(number: str):  # type: ignore[no-untyped-def]
+    reg = lookup.by_number(session=db_session(), number=number)
+    if reg is None:
+        raise ApiError(404, "not_found", f"No public registration {number[:40]!r}.")
+    return jsonify(public_record(reg))
+
+
+@bp.get("/registrations/<number>/certificate")
+def certificate(number: str):  # type: ignore[no-untyped-def]
+    """The signed certificate of a registered work (check it with python -m registry.verify)."""
+    reg = lookup.by_number(session=db_session(), number=number)
+    if reg is None:
+        raise ApiError(404, "not_found", f"No public registration {number[:40]!r}.")
+    try:
+        cert = certificates.certificate(db_session(), ext().log, reg, registry_url=request.url_root)
+    except certificates.CertificateUnavailable as exc:
+        raise ApiError(409, "no_certificate", str(exc)) from None
+    return jsonify(cert)
+
+
+@bp.post("/registrations")
+def file_registration():  # type: ignore[no-untyped-def]
+    user = _authenticated_user()
+    _with_upload_limit()
+    body = _json_object()
+    _only(body, {"declaration", "deposit"}, "the body")
+    declaration = body.get("declaration")
+    if not isinstance(declaration, dict):
+        raise ApiError(400, "invalid_request", "declaration must be an object.")
+    form = FilingForm(formdata=_form_data(declaration), meta={"csrf": False})
+    upload = _deposit(body)
+    if not form.validate():
+        problems = _flatten(form.errors)
+        raise ApiError(422, "invalid_filing", "The declaration has problems.", problems)
+    try:
+        reg = filing.submit(
+            session=db_session(),
+            store=ext().store,
+            limits=ext().limits,
+            owner=user,
+            declaration=to_declaration(form),
+            upload=upload,
+            matcher=ext().matcher,
+            policy=current_app.config["REGISTRY_ROUTING_POLICY"],
+        )
+    except filing.FilingRejected as exc:
+        fields: dict[str, list[str]] = {}
+        for p in exc.problems:
+            fields.setdefault(p.field or "filing", []).append(p.message)
+        raise ApiError(422, "invalid_filing", str(exc), fields) from None
+    response = jsonify(public_record(reg))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.registration", number=reg.number, _external=True)
+    return response
+
+
+@bp.post("/search/similar")
+@reverse_search_limit
+def reverse_search():  # type: ignore[no-untyped-def]
+    _with_upload_limit()
+    body = _json_object()
+    _only(body, {"deposit"}, "the body")
+    upload = _deposit(body)
+    try:
+        result = matching.reverse_search(
+            session=db_session(),
+            store=ext().store,
+            matcher=ext().matcher,
+            limits=ext().limits,
+            upload=upload,
+        )
+    except filing.FilingRejected as exc:
+        raise ApiError(422, "invalid_deposit", str(exc)) from None
+    return jsonify(result.public_dict())
+
+
+@bp.get("/log/key")
+def log_key():  # type: ignore[no-untyped-def]
+    log = ext().log
+    return jsonify(
+        {
+            "algorithm": "Ed25519",
+            "key_id": log.key_id,
+            "public_key": raw_public_key(log.public_key),
+            "pem": public_pem(log.public_key),
+        }
+    )
+
+
+@bp.get("/log/tree-head")
+def tree_head():  # type: ignore[no-untyped-def]
+    log = ext().log
+    head = log.head(db_session())
+    return jsonify({**head.to_json(), "key_id": log.key_id})
+
+
+def _log_size() -> int:
+    return transparency.size(db_session())
+
+
+@bp.get("/log/entries")
+def log_entries():  # type: ignore[no-untyped-def]
+    """Entries start .. end-1; as in RFC 6962's get-entries, fewer may come back than asked
+    for (at most 100, and none past the end of the log)."""
+    size = _log_size()
+    start = _int_arg("start", 0, 0, 2**62)
+    end = _int_arg("end", start + MAX_ENTRIES, 0, 2**62)
+    if end < start:
+        raise ApiError(400, "invalid_request", "end must not be smaller than start.")
+    rows = transparency.entries(db_session(), start, min(end, start + MAX_ENTRIES, size))
+    return jsonify(
+        {
+            "tree_size": size,
+            "entries": [
+                {"leaf_index": e.idx, "leaf": e.leaf, "leaf_hash": e.leaf_hash} for e in rows
+            ],
+        }
+    )
+
+
+def _proof_error(exc: transparency.LogError) -> ApiError:
+    return ApiError(400, "invalid_request", str(exc))
+
+
+@bp.get("/log/proof/inclusion")
+def inclusion_proof():  # type: ignore[no-untyped-def]
+    session = db_session()
+    log = ext().log
+    head = log.head(session)
+    tree_size = _int_arg("tree_size", head.tree_size, 1, 2**62)
+    leaf_index = _int_arg("leaf_index", None, 0, 2**62)
+    try:
+        proof = log.inclusion_proof(session, leaf_index, tree_size)
+        root = log.root(session, tree_size)
+    except transparency.LogError as exc:
+        raise _proof_error(exc) from None
+    row = transparency.entry(session, leaf_index)
+    return jsonify(
+        {
+            "leaf_index": leaf_index,
+            "tree_size": tree_size,
+            "leaf": row.leaf if row else None,
+            "leaf_hash": row.leaf_hash if row else None,
+            "root_hash": root.hex(),
+            "audit_path": _hexes(proof),
+        }
+    )
+
+
+@bp.get("/log/proof/consistency")
+def consistency_proof():  # type: ignore[no-untyped-def]
+    session = db_session()
+    log = ext().log
+    head = log.head(session)
+    second = _int_arg("second", head.tree_size, 1, 2**62)
+    first = _int_arg("first", None, 1, 2**62)
+    try:
+        proof = log.consistency_proof(session, first, second)
+        first_root, second_root = log.root(session, first), log.root(session, second)
+    except transparency.LogError as exc:
+        raise _proof_error(exc) from None
+    return jsonify(
+        {
+            "first": first,
+            "second": second,
+            "first_root_hash": first_root.hex(),
+            "second_root_hash": second_root.hex(),
+            "consistency": _hexes(proof),
+        }
+    )

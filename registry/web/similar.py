@@ -1,0 +1,49 @@
+"""Is it registered? Anyone may upload an image or paste a text and see which registered works
+it matches, with their public facts. Nothing sent is kept; searches are rate-limited."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import TextAreaField
+
+from ..services import filing, matching
+from . import db_session, ext
+from .forms import problem_map
+from .limits import reverse_search_limit
+
+bp = Blueprint("similar", __name__)
+
+
+class ReverseSearchForm(FlaskForm):
+    image = FileField("Upload an image")
+    text = TextAreaField("Or paste a text")
+
+
+@bp.route("/check", methods=["GET", "POST"])
+@reverse_search_limit
+def check():  # type: ignore[no-untyped-def]
+    form = ReverseSearchForm()
+    result = None
+    problems: dict[str, list[str]] = {}
+    if form.validate_on_submit():
+        upload = filing.DepositUpload(
+            file=form.image.data.stream if form.image.data else None,
+            pasted_text=form.text.data or None,
+        )
+        try:
+            result = matching.reverse_search(
+                session=db_session(),
+                store=ext().store,
+                matcher=ext().matcher,
+                limits=ext().limits,
+                upload=upload,
+            )
+        except filing.FilingRejected as exc:
+            problems = problem_map(exc.problems)
+    status = 422 if request.method == "POST" and result is None else 200
+    page = render_template(
+        "public/similar.html", form=form, result=result, problems=problems, limits=ext().limits
+    )
+    return page, status
