@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from .domain.declaration import AiTool, Author, Contribution, Declaration, InputSource
 from .domain.risk import RoutingPolicy
-from .services import accounts, filing, matching
+from .services import accounts, examination, filing, matching
 from .storage import DepositStore
 
 
@@ -178,7 +178,7 @@ def seed(
             password=password,
         ),
     ]
-    accounts.create_user(
+    examiner = accounts.create_user(
         session=session,
         email="examiner@demo.example",
         display_name="Demo Examiner",
@@ -384,6 +384,7 @@ def seed(
             filing.DepositUpload(pasted_text=COPIED_POEM),
         )
     )
+    filed = []
     for owner_index, decl, upload in filings:
         reg = filing.submit(
             session=session,
@@ -395,7 +396,23 @@ def seed(
             matcher=matcher,
             policy=policy,
         )
+        filed.append(reg)
         yield f"Filed {reg.number}: {reg.title}"
+    # The examiner decides the first two, so the demo has certificates to show.
+    for reg, limitation in (
+        (filed[0], "The AI-generated sketches of the sky and the water, since painted over."),
+        (filed[1], ""),
+    ):
+        examination.claim(session=session, uid=reg.uid, examiner=examiner)
+        examination.determine(
+            session=session,
+            uid=reg.uid,
+            examiner=examiner,
+            outcome="registered_with_limitation" if limitation else "registered",
+            limitation=limitation,
+            rationale="The human contribution is described and shown in the deposit.",
+        )
+        yield f"Registered {reg.number}; its certificate: /registrations/{reg.number}/certificate"
     yield ""
     yield "Demo accounts (passwords are shown only now):"
     yield f"  creators  lin.wei@demo.example, maria.santos@demo.example  password: {password}"

@@ -88,3 +88,36 @@ def test_evaluate_refuses_a_folder_that_is_not_an_evaluation_set(runner, tmp_pat
     result = runner.invoke(args=["registry", "evaluate", str(tmp_path)])
     assert result.exit_code == 2 and "not an evaluation set" in result.output
     assert count(session, Registration) == 0  # and the registry's own database is untouched
+
+
+def test_verify_log_passes_on_the_demo_and_names_an_edited_a_removed_and_a_reordered_row(
+    runner, session, app, tmp_path
+):
+    from sqlalchemy import text
+
+    from registry.domain.transparency import public_pem
+
+    assert runner.invoke(args=["registry", "demo"]).exit_code == 0
+    ok = runner.invoke(args=["registry", "verify-log"])
+    assert ok.exit_code == 0, ok.output
+    assert "9 entries, 9 signed tree heads" in ok.output and "The log verifies." in ok.output
+    key = tmp_path / "log.pem"
+    key.write_text(public_pem(app.extensions["registry"].log.public_key))
+    assert runner.invoke(args=["registry", "verify-log", "--key", str(key)]).exit_code == 0
+
+    for sql in (
+        "UPDATE registration SET title = 'x'",  # not in the log: still verifies
+        "UPDATE log_entry SET idx = 100 WHERE idx = 1",  # entries 1 and 2 trade places
+        "UPDATE log_entry SET idx = 1 WHERE idx = 2",
+        "UPDATE log_entry SET idx = 2 WHERE idx = 100",
+        "UPDATE registration SET number = 'AIR-2000-000001' WHERE number LIKE '%000005'",
+        "DELETE FROM log_entry WHERE idx = 5",
+    ):
+        session.execute(text(sql))
+    session.commit()
+    bad = runner.invoke(args=["registry", "verify-log"])
+    assert bad.exit_code == 1
+    assert "The log does NOT verify" in bad.output
+    assert "Entry 2 " in bad.output and "out of order" in bad.output
+    assert "Entry 4 " in bad.output and "number is 'AIR-2000-000001' in the records" in bad.output
+    assert "Entry 5 is missing" in bad.output

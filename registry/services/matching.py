@@ -538,6 +538,13 @@ def _determined_at(session: Session, ids: list[int]) -> dict[int, datetime]:
     return dict(rows)  # in id order: the latest determination of each comes last and stays
 
 
+def _searched_words(signal: str) -> str:
+    """A signal's name as the person searching reads it: they sent a work, not a new filing."""
+    return signal.replace("the new work", "what you sent").replace(
+        "the earlier work", "the registered work"
+    )
+
+
 def reverse_search(
     *,
     session: Session,
@@ -592,7 +599,7 @@ def reverse_search(
                 modality=modality.value,
                 band=c.band,
                 score=c.score,
-                signals=tuple(s.name for s in c.signals),
+                signals=tuple(_searched_words(s.name) for s in c.signals),
                 coverage=c.coverage,
             )
         )
