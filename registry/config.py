@@ -73,9 +73,17 @@ def _secret_key(instance_path: Path) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
-def _log_key(instance_path: Path, configured: str | None) -> Ed25519PrivateKey:
+def _log_key(instance_path: Path, configured: str | None, shared: bool) -> Ed25519PrivateKey:
     """The transparency log's Ed25519 signing key: the PEM file ``REGISTRY_LOG_KEY_FILE`` names,
-    or for the embedded default one generated into the instance folder on first run."""
+    or for the embedded default one generated into the instance folder on first run. A database
+    other than the embedded SQLite may be shared by several instances, which must all sign with
+    the log's one key, so there the file must be named."""
+    if not configured and shared:
+        raise ValueError(
+            "REGISTRY_LOG_KEY_FILE must name the transparency log's signing key when "
+            "REGISTRY_DATABASE_URL is not SQLite: every instance must sign with the same key "
+            "(make one with: openssl genpkey -algorithm ed25519 -out log-signing-key.pem)"
+        )
     if configured:
         path = Path(configured)
         if not path.is_file():
@@ -120,12 +128,19 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "REGISTRY_MAX_IMAGE_PIXELS": _int(env, "REGISTRY_MAX_IMAGE_PIXELS", 50_000_000),
         "REGISTRY_PAGE_SIZE": _int(env, "REGISTRY_PAGE_SIZE", 20),
         "REGISTRY_ROUTING_POLICY": policy,
+        # Where the registry is published, e.g. https://registry.example: signed certificates
+        # name their key and record there. Never taken from a request's Host header.
+        "REGISTRY_PUBLIC_URL": (env.get("REGISTRY_PUBLIC_URL") or "").rstrip("/") or None,
         # Redis for the rate limits shared by every worker; None keeps them in memory.
         "REGISTRY_REDIS_URL": env.get("REGISTRY_REDIS_URL") or None,
         "REGISTRY_REVERSE_SEARCH_LIMIT": _rate_limit(
             env, "REGISTRY_REVERSE_SEARCH_LIMIT", "20 per minute;200 per day"
         ),
-        "REGISTRY_LOG_SIGNING_KEY": _log_key(instance_path, env.get("REGISTRY_LOG_KEY_FILE")),
+        "REGISTRY_LOG_SIGNING_KEY": _log_key(
+            instance_path,
+            env.get("REGISTRY_LOG_KEY_FILE"),
+            shared=not database_url.startswith("sqlite"),
+        ),
         # The whole request may carry one deposit plus the form's own fields.
         "MAX_CONTENT_LENGTH": max_deposit + 2 * MIB,
         # Pasted text arrives as a form field rather than a file part.

@@ -68,7 +68,7 @@ def upgrade() -> None:
 
 
 def _start_log() -> None:
-    """The log begins with the public status changes already on record, in event order."""
+    """The log begins with the public status changes already on record, in time order."""
     from registry.domain.merkle import frontier_push, leaf_hash
     from registry.domain.transparency import encode_leaf, logged_event
 
@@ -77,7 +77,7 @@ def _start_log() -> None:
         "SELECT e.id, e.registration_id, e.at, e.from_status, e.to_status, r.number, "
         "r.deposit_sha256, o.number AS original FROM event e "
         "JOIN registration r ON r.id = e.registration_id "
-        "LEFT JOIN registration o ON o.id = r.supplements_id ORDER BY e.id"
+        "LEFT JOIN registration o ON o.id = r.supplements_id ORDER BY e.at, e.id"
     ).columns(at=sqlmodel.sql.sqltypes.UTCDateTime())
     rows = bind.execute(query).all()
     frontier: list[bytes] = []

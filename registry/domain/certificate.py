@@ -122,6 +122,8 @@ def load_certificate(data: bytes | str) -> dict:
         raise CertificateError(f"the file is not a certificate: {exc}") from None
     except ValueError as exc:
         raise CertificateError(f"the file is not JSON ({exc})") from None
+    except RecursionError:
+        raise CertificateError("the file is not a certificate: it is nested too deeply") from None
     if not isinstance(body, dict):
         raise CertificateError("the file is JSON but not a certificate (not an object)")
     return body

@@ -193,19 +193,26 @@ class TreeHead:
 
     @classmethod
     def from_json(cls, data: dict) -> TreeHead:
-        """Raises ValueError (KeyError, TypeError included) for a malformed head."""
+        """Raises ValueError for a malformed head (sizes and times are whole numbers that fit the
+        64 bits the signature covers)."""
         try:
             head = cls(
-                tree_size=int(data["tree_size"]),
-                timestamp=int(data["timestamp"]),
+                tree_size=_uint64(data["tree_size"]),
+                timestamp=_uint64(data["timestamp"]),
                 root_hash=bytes.fromhex(data["root_hash"]),
                 signature=base64.b64decode(data["signature"], validate=True),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"a malformed tree head: {exc}") from None
-        if head.tree_size < 0 or head.timestamp < 0 or len(head.root_hash) != 32:
-            raise ValueError("a malformed tree head: size, time or root out of range")
+        if len(head.root_hash) != 32:
+            raise ValueError("a malformed tree head: the root hash is not 32 bytes")
         return head
+
+
+def _uint64(value: object) -> int:
+    if type(value) is not int or not 0 <= value < 2**64:
+        raise ValueError(f"{value!r} is not a whole number from 0 to 2^64 - 1")
+    return value
 
 
 def logged_event(from_status: str | None, to_status: str | None, supplementary: bool) -> str | None:

@@ -113,6 +113,17 @@ class Verification:
     def ok(self) -> bool:
         return verified(self.offline) and all(c.ok for c in self.online)
 
+    @property
+    def superseded(self) -> bool:
+        """Genuine and in today's log, but the record has changed since (a cancellation, say):
+        the certificate still proves what was registered when."""
+        return (
+            verified(self.offline)
+            and len(self.online) == 2
+            and self.online[0].ok
+            and not self.online[1].ok
+        )
+
 
 def _consistency(session: Session, log: TransparencyLog, cert: dict) -> Check:
     name = "Part of today's log"
@@ -177,7 +188,7 @@ def check(
     head is consistent with the log today and whether the registration still stands."""
     offline = verify_certificate(cert, log.public_key, deposit_sha256=deposit_sha256)
     result = Verification(offline)
-    if offline[0].ok and cert["log"].get("key_id") == log.key_id:
+    if verified(offline):  # only a genuine certificate is compared with the registry today
         result.online.append(_consistency(session, log, cert))
         result.online.append(_still_registered(session, cert))
     return result

@@ -58,6 +58,7 @@ def search(*, session: Session, query: str, page: int = 1, page_size: int = 20) 
     lists the whole catalog, newest first. ``page`` counts from 1; a page past the end is empty.
     """
     page = max(1, page)
+    query = query.replace("\x00", " ")  # no database stores NUL in text; it matches nothing
     conditions = [_PUBLIC]
     for word in query.split()[:10]:
         pattern = _like(word)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +33,7 @@ from ..domain.transparency import (
     key_id,
     logged_event,
 )
-from ..models import Event, LogEntry, LogState, Registration, TreeHeadRecord
+from ..models import Event, LogEntry, LogState, Registration, TreeHeadRecord, utcnow
 
 _SIGNER = "registry.log_signer"
 
@@ -69,17 +71,26 @@ def leaf_for(event: Event, reg: Registration, original: str | None) -> bytes | N
 
 
 def append(session: Session, reg: Registration, event: Event) -> LogEntry | None:
-    """Log ``event`` if it changes the public status (inside the caller's write transaction)."""
+    """Log ``event`` if it changes the public status (inside the caller's write transaction).
+
+    The event's time is fixed once the lock is held, and never before the last logged time, so
+    the log's times never go backwards however transactions interleave or clocks differ."""
     if logged_event(event.from_status, event.to_status, reg.supplements_id is not None) is None:
         return None
     original = session.get(Registration, reg.supplements_id) if reg.supplements_id else None
     session.flush()  # the event's id
+    state = session.exec(
+        select(LogState)
+        .where(LogState.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # what the lock protects, not a stale copy
+    ).one()
+    index = state.tree_size
+    event.at = max(utcnow(), _last_time(session, index))
     leaf = leaf_for(event, reg, original.number if original else None)
     if leaf is None:
         return None
-    state = session.exec(select(LogState).where(LogState.id == 1).with_for_update()).one()
     digest = merkle.leaf_hash(leaf)
-    index = state.tree_size
     frontier = merkle.frontier_push(_frontier(state), index, digest)
     state.tree_size = index + 1
     state.frontier = b"".join(frontier).hex()
@@ -90,11 +101,28 @@ def append(session: Session, reg: Registration, event: Event) -> LogEntry | None
         leaf=leaf.decode("utf-8"),
         leaf_hash=digest.hex(),
     )
-    session.add_all([state, entry])
+    session.add_all([event, state, entry])
     key = session.info.get(_SIGNER)
-    if key is not None:
+    if key is not None and _signs_this_log(session, key):
         session.add(_record(_sign(key, index + 1, merkle.frontier_root(frontier)), key))
     return entry
+
+
+def _last_time(session: Session, size: int) -> datetime:
+    last = session.get(LogEntry, size - 1) if size else None
+    if last is None:
+        return datetime.min.replace(tzinfo=UTC)
+    stamp = decode_leaf(last.leaf.encode("utf-8"))["time"]
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _signs_this_log(session: Session, key: Ed25519PrivateKey) -> bool:
+    """Whether ``key`` is the key that has signed this log (or nothing has been signed yet).
+    One log has one key: heads signed by another would break every certificate."""
+    signed_by = session.exec(
+        select(TreeHeadRecord.key_id).order_by(TreeHeadRecord.tree_size.desc()).limit(1)  # type: ignore[union-attr]
+    ).first()
+    return signed_by is None or signed_by == key_id(key.public_key())
 
 
 def _sign(key: Ed25519PrivateKey, size: int, root: bytes) -> TreeHead:
@@ -176,6 +204,12 @@ class TransparencyLog:
         latest = session.exec(
             select(TreeHeadRecord).order_by(TreeHeadRecord.tree_size.desc()).limit(1)  # type: ignore[union-attr]
         ).first()
+        if latest is not None and latest.key_id != self.key_id:
+            raise LogError(
+                f"The log was signed with key {latest.key_id[:16]}…, not this registry's key "
+                f"{self.key_id[:16]}…: set REGISTRY_LOG_KEY_FILE to the log's key on every "
+                "instance."
+            )
         if latest is not None and latest.tree_size >= current:
             return _head(latest)
         root = merkle.frontier_root(_frontier(state)) if state else merkle.EMPTY_ROOT
@@ -224,6 +258,47 @@ class TransparencyLog:
     def root(self, session: Session, tree_size: int) -> bytes:
         self._check_size(session, tree_size)
         return self._synced(session, tree_size).root(tree_size)
+
+
+def checked_inclusion(session: Session, log: TransparencyLog, index: int, tree_size: int) -> dict:
+    """Entry ``index``'s audit path in the tree of ``tree_size``, checked as a client would:
+    ``problem`` is None when it leads to the root. Raises LogError for an index or size the log
+    does not have."""
+    proof = log.inclusion_proof(session, index, tree_size)
+    root = log.root(session, tree_size)
+    row = entry(session, index)
+    leaf = bytes.fromhex(row.leaf_hash)
+    return {
+        "index": index,
+        "tree_size": tree_size,
+        "entry": row,
+        "root": root.hex(),
+        "proof": [h.hex() for h in proof],
+        "problem": _failure(lambda: merkle.verify_inclusion(leaf, index, tree_size, proof, root)),
+    }
+
+
+def checked_consistency(session: Session, log: TransparencyLog, first: int, second: int) -> dict:
+    """The consistency proof from ``first`` to ``second`` entries, checked as a client would."""
+    proof = log.consistency_proof(session, first, second)
+    old, new = log.root(session, first), log.root(session, second)
+    return {
+        "first": first,
+        "second": second,
+        "old": old.hex(),
+        "new": new.hex(),
+        "proof": [h.hex() for h in proof],
+        "problem": _failure(lambda: merkle.verify_consistency(first, second, old, new, proof)),
+    }
+
+
+def _failure(check: Callable[[], None]) -> str | None:
+    """Why ``check`` fails, or None when it passes."""
+    try:
+        check()
+    except merkle.ProofError as exc:
+        return str(exc)
+    return None
 
 
 # ---- the audit -------------------------------------------------------------------------------

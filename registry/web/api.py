@@ -85,7 +85,10 @@ def _int_arg(name: str, default: int | None, low: int, high: int) -> int:
 def _json_object() -> dict:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        raise ApiError(400, "invalid_request", "The JSON is nested too deeply.") from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_request", "The body must be a JSON object.")
     return body
@@ -172,6 +175,9 @@ def _string(value: Any, path: str, problems: dict[str, list[str]]) -> str:
     if not isinstance(value, str):
         problems.setdefault(path, []).append("Must be a string.")
         return ""
+    if "\x00" in value:
+        problems.setdefault(path, []).append("Must not contain NUL characters.")
+        return ""
     return value
 
 
@@ -183,8 +189,12 @@ def _form_data(decl: dict) -> MultiDict:
     for name in _TEXT_FIELDS:
         data.append((name, _string(decl.get(name), name, problems)))
     titles = decl.get("alternative_titles") or []
-    if not isinstance(titles, list) or not all(isinstance(t, str) for t in titles):
-        problems.setdefault("alternative_titles", []).append("Must be a list of strings.")
+    if not isinstance(titles, list) or not all(
+        isinstance(t, str) and "\x00" not in t for t in titles
+    ):
+        problems.setdefault("alternative_titles", []).append(
+            "Must be a list of strings without NUL characters."
+        )
     else:
         data.append(("alternative_titles", "\n".join(t.replace("\n", " ") for t in titles)))
     for group, (keys, most) in _ROWS.items():
@@ -208,7 +218,11 @@ def _form_data(decl: dict) -> MultiDict:
     else:
         for i, item in enumerate(contributions):
             category = item.get("category")
-            if category not in categories or set(item) - {"category", "description"}:
+            if (
+                not isinstance(category, str)
+                or category not in categories
+                or set(item) - {"category", "description"}
+            ):
                 problems.setdefault(f"contributions.{i}", []).append(
                     "Each contribution has a category (one of "
                     + ", ".join(sorted(categories))
@@ -354,8 +368,8 @@ def openapi():  # type: ignore[no-untyped-def]
 @bp.get("/registrations")
 def registrations():  # type: ignore[no-untyped-def]
     query = request.args.get("q", "")
-    if len(query) > 200:
-        raise ApiError(400, "invalid_request", "q must be at most 200 characters.")
+    if len(query) > 200 or "\x00" in query:
+        raise ApiError(400, "invalid_request", "q must be at most 200 characters, without NUL.")
     page = _int_arg("page", 1, 1, 100_000)
     page_size = _int_arg("page_size", 20, 1, MAX_PAGE_SIZE)
     results = lookup.search(session=db_session(), query=query, page=page, page_size=page_size)
@@ -385,7 +399,9 @@ def certificate(number: str):  # type: ignore[no-untyped-def]
     if reg is None:
         raise ApiError(404, "not_found", f"No public registration {number[:40]!r}.")
     try:
-        cert = certificates.certificate(db_session(), ext().log, reg, registry_url=request.url_root)
+        cert = certificates.certificate(
+            db_session(), ext().log, reg, registry_url=current_app.config.get("REGISTRY_PUBLIC_URL")
+        )
     except certificates.CertificateUnavailable as exc:
         raise ApiError(409, "no_certificate", str(exc)) from None
     return jsonify(cert)

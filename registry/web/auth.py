@@ -100,13 +100,15 @@ def api_tokens():  # type: ignore[no-untyped-def]
             status = 422
     elif form.errors:
         status = 422
-    return render_template(
+    page = render_template(
         "auth/tokens.html",
         form=TokenForm(formdata=None) if new_token else form,
         revoke_form=SignOutForm(),
         tokens=tokens.list_for(session=db_session(), user=current_user),
         new_token=new_token,
-    ), status
+    )
+    # A new token is on this page once: no cache may keep it.
+    return page, status, {"Cache-Control": "no-store"}
 
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])

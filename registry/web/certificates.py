@@ -64,7 +64,9 @@ def _issue(number: str) -> dict:
         endpoint = request.endpoint or "certificates.page"
         abort(redirect(url_for(endpoint, number=reg.number), code=301))
     try:
-        return certificates.certificate(db_session(), ext().log, reg, registry_url=request.url_root)
+        return certificates.certificate(
+            db_session(), ext().log, reg, registry_url=current_app.config.get("REGISTRY_PUBLIC_URL")
+        )
     except certificates.CertificateUnavailable as exc:
         page = render_template("certificates/unavailable.html", reg=reg, reason=str(exc))
         abort(Response(page, status=404))

@@ -202,7 +202,8 @@ class FilingForm(FlaskForm):
 
 
 def _s(value: Any) -> str:
-    return (value or "").strip() if isinstance(value, str) else ""
+    """A text field as stored: trimmed, and without NUL characters (which no database keeps)."""
+    return (value or "").replace("\x00", "").strip() if isinstance(value, str) else ""
 
 
 def _choice(value: Any) -> str | None:
@@ -219,9 +220,7 @@ def to_declaration(form: FilingForm) -> Declaration:
     return Declaration(
         title=_s(form.title.data),
         alternative_titles=tuple(
-            line.strip()
-            for line in (form.alternative_titles.data or "").splitlines()
-            if line.strip()
+            _s(line) for line in (form.alternative_titles.data or "").splitlines() if _s(line)
         ),
         work_category=_choice(form.work_category.data),
         completion_date=form.completion_date.data,

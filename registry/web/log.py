@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
 
-from ..domain import merkle
 from ..domain.transparency import decode_leaf, public_pem, raw_public_key
 from ..services import transparency
 from . import db_session, ext
@@ -20,53 +19,23 @@ def _number(name: str) -> int | None:
 
 
 def _inclusion(session, log, size: int):  # type: ignore[no-untyped-def]
-    index, tree_size = _number("leaf_index"), _number("tree_size") or size
+    index = _number("leaf_index")
     if index is None:
         return None
     try:
-        proof = log.inclusion_proof(session, index, tree_size)
-        root = log.root(session, tree_size)
+        return transparency.checked_inclusion(session, log, index, _number("tree_size") or size)
     except transparency.LogError as exc:
         return {"error": str(exc)}
-    entry = transparency.entry(session, index)
-    leaf_hash = bytes.fromhex(entry.leaf_hash)
-    try:
-        merkle.verify_inclusion(leaf_hash, index, tree_size, proof, root)
-        verified = None
-    except merkle.ProofError as exc:
-        verified = str(exc)
-    return {
-        "index": index,
-        "tree_size": tree_size,
-        "entry": entry,
-        "root": root.hex(),
-        "proof": [h.hex() for h in proof],
-        "problem": verified,
-    }
 
 
 def _consistency(session, log, size: int):  # type: ignore[no-untyped-def]
-    first, second = _number("first"), _number("second") or size
+    first = _number("first")
     if first is None:
         return None
     try:
-        proof = log.consistency_proof(session, first, second)
-        old, new = log.root(session, first), log.root(session, second)
+        return transparency.checked_consistency(session, log, first, _number("second") or size)
     except transparency.LogError as exc:
         return {"error": str(exc)}
-    try:
-        merkle.verify_consistency(first, second, old, new, proof)
-        problem = None
-    except merkle.ProofError as exc:
-        problem = str(exc)
-    return {
-        "first": first,
-        "second": second,
-        "old": old.hex(),
-        "new": new.hex(),
-        "proof": [h.hex() for h in proof],
-        "problem": problem,
-    }
 
 
 @bp.route("")

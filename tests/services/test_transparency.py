@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -235,3 +236,30 @@ def test_the_registration_row_count_is_untouched_by_verify(signed, history, log)
     before = count(signed, Registration)
     transparency.verify(signed, log.public_key)
     assert count(signed, Registration) == before
+
+
+def test_one_log_one_key_a_second_key_neither_signs_nor_serves(session, store, log):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    owner = make_user(session)
+    transparency.attach_signer(session, log.key)
+    submit_text(session, store, owner, "Signed by the log's key.\n")
+    stranger = transparency.TransparencyLog(Ed25519PrivateKey.generate())
+    transparency.attach_signer(session, stranger.key)
+    submit_text(session, store, owner, "Filed on a misconfigured instance.\n")
+    assert count(session, LogEntry) == 2 and count(session, TreeHeadRecord) == 1  # not signed
+    with pytest.raises(transparency.LogError, match="REGISTRY_LOG_KEY_FILE"):
+        stranger.head(session)
+    assert log.head(session).tree_size == 2  # the log's own key signs it
+    assert transparency.verify(session, log.public_key).ok
+
+
+def test_logged_times_never_go_backwards(signed, store, monkeypatch):
+    owner = make_user(signed)
+    submit_text(signed, store, owner, "First.\n")
+    # a clock that runs behind (another machine, say): the next event would predate the last
+    monkeypatch.setattr(transparency, "utcnow", lambda: datetime(2000, 1, 1, tzinfo=UTC))
+    second = submit_text(signed, store, owner, "Second.\n")
+    times = [decode_leaf(e.leaf.encode())["time"] for e in transparency.entries(signed, 0, 9)]
+    assert times[1] == times[0]
+    assert second.events[-1].at.year != 2000  # the event keeps the time it was logged with

@@ -447,6 +447,7 @@ def test_a_creator_makes_sees_once_and_revokes_a_token(client, session, auth):
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "shown only this once" in html
+    assert response.headers["Cache-Control"] == "no-store"
     value = html.split('data-testid="new-token">')[1].split("<")[0]
     assert tokens.authenticate(session=session, token=value).id == user.id
     again = client.get("/account/tokens").get_data(as_text=True)
@@ -548,3 +549,40 @@ def test_a_registered_work_has_a_certificate_that_verifies(app, client, session,
     assert response.status_code == 200
     checks = verify_certificate(response.get_json(), app.extensions["registry"].log.public_key)
     assert verified(checks), [c for c in checks if not c.ok]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "declaration": {**DECLARATION, "contributions": [{"category": ["x"]}]},
+            "deposit": _image(),
+        },
+        {
+            "declaration": {**DECLARATION, "contributions": [{"category": {"a": 1}}]},
+            "deposit": _image(),
+        },
+        {"declaration": {**DECLARATION, "title": "a\x00b"}, "deposit": _image()},
+        {"declaration": {**DECLARATION, "alternative_titles": ["a\x00b"]}, "deposit": _image()},
+        {"declaration": {**DECLARATION, "authors": [{"name": "A\x00"}]}, "deposit": _image()},
+    ],
+)
+def test_hostile_json_types_and_nul_characters_are_422_not_500(client, session, token, body):
+    _error(_file(client, token, body), 422, "invalid_filing")
+    assert count(session, Registration) == 0
+
+
+def test_deeply_nested_json_is_400(client, session, token):
+    nested = "[" * 100_000 + "]" * 100_000
+    response = client.post(
+        "/api/v1/registrations",
+        data=nested,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    _error(response, 400, "invalid_request")
+
+
+def test_nul_in_a_search_is_400_and_the_web_search_copes(client):
+    _error(client.get("/api/v1/registrations?q=a%00b"), 400, "invalid_request")
+    assert client.get("/search?q=a%00b").status_code == 200

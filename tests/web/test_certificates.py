@@ -91,8 +91,18 @@ def test_the_json_certificate_verifies_with_the_registry_log_key(client, registe
         "sha256": registered.deposit_sha256,
         "media_type": "text/plain; charset=utf-8",
     }
-    assert cert["log"]["published_key"] == "http://localhost/log/key.pem"
+    assert "published_key" not in cert["log"]  # no public address configured: no links
     assert not verified(verify_certificate(cert, log.public_key, deposit + b"!"))
+
+
+def test_signed_links_come_from_the_configured_address_never_the_host_header(
+    app, client, registered
+):
+    app.config["REGISTRY_PUBLIC_URL"] = "https://air.example"
+    url = f"/registrations/{registered.number}/certificate.json"
+    cert = json.loads(client.get(url, headers={"Host": "evil.example"}).data)
+    assert cert["log"]["published_key"] == "https://air.example/log/key.pem"
+    assert "evil.example" not in json.dumps(cert)
 
 
 def test_a_misspelt_number_redirects_to_the_certificate(client, registered):
@@ -205,7 +215,32 @@ def test_the_verify_page_sees_a_later_change_to_the_log_and_record(
     html = post_verify(client, cert_bytes).get_data(as_text=True)
     assert "still contains the 2 entries the certificate" in html
     assert f"The registry now records {registered.number} as cancelled" in html
-    assert "✗ Not verified" in html
+    assert f"✓ Genuine, but no longer current: {registered.number}" in html
+    assert "✗ Not verified" not in html
+
+
+def test_a_forged_certificate_gets_no_checks_against_the_registry(client, cert_bytes):
+    cert = json.loads(cert_bytes)
+    cert["registration"]["claimant_name"] = "Somebody Else"
+    html = post_verify(client, json.dumps(cert).encode()).get_data(as_text=True)
+    assert "Checks against the registry today" not in html
+
+
+@pytest.mark.parametrize(
+    "head_change",
+    [{"tree_size": 2**64}, {"tree_size": True}, {"timestamp": 1.5}, {"tree_size": -1}],
+)
+def test_out_of_range_tree_heads_fail_their_check_without_an_error(client, cert_bytes, head_change):
+    cert = json.loads(cert_bytes)
+    cert["tree_head"].update(head_change)
+    response = post_verify(client, json.dumps(cert).encode())
+    assert response.status_code == 200
+    assert "✗ Not verified" in response.get_data(as_text=True)
+
+
+def test_deeply_nested_json_is_refused_with_422(client):
+    response = post_verify(client, b"[" * 100_000 + b"]" * 100_000)
+    assert response.status_code == 422
 
 
 def test_the_verify_page_rejects_a_modified_certificate_and_a_wrong_deposit(client, cert_bytes):

@@ -1,0 +1,39 @@
+"""Settings that concern the transparency log's key and the registry's public address."""
+
+import pytest
+
+from registry.config import load_settings
+from registry.domain.transparency import key_id, new_private_key_pem
+
+
+def test_the_embedded_default_generates_one_key_and_keeps_it(tmp_path):
+    first = load_settings(tmp_path, {})["REGISTRY_LOG_SIGNING_KEY"]
+    again = load_settings(tmp_path, {})["REGISTRY_LOG_SIGNING_KEY"]
+    assert key_id(first.public_key()) == key_id(again.public_key())
+    assert (tmp_path / "log-signing-key.pem").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_shared_database_needs_the_logs_key_named(tmp_path):
+    env = {"REGISTRY_DATABASE_URL": "postgresql+psycopg://db.example/registry"}
+    with pytest.raises(ValueError, match="REGISTRY_LOG_KEY_FILE must name"):
+        load_settings(tmp_path, env)
+    key = tmp_path / "log.pem"
+    key.write_bytes(new_private_key_pem())
+    settings = load_settings(tmp_path, {**env, "REGISTRY_LOG_KEY_FILE": str(key)})
+    assert settings["REGISTRY_LOG_SIGNING_KEY"] is not None
+    assert not (tmp_path / "log-signing-key.pem").exists()
+
+
+@pytest.mark.parametrize("content", [None, b"not a key", b"-----BEGIN PRIVATE KEY-----\nAA==\n"])
+def test_a_missing_or_bad_key_file_stops_the_start(tmp_path, content):
+    key = tmp_path / "log.pem"
+    if content is not None:
+        key.write_bytes(content)
+    with pytest.raises(ValueError, match="REGISTRY_LOG_KEY_FILE"):
+        load_settings(tmp_path, {"REGISTRY_LOG_KEY_FILE": str(key)})
+
+
+def test_the_public_address_is_kept_without_a_trailing_slash(tmp_path):
+    settings = load_settings(tmp_path, {"REGISTRY_PUBLIC_URL": "https://air.example/"})
+    assert settings["REGISTRY_PUBLIC_URL"] == "https://air.example"
+    assert load_settings(tmp_path, {})["REGISTRY_PUBLIC_URL"] is None
