@@ -136,6 +136,13 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "REGISTRY_REVERSE_SEARCH_LIMIT": _rate_limit(
             env, "REGISTRY_REVERSE_SEARCH_LIMIT", "20 per minute;200 per day"
         ),
+        "REGISTRY_SIGNIN_LIMIT": _rate_limit(
+            env, "REGISTRY_SIGNIN_LIMIT", "10 per minute;100 per hour"
+        ),
+        "REGISTRY_SIGNUP_LIMIT": _rate_limit(env, "REGISTRY_SIGNUP_LIMIT", "10 per hour"),
+        "REGISTRY_FILING_LIMIT": _rate_limit(
+            env, "REGISTRY_FILING_LIMIT", "60 per minute;600 per hour"
+        ),
         "REGISTRY_LOG_SIGNING_KEY": _log_key(
             instance_path,
             env.get("REGISTRY_LOG_KEY_FILE"),

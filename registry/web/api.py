@@ -32,7 +32,7 @@ from ..services import (
 )
 from . import csrf, db_session, ext
 from .forms import FilingForm, to_declaration
-from .limits import reverse_search_limit
+from .limits import filing_limit, reverse_search_limit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -408,6 +408,7 @@ def certificate(number: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/registrations")
+@filing_limit
 def file_registration():  # type: ignore[no-untyped-def]
     user = _authenticated_user()
     _with_upload_limit()

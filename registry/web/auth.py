@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..services import accounts, tokens
 from . import db_session, login_manager
 from .forms import SignInForm, SignOutForm, SignUpForm, TokenForm
+from .limits import signin_limit, signup_limit
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
 
@@ -36,6 +37,7 @@ def _safe_next(default: str) -> str:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@signup_limit
 def signup():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(url_for("filing.dashboard"))
@@ -58,6 +60,7 @@ def signup():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/signin", methods=["GET", "POST"])
+@signin_limit
 def signin():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(_safe_next(url_for("filing.dashboard")))

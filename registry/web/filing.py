@@ -24,6 +24,7 @@ from ..domain.vocabulary import ContributionCategory, DepositKind
 from ..services import examination, filing, matching, provenance
 from . import db_session, ext, perform
 from .forms import FilingForm, form_data, problem_map, to_declaration
+from .limits import filing_limit
 
 bp = Blueprint("filing", __name__, url_prefix="/filings")
 
@@ -41,12 +42,14 @@ def dashboard():  # type: ignore[no-untyped-def]
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
+@filing_limit
 def new():  # type: ignore[no-untyped-def]
     return _form_view(registration=None)
 
 
 @bp.route("/<uid>/edit", methods=["GET", "POST"])
 @login_required
+@filing_limit
 def edit(uid: str):  # type: ignore[no-untyped-def]
     reg = filing.get_own(session=db_session(), uid=uid, user=current_user)
     if reg is None:

@@ -1,4 +1,5 @@
-"""Rate limits on what anyone may ask without an account (the reverse search).
+"""Rate limits: on signing in and up (password guessing, mass accounts), on filing (the web
+form and the API draw from one budget) and on the reverse search (page and API alike).
 
 Counts live in memory in the embedded default, which is right for one process; with
 ``REGISTRY_REDIS_URL`` set they live in Redis, so every worker and machine shares them. The
@@ -12,23 +13,22 @@ from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-#: Counts for every route decorated with ``reverse_search_limit`` are shared (one budget per
-#: client for the page and the API alike).
-REVERSE_SEARCH_SCOPE = "reverse-search"
-
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
 
 
-def _reverse_search_limit() -> str:
-    return current_app.config["REGISTRY_REVERSE_SEARCH_LIMIT"]
+def _limit(setting: str):  # type: ignore[no-untyped-def]
+    """A limit shared by every view it decorates (one budget per client), read from the app's
+    ``setting`` and counted on POST only (showing a form costs nothing). Over it, the request
+    is answered 429 with a Retry-After header (see errors.py)."""
+    return limiter.shared_limit(
+        lambda: current_app.config[setting], scope=setting.lower(), methods=["POST"]
+    )
 
 
-#: Decorate a view that runs a reverse search: ``REGISTRY_REVERSE_SEARCH_LIMIT`` per client,
-#: counted on POST only (showing the empty form costs nothing). Over it, the request is answered
-#: 429 with a Retry-After header (see errors.py).
-reverse_search_limit = limiter.shared_limit(
-    _reverse_search_limit, scope=REVERSE_SEARCH_SCOPE, methods=["POST"]
-)
+reverse_search_limit = _limit("REGISTRY_REVERSE_SEARCH_LIMIT")
+signin_limit = _limit("REGISTRY_SIGNIN_LIMIT")
+signup_limit = _limit("REGISTRY_SIGNUP_LIMIT")
+filing_limit = _limit("REGISTRY_FILING_LIMIT")
 
 
 def init_app(app: Flask) -> None:
