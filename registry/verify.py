@@ -10,7 +10,6 @@ status 0 when every check holds, 1 when any fails, 2 when an input cannot be rea
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from registry.domain.certificate import (
     STATED_BY_REGISTRY,
     CertificateError,
     load_certificate,
+    sha256_of,
     verified,
     verify_certificate,
 )
@@ -66,14 +66,11 @@ def _read(path: Path, what: str, limit: int | None = None) -> bytes:
 
 
 def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     try:
         with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
+            return sha256_of(fh)
     except OSError as exc:
         raise Unreadable(f"cannot read the deposit file {path}: {exc.strerror or exc}") from None
-    return digest.hexdigest()
 
 
 def run(argv: Sequence[str] | None = None) -> int:

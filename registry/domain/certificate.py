@@ -26,7 +26,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -98,6 +98,14 @@ def canonical(body: Any) -> bytes:
 
 def _unsigned(cert: dict) -> bytes:
     return canonical({k: v for k, v in cert.items() if k != "signature"})
+
+
+def sha256_of(stream: BinaryIO) -> str:
+    """The SHA-256 (hex) of everything left in ``stream``, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: stream.read(1 << 20), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def load_certificate(data: bytes | str) -> dict:

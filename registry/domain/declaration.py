@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date
 
 from .vocabulary import (
@@ -105,6 +105,12 @@ class Declaration:
             sources=tuple(s for s in self.sources if not s.is_blank()),
             contributions=tuple(c for c in self.contributions if c.description.strip()),
         )
+
+
+# The rows (people, tools, contributions, inputs), the other titles and the attestation have a
+# shape of their own; every other field of a declaration is a plain text, code or date.
+_SHAPED = {"authors", "ai_tools", "contributions", "sources", "alternative_titles", "attested"}
+SCALAR_FIELDS = tuple(f.name for f in fields(Declaration) if f.name not in _SHAPED)
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def certificate(
         raise CertificateUnavailable(_why_not(session, reg))
     head = log.head(session)
     entries = [
-        LoggedEntry(e.idx, e.leaf, log.inclusion_proof(session, e.idx, head.tree_size))
+        LoggedEntry(e.idx, e.leaf, log.inclusion(session, e.idx, head.tree_size)[0])
         for e in entries_of(session, reg)
         if e.idx < head.tree_size
     ]
@@ -140,7 +140,7 @@ def _consistency(session: Session, log: TransparencyLog, cert: dict) -> Check:
             f"{current.tree_size}, so it cannot be a version of this log.",
         )
     try:
-        proof = log.consistency_proof(session, old.tree_size, current.tree_size)
+        proof = log.consistency(session, old.tree_size, current.tree_size)[0]
         merkle.verify_consistency(
             old.tree_size, current.tree_size, old.root_hash, current.root_hash, proof
         )

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from .. import deposits as deposit_rules
 from ..db import begin_write, writing
 from ..domain import declaration as rules
-from ..domain.declaration import Declaration, Problem
+from ..domain.declaration import SCALAR_FIELDS, Declaration, Problem
 from ..domain.numbering import format_number
 from ..domain.risk import RoutingPolicy
 from ..domain.statuses import Status, check_transition
@@ -154,7 +154,7 @@ def _write(
 ) -> Registration:
     today = today or utcnow().date()
     decl = declaration.without_blank_rows()
-    with _staged_upload(store, limits, upload, decl) as incoming:
+    with staged_upload(store, limits, upload, decl) as incoming:
         begin_write(session)
         try:
             registration = _load_or_create(session, owner, uid)
@@ -205,10 +205,11 @@ def _commit_or_unstore(
 
 
 @contextmanager
-def _staged_upload(
+def staged_upload(
     store: DepositStore, limits: Limits, upload: DepositUpload, decl: Declaration
 ) -> Iterator[_Incoming | None]:
-    """Stage, inspect and check the upload; on exit the temporary file is gone unless promoted."""
+    """Stage, inspect and check the upload as a deposit; on exit the temporary file is gone
+    unless promoted. The reverse search checks its uploads with this too (in a scratch store)."""
     if upload.file is not None and (upload.pasted_text or "").strip():
         raise FilingRejected(
             [Problem("deposit", "Either upload a file or paste the text, not both.")]
@@ -307,25 +308,7 @@ def _apply(session: Session, reg: Registration, d: Declaration) -> None:
         ):
             children.clear()
         session.flush()
-    for name in (
-        "title",
-        "work_category",
-        "completion_date",
-        "publication_status",
-        "publication_nation",
-        "claimant_name",
-        "claimant_kind",
-        "claimant_address",
-        "rights_obtained",
-        "transfer_statement",
-        "rights_held",
-        "rights_held_detail",
-        "digital_source_type",
-        "ai_material",
-        "new_material",
-        "training_use",
-        "training_terms",
-    ):
+    for name in SCALAR_FIELDS:  # publication_date and _nation are settled just below
         value = getattr(d, name)
         setattr(reg, name, value.strip() if isinstance(value, str) else value)
     reg.publication_date = d.publication_date if d.publication_status == "published" else None

@@ -506,7 +506,7 @@ def _read_search_upload(limits: Limits, upload: DepositUpload) -> _Searched:
     """Check the upload as a filing's deposit is checked, in a scratch folder that is removed
     before this returns, and decode it for the engine."""
     # Imported here: filing imports this module for the check.
-    from .filing import FilingRejected, _staged_upload
+    from .filing import FilingRejected, staged_upload
 
     # A pasted text is inspected as a text, so that its problem is the one named (a control
     # character, say), not that it is no image; a file may be either.
@@ -514,7 +514,7 @@ def _read_search_upload(limits: Limits, upload: DepositUpload) -> _Searched:
     decl = Declaration(work_category=WorkCategory.LITERARY.value if pasted else None)
     with tempfile.TemporaryDirectory(prefix="registry-search-") as scratch:
         # A store of its own in the scratch folder: nothing reaches the deposit store.
-        with _staged_upload(DepositStore(scratch), limits, upload, decl) as incoming:
+        with staged_upload(DepositStore(scratch), limits, upload, decl) as incoming:
             if incoming is None:
                 raise FilingRejected(
                     [Problem("deposit", "Choose an image or paste a text to search for.")]

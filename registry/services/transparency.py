@@ -238,34 +238,36 @@ class TransparencyLog:
                 raise LogError(f"the log has {len(self._tree)} entries, not {needed}")
             return self._tree
 
-    def _check_size(self, session: Session, tree_size: int) -> None:
+    def _tree_of(self, session: Session, tree_size: int) -> merkle.MerkleTree:
+        """This process's tree, holding at least ``tree_size`` entries of the log."""
         current = size(session)
         if not 0 < tree_size <= current:
             raise LogError(f"tree_size must be between 1 and {current}, the log's size")
+        return self._synced(session, tree_size)
 
-    def inclusion_proof(self, session: Session, index: int, tree_size: int) -> list[bytes]:
-        self._check_size(session, tree_size)
+    def inclusion(self, session: Session, index: int, tree_size: int) -> tuple[list[bytes], bytes]:
+        """Entry ``index``'s audit path in the tree of ``tree_size`` entries, and that root."""
+        tree = self._tree_of(session, tree_size)
         if not 0 <= index < tree_size:
             raise LogError(f"leaf_index must be between 0 and {tree_size - 1}")
-        return self._synced(session, tree_size).inclusion_proof(index, tree_size)
+        return tree.inclusion_proof(index, tree_size), tree.root(tree_size)
 
-    def consistency_proof(self, session: Session, first: int, second: int) -> list[bytes]:
-        self._check_size(session, second)
+    def consistency(
+        self, session: Session, first: int, second: int
+    ) -> tuple[list[bytes], bytes, bytes]:
+        """The proof that the tree of ``first`` entries begins the tree of ``second``, and the
+        two roots."""
+        tree = self._tree_of(session, second)
         if not 0 < first <= second:
             raise LogError(f"first must be between 1 and {second}")
-        return self._synced(session, second).consistency_proof(first, second)
-
-    def root(self, session: Session, tree_size: int) -> bytes:
-        self._check_size(session, tree_size)
-        return self._synced(session, tree_size).root(tree_size)
+        return tree.consistency_proof(first, second), tree.root(first), tree.root(second)
 
 
 def checked_inclusion(session: Session, log: TransparencyLog, index: int, tree_size: int) -> dict:
     """Entry ``index``'s audit path in the tree of ``tree_size``, checked as a client would:
     ``problem`` is None when it leads to the root. Raises LogError for an index or size the log
     does not have."""
-    proof = log.inclusion_proof(session, index, tree_size)
-    root = log.root(session, tree_size)
+    proof, root = log.inclusion(session, index, tree_size)
     row = entry(session, index)
     leaf = bytes.fromhex(row.leaf_hash)
     return {
@@ -280,8 +282,7 @@ def checked_inclusion(session: Session, log: TransparencyLog, index: int, tree_s
 
 def checked_consistency(session: Session, log: TransparencyLog, first: int, second: int) -> dict:
     """The consistency proof from ``first`` to ``second`` entries, checked as a client would."""
-    proof = log.consistency_proof(session, first, second)
-    old, new = log.root(session, first), log.root(session, second)
+    proof, old, new = log.consistency(session, first, second)
     return {
         "first": first,
         "second": second,

@@ -12,11 +12,13 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 from werkzeug.datastructures import MultiDict
 
+from ..domain.declaration import SCALAR_FIELDS, AiTool, Author, Declaration, InputSource
 from ..domain.statuses import Status
 from ..domain.transparency import public_pem, raw_public_key
 from ..domain.vocabulary import ContributionCategory
@@ -135,38 +137,16 @@ def _with_upload_limit() -> None:
     )
 
 
-_TEXT_FIELDS = (
-    "title",
-    "work_category",
-    "completion_date",
-    "publication_status",
-    "publication_date",
-    "publication_nation",
-    "claimant_name",
-    "claimant_kind",
-    "claimant_address",
-    "rights_obtained",
-    "transfer_statement",
-    "rights_held",
-    "rights_held_detail",
-    "digital_source_type",
-    "ai_material",
-    "new_material",
-    "training_use",
-    "training_terms",
-)
+# The declaration's fields, as the domain defines them; rows at most as many as the form takes.
+_ROW_TYPES = {"authors": Author, "ai_tools": AiTool, "sources": InputSource}
 _ROWS = {
-    "authors": (("name", "signing", "pseudonym", "citizenship", "contribution"), 20),
-    "ai_tools": (("name", "version", "provider", "usage"), 20),
-    "sources": (("description", "origin", "licence"), 30),
+    group: (
+        tuple(f.name for f in dataclass_fields(row)),
+        getattr(FilingForm, group).kwargs["max_entries"],
+    )
+    for group, row in _ROW_TYPES.items()
 }
-DECLARATION_FIELDS = {
-    *_TEXT_FIELDS,
-    *_ROWS,
-    "alternative_titles",
-    "contributions",
-    "attested",
-}
+DECLARATION_FIELDS = {f.name for f in dataclass_fields(Declaration)}
 
 
 def _string(value: Any, path: str, problems: dict[str, list[str]]) -> str:
@@ -186,7 +166,7 @@ def _form_data(decl: dict) -> MultiDict:
     _only(decl, DECLARATION_FIELDS, "declaration")
     problems: dict[str, list[str]] = {}
     data: list[tuple[str, str]] = []
-    for name in _TEXT_FIELDS:
+    for name in SCALAR_FIELDS:
         data.append((name, _string(decl.get(name), name, problems)))
     titles = decl.get("alternative_titles") or []
     if not isinstance(titles, list) or not all(
@@ -484,15 +464,11 @@ def tree_head():  # type: ignore[no-untyped-def]
     return jsonify({**head.to_json(), "key_id": log.key_id})
 
 
-def _log_size() -> int:
-    return transparency.size(db_session())
-
-
 @bp.get("/log/entries")
 def log_entries():  # type: ignore[no-untyped-def]
     """Entries start .. end-1; as in RFC 6962's get-entries, fewer may come back than asked
     for (at most 100, and none past the end of the log)."""
-    size = _log_size()
+    size = transparency.size(db_session())
     start = _int_arg("start", 0, 0, 2**62)
     end = _int_arg("end", start + MAX_ENTRIES, 0, 2**62)
     if end < start:
@@ -508,22 +484,16 @@ def log_entries():  # type: ignore[no-untyped-def]
     )
 
 
-def _proof_error(exc: transparency.LogError) -> ApiError:
-    return ApiError(400, "invalid_request", str(exc))
-
-
 @bp.get("/log/proof/inclusion")
 def inclusion_proof():  # type: ignore[no-untyped-def]
     session = db_session()
     log = ext().log
-    head = log.head(session)
-    tree_size = _int_arg("tree_size", head.tree_size, 1, 2**62)
+    tree_size = _int_arg("tree_size", log.head(session).tree_size, 1, 2**62)
     leaf_index = _int_arg("leaf_index", None, 0, 2**62)
     try:
-        proof = log.inclusion_proof(session, leaf_index, tree_size)
-        root = log.root(session, tree_size)
+        proof, root = log.inclusion(session, leaf_index, tree_size)
     except transparency.LogError as exc:
-        raise _proof_error(exc) from None
+        raise ApiError(400, "invalid_request", str(exc)) from None
     row = transparency.entry(session, leaf_index)
     return jsonify(
         {
@@ -541,14 +511,12 @@ def inclusion_proof():  # type: ignore[no-untyped-def]
 def consistency_proof():  # type: ignore[no-untyped-def]
     session = db_session()
     log = ext().log
-    head = log.head(session)
-    second = _int_arg("second", head.tree_size, 1, 2**62)
+    second = _int_arg("second", log.head(session).tree_size, 1, 2**62)
     first = _int_arg("first", None, 1, 2**62)
     try:
-        proof = log.consistency_proof(session, first, second)
-        first_root, second_root = log.root(session, first), log.root(session, second)
+        proof, first_root, second_root = log.consistency(session, first, second)
     except transparency.LogError as exc:
-        raise _proof_error(exc) from None
+        raise ApiError(400, "invalid_request", str(exc)) from None
     return jsonify(
         {
             "first": first,

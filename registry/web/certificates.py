@@ -4,7 +4,6 @@ uploaded for checking is kept."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from ..domain.certificate import (
     CertificateError,
     load_certificate,
     logged_entries,
+    sha256_of,
 )
 from ..services import certificates, lookup
 from . import certificate_pdf, db_session, ext
@@ -133,10 +133,7 @@ def _hash_upload(form: VerifyForm) -> str | None:
     upload = form.deposit.data
     if not upload or not getattr(upload, "filename", ""):
         return None
-    digest = hashlib.sha256()
-    for chunk in iter(lambda: upload.stream.read(1 << 20), b""):
-        digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_of(upload.stream)
 
 
 @bp.route("/verify", methods=["GET", "POST"])

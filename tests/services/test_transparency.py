@@ -101,18 +101,18 @@ def test_signed_heads_and_proofs_verify(signed, history, log):
         head.verify(log.public_key)
         assert head.root_hash == merkle.root(hashes[:size])
         for index in range(size):
-            proof = log.inclusion_proof(signed, index, size)
+            proof = log.inclusion(signed, index, size)[0]
             merkle.verify_inclusion(hashes[index], index, size, proof, head.root_hash)
         for old in range(1, size + 1):
-            proof = log.consistency_proof(signed, old, size)
+            proof = log.consistency(signed, old, size)[0]
             old_root = transparency.head_at(signed, old).root_hash
             merkle.verify_consistency(old, size, old_root, head.root_hash, proof)
     with pytest.raises(transparency.LogError, match="between 1 and 8"):
-        log.inclusion_proof(signed, 0, 9)
+        log.inclusion(signed, 0, 9)
     with pytest.raises(transparency.LogError, match="leaf_index"):
-        log.inclusion_proof(signed, 8, 8)
+        log.inclusion(signed, 8, 8)
     with pytest.raises(transparency.LogError, match="first"):
-        log.consistency_proof(signed, 0, 8)
+        log.consistency(signed, 0, 8)
 
 
 def test_without_the_key_in_the_session_the_head_is_signed_when_asked(session, store, log):

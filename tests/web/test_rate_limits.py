@@ -36,7 +36,7 @@ def test_sign_in_attempts_are_limited_per_address(tight, client, session):
 
 
 def test_sign_ups_are_limited_per_address(tight, client):
-    for i in range(2):
+    for _ in range(2):
         client.post(
             "/account/signup",
             data={"display_name": "x", "email": "bad", "csrf_token": csrf_token(client)},
