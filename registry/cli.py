@@ -197,6 +197,94 @@ def verify_log(key_file: Path | None) -> None:
 
 
 @registry.command(
+    "backup",
+    help="Take a consistent online backup into the new folder DEST: the database (SQLite's "
+    "backup API, or pg_dump for PostgreSQL), every deposit it names (hash-checked), the log's "
+    "signing key and a manifest of counts. The registry may keep running meanwhile.",
+)
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+def backup(dest: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from .services import maintenance
+
+    key_pem = ext().log.key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    try:
+        manifest = maintenance.backup(ext().engine, ext().store, key_pem, dest, progress=click.echo)
+    except maintenance.MaintenanceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"Backed up {manifest.counts.get('registration', 0)} filing(s), {manifest.deposits} "
+        f"deposit(s) and a log of {manifest.log_size} entries to {dest}. It holds the log's "
+        "private signing key: keep it as safe as the live one."
+    )
+
+
+@registry.command(
+    "restore",
+    help="Restore a backup made by `registry backup` into this registry, whose database must be "
+    "empty: database, deposits and the log's signing key. Stop the server first.",
+)
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore(source: Path) -> None:
+    from .services import maintenance
+
+    try:
+        manifest = maintenance.restore(
+            source,
+            ext().engine,
+            ext().store,
+            Path(current_app.config["REGISTRY_LOG_KEY_PATH"]),
+            progress=click.echo,
+        )
+    except maintenance.MaintenanceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"Restored {manifest.counts.get('registration', 0)} filing(s) and a log of "
+        f"{manifest.log_size} entries (taken {manifest.created}). Check it with: "
+        "flask --app wsgi registry verify-log"
+    )
+
+
+@registry.command(
+    "cleanup",
+    help="Remove deposit files no filing refers to (left by a crash between storing a file and "
+    "committing its row), stale temporary uploads and their thumbnails.",
+)
+@click.option(
+    "--min-age",
+    default=3600,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Only remove files at least this many seconds old (filings in flight are younger).",
+)
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+def cleanup(min_age: int, dry_run: bool) -> None:
+    from .services import maintenance
+
+    with _session() as session:
+        done = maintenance.cleanup(
+            session=session,
+            store=ext().store,
+            cache_dir=ext().cache_dir,
+            min_age_seconds=min_age,
+            dry_run=dry_run,
+        )
+    verb = "Would remove" if dry_run else "Removed"
+    for sha in done.removed:
+        click.echo(f"{verb} unreferenced deposit {sha}")
+    click.echo(
+        f"{verb} {len(done.removed)} unreferenced deposit(s), {done.temporary_removed} stale "
+        f"temporary upload(s) and {done.thumbnails_removed} thumbnail(s): {done.bytes_freed} "
+        f"bytes. Kept {done.kept_recent} unreferenced file(s) younger than {min_age} s."
+    )
+
+
+@registry.command(
     "evaluate",
     help="Measure the originality check on a labelled set (registered/, queries/, truth.csv). "
     "Runs in a scratch registry; the registry's own database is not touched.",

@@ -73,7 +73,7 @@ def _secret_key(instance_path: Path) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
-def _log_key(instance_path: Path, configured: str | None, shared: bool) -> Ed25519PrivateKey:
+def _log_key_path(instance_path: Path, configured: str | None, shared: bool) -> Path:
     """The transparency log's Ed25519 signing key: the PEM file ``REGISTRY_LOG_KEY_FILE`` names,
     or for the embedded default one generated into the instance folder on first run. A database
     other than the embedded SQLite may be shared by several instances, which must all sign with
@@ -91,6 +91,10 @@ def _log_key(instance_path: Path, configured: str | None, shared: bool) -> Ed255
     else:
         path = instance_path / "log-signing-key.pem"
         _create_once(path, new_private_key_pem())
+    return path
+
+
+def _load_log_key(path: Path) -> Ed25519PrivateKey:
     try:
         return load_private_key(path.read_bytes())
     except ValueError as exc:
@@ -118,6 +122,11 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         policy = RoutingPolicy.parse(routing) if routing else RoutingPolicy()
     except ValueError as exc:
         raise ValueError(f"REGISTRY_ROUTING_POLICY: {exc}") from None
+    key_path = _log_key_path(
+        instance_path,
+        env.get("REGISTRY_LOG_KEY_FILE"),
+        shared=not database_url.startswith("sqlite"),
+    )
     return {
         "SECRET_KEY": secret,
         "REGISTRY_DATABASE_URL": database_url,
@@ -143,11 +152,8 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "REGISTRY_FILING_LIMIT": _rate_limit(
             env, "REGISTRY_FILING_LIMIT", "60 per minute;600 per hour"
         ),
-        "REGISTRY_LOG_SIGNING_KEY": _log_key(
-            instance_path,
-            env.get("REGISTRY_LOG_KEY_FILE"),
-            shared=not database_url.startswith("sqlite"),
-        ),
+        "REGISTRY_LOG_KEY_PATH": str(key_path),
+        "REGISTRY_LOG_SIGNING_KEY": _load_log_key(key_path),
         # The whole request may carry one deposit plus the form's own fields.
         "MAX_CONTENT_LENGTH": max_deposit + 2 * MIB,
         # Pasted text arrives as a form field rather than a file part.

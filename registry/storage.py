@@ -43,6 +43,9 @@ class StagedFile:
         target = self.store.path_for(self.sha256)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
+            # Freshen its time: the clean-up spares recent files, and this one is about to be
+            # referenced again even if no row refers to it now.
+            os.utime(target)
             self.path.unlink(missing_ok=True)
             self.promoted = True
             return False
