@@ -138,6 +138,24 @@ def check() -> None:
 
 
 @registry.command(
+    "worker",
+    help="Run an RQ worker that checks submitted filings (needs REGISTRY_REDIS_URL; run as many "
+    "as you like, on any machine that shares the database and the deposits).",
+)
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker(burst: bool) -> None:
+    from .worker import run_worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("REGISTRY_REDIS_URL"):
+        raise click.UsageError(
+            "REGISTRY_REDIS_URL is not set: without a job queue, filings are checked as they "
+            "are submitted and no worker is needed."
+        )
+    run_worker(app, burst=burst)
+
+
+@registry.command(
     "close-overdue",
     help="Close for no response every filing whose creator missed a request's deadline "
     "(run it daily, e.g. from cron).",

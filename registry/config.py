@@ -140,8 +140,10 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         # Where the registry is published, e.g. https://registry.example: signed certificates
         # name their key and record there. Never taken from a request's Host header.
         "REGISTRY_PUBLIC_URL": (env.get("REGISTRY_PUBLIC_URL") or "").rstrip("/") or None,
-        # Redis for the rate limits shared by every worker; None keeps them in memory.
+        # Redis for the rate limits shared by every worker and for the job queue of checks
+        # (RQ); None keeps limits in memory and runs checks in the request.
         "REGISTRY_REDIS_URL": env.get("REGISTRY_REDIS_URL") or None,
+        "REGISTRY_QUEUE": env.get("REGISTRY_QUEUE") or "registry-checks",
         "REGISTRY_REVERSE_SEARCH_LIMIT": _rate_limit(
             env, "REGISTRY_REVERSE_SEARCH_LIMIT", "20 per minute;200 per day"
         ),

@@ -43,7 +43,7 @@ from ..models import (
     utcnow,
 )
 from ..storage import DepositStore, DepositTooLarge, StagedFile
-from . import examination, matching, provenance
+from . import checking, matching
 from .events import record
 
 log = logging.getLogger(__name__)
@@ -117,23 +117,30 @@ def submit(
     today: date | None = None,
     matcher: matching.Matcher | None = None,
     policy: RoutingPolicy | None = None,
+    defer: Callable[[int], object] | None = None,
 ) -> Registration:
-    """Save ``declaration`` and submit it: number, status ``submitted``, event; commit. Then,
-    given a ``matcher``, run the originality check and store its report, and given a routing
-    ``policy``, triage the filing (further commits: the filing is safe first; a check that fails
-    leaves it pending for ``registry check``).
+    """Save ``declaration`` and submit it: number, status ``submitted``, event; commit. Then
+    the checks (:mod:`.checking`): handed to ``defer`` with the registration's id when given
+    (a job queue; the filing is "checking" until a worker is done), else, given a ``matcher``,
+    run here, triaging too given a routing ``policy``. The filing is committed first; a check
+    that fails or cannot be queued leaves it pending for ``registry check``.
 
     Submitting a filing that is already submitted returns it unchanged (a double click files
     once). Raises FilingRejected when the filing is incomplete or inconsistent, with nothing
     written, and FilingNotFound when ``uid`` is not the owner's.
     """
     reg = _write(session, store, limits, owner, declaration, upload, uid, today, submit=True)
+    if defer is not None:
+        try:
+            defer(reg.id)
+            return reg
+        except Exception:  # the queue is down: check here rather than leave it waiting
+            log.exception("could not queue the check of %s; checking it now", reg.number)
     if matcher is not None:
         try:
-            matching.check(session=session, store=store, matcher=matcher, registration=reg)
-            provenance.inspect(session=session, store=store, registration=reg)
-            if policy is not None:
-                examination.triage(session=session, registration=reg, policy=policy)
+            checking.run(
+                session=session, store=store, matcher=matcher, policy=policy, registration=reg
+            )
         except Exception:  # the filing stands; the check is retried by `registry check`
             session.rollback()
             log.exception("originality check of %s failed; it stays pending", reg.number)

@@ -6,7 +6,9 @@ redirects. The session, the deposit store and the upload limits come from here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from flask import Flask, abort, current_app, flash, g, redirect
@@ -33,6 +35,8 @@ class Extension:
     cache_dir: Path
     log: TransparencyLog
     matcher: Matcher = field(default_factory=Matcher)
+    # Given a job queue: hands a submitted filing's id to the RQ workers that check it.
+    defer_check: Callable[[int], object] | None = None
 
     def session(self) -> Session:
         """A new session whose status changes sign the log's new tree head as they commit."""
@@ -85,6 +89,11 @@ def init_app(app: Flask) -> None:
         cache_dir=Path(cfg["REGISTRY_CACHE_DIR"]),
         log=TransparencyLog(cfg["REGISTRY_LOG_SIGNING_KEY"]),
     )
+    if cfg.get("REGISTRY_REDIS_URL"):
+        from ..worker import enqueue_check, make_queue
+
+        queue = make_queue(cfg["REGISTRY_REDIS_URL"], cfg["REGISTRY_QUEUE"])
+        app.extensions["registry"].defer_check = partial(enqueue_check, queue)
     app.teardown_appcontext(_close_session)
     csrf.init_app(app)
     login_manager.init_app(app)

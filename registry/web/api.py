@@ -24,6 +24,7 @@ from ..domain.transparency import public_pem, raw_public_key
 from ..domain.vocabulary import ContributionCategory
 from ..services import (
     certificates,
+    checking,
     examination,
     filing,
     lookup,
@@ -283,6 +284,7 @@ def public_record(reg) -> dict:  # type: ignore[no-untyped-def]
         "alternative_titles": [t.title for t in reg.alternative_titles],
         "status": reg.status,
         "status_label": Status(reg.status).label,
+        "checking": checking.is_checking(session, reg),
         "filed_at": _date(reg.submitted_at),
         "work_category": reg.work_category,
         "claimant_name": reg.claimant_name,
@@ -412,6 +414,7 @@ def file_registration():  # type: ignore[no-untyped-def]
             upload=upload,
             matcher=ext().matcher,
             policy=current_app.config["REGISTRY_ROUTING_POLICY"],
+            defer=ext().defer_check,
         )
     except filing.FilingRejected as exc:
         fields: dict[str, list[str]] = {}

@@ -21,7 +21,7 @@ from ..deposits import make_thumbnail
 from ..domain.declaration import AiTool
 from ..domain.statuses import Status
 from ..domain.vocabulary import ContributionCategory, DepositKind
-from ..services import examination, filing, matching, provenance
+from ..services import checking, examination, filing, matching, provenance
 from . import db_session, ext, perform
 from .forms import FilingForm, form_data, problem_map, to_declaration
 from .limits import filing_limit
@@ -109,6 +109,7 @@ def _save(form, registration, action: str):  # type: ignore[no-untyped-def]
             **common,
             matcher=ext().matcher,
             policy=current_app.config["REGISTRY_ROUTING_POLICY"],
+            defer=ext().defer_check,
         )
         return redirect(url_for("filing.receipt", uid=reg.uid))
     reg = filing.save_draft(**common)
@@ -201,6 +202,7 @@ def case_file(reg) -> dict:  # type: ignore[no-untyped-def]
         "reg": reg,
         "deposit_text": text,
         "report": report,
+        "checking": reg.number is not None and report is None,
         "matches": matches,
         "copied": [p["new"] for m in matches for p in m.get("passages", [])],
         "visible": matching.content_visible(session, numbers, current_user),
@@ -218,7 +220,9 @@ def receipt(uid: str):  # type: ignore[no-untyped-def]
     reg = filing.get_own(session=db_session(), uid=uid, user=current_user)
     if reg is None or reg.status == Status.DRAFT:
         abort(404)
-    return render_template("filing/receipt.html", reg=reg)
+    return render_template(
+        "filing/receipt.html", reg=reg, checking=checking.is_checking(db_session(), reg)
+    )
 
 
 @bp.route("/<uid>/deposit")

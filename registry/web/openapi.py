@@ -212,6 +212,10 @@ RECORD = _object(
         "alternative_titles": {"type": "array", "items": STRING},
         "status": STRING,
         "status_label": STRING,
+        "checking": {
+            "type": "boolean",
+            "description": "True while the originality check of a submitted filing is running.",
+        },
         "filed_at": _nullable(DATE_TIME),
         "work_category": {"type": ["string", "null"]},
         "claimant_name": STRING,
@@ -257,7 +261,7 @@ RECORD = _object(
         "log": {"type": "array", "items": _ref("LogEntry")},
         "url": STRING,
     },
-    ["number", "title", "status", "status_label", "deposit", "log", "url"],
+    ["number", "title", "status", "status_label", "checking", "deposit", "log", "url"],
 )
 
 TREE_HEAD = _object(

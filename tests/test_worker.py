@@ -1,0 +1,292 @@
+"""Checks in RQ workers (REGISTRY_REDIS_URL set): a filing is "checking" until a worker is done;
+a work-horse or a whole worker killed mid-job leaves the job to be retried, never a half-written
+filing. Needs Redis (skipped with the reason when it is not there, unless
+REGISTRY_REQUIRE_SERVICES=1)."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlmodel import func, select
+
+from registry import create_app
+from registry.models import Fingerprint, MatchReport, ProvenanceReport, Registration
+from tests.conftest import REQUIRE_SERVICES
+from tests.factories import declaration, image_bytes, make_user
+from tests.web.forms import post_filing
+
+REDIS_URL = os.environ.get("REGISTRY_TEST_REDIS", "redis://127.0.0.1:6379/0")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    try:
+        Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except RedisError as exc:
+        reason = f"Redis is not reachable at {REDIS_URL}: {exc}"
+        if REQUIRE_SERVICES:
+            pytest.fail(reason + " (REGISTRY_REQUIRE_SERVICES=1)")
+        pytest.skip(reason)
+    return REDIS_URL
+
+
+@pytest.fixture
+def queue_name():
+    return f"test-checks-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def queued(database_url, instance_path, redis_url, queue_name):
+    """An app whose submissions go to a job queue of their own."""
+    app = create_app(
+        {
+            "REGISTRY_INSTANCE_PATH": str(instance_path),
+            "REGISTRY_DATABASE_URL": database_url,
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "REGISTRY_REDIS_URL": redis_url,
+            "REGISTRY_QUEUE": queue_name,
+            # The limits would be counted in this Redis too, across tests: not what is tested.
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    yield app
+    from redis import Redis
+    from rq import Queue
+
+    Queue(queue_name, connection=Redis.from_url(redis_url)).delete(delete_jobs=True)
+    app.extensions["registry"].engine.dispose()
+
+
+def _env(app, queue_name):
+    return {
+        **os.environ,
+        "REGISTRY_INSTANCE_PATH": app.instance_path,
+        "REGISTRY_DATABASE_URL": app.config["REGISTRY_DATABASE_URL"],
+        "REGISTRY_LOG_KEY_FILE": str(Path(app.instance_path) / "log-signing-key.pem"),
+        "REGISTRY_REDIS_URL": app.config["REGISTRY_REDIS_URL"],
+        "REGISTRY_QUEUE": queue_name,
+    }
+
+
+def _worker(app, queue_name, *args, fault=None, wait=True):
+    if fault:
+        command = [sys.executable, "-m", "tests.harness.faulty_worker", *fault, *args]
+    else:
+        command = [sys.executable, "-m", "flask", "--app", "wsgi", "registry", "worker", *args]
+    proc = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=_env(app, queue_name),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    if not wait:
+        return proc
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 0, out
+    return out
+
+
+def _file(app, session, title="Lighthouse in Fog", colour=(200, 40, 40)):
+    client = app.test_client()
+    user = make_user(session)
+    from tests.conftest import AuthActions
+
+    AuthActions(client, session).login(user)
+    response = post_filing(
+        client,
+        declaration(title=title),
+        file=(io.BytesIO(image_bytes("PNG", (96, 64), colour)), "work.png"),
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    reg = session.exec(select(Registration).where(Registration.title == title)).one()
+    return client, reg
+
+
+def _count(session, model, reg):
+    session.rollback()  # a new transaction sees what the worker wrote
+    return session.exec(
+        select(func.count()).select_from(model).where(model.registration_id == reg.id)
+    ).one()
+
+
+def _session(app):
+    return app.extensions["registry"].session()
+
+
+def _log_verifies(app):
+    result = app.test_cli_runner().invoke(args=["registry", "verify-log"])
+    return result.exit_code == 0 and "The log verifies." in result.output, result.output
+
+
+def test_a_filing_is_checking_until_a_worker_has_checked_it(queued, queue_name):
+    with _session(queued) as session:
+        client, reg = _file(queued, session)
+        receipt = client.get(f"/filings/{reg.uid}/receipt").get_data(as_text=True)
+        assert "Checking" in receipt and 'http-equiv="refresh"' in receipt
+        assert reg.number in receipt  # the number comes at once, before the check
+        record = client.get(f"/filings/{reg.uid}").get_data(as_text=True)
+        assert "has not finished yet" in record and 'http-equiv="refresh"' in record
+        api = client.get(f"/api/v1/registrations/{reg.number}").get_json()
+        assert api["checking"] is True and api["status"] == "submitted"
+        assert _count(session, MatchReport, reg) == 0
+
+        out = _worker(queued, queue_name, "--burst")
+        assert "check-" in out
+
+        assert _count(session, MatchReport, reg) == 1, out
+        assert _count(session, ProvenanceReport, reg) == 1
+        session.rollback()  # a new transaction sees what the worker wrote
+        assert session.get(Registration, reg.id).triaged_at is not None
+        receipt = client.get(f"/filings/{reg.uid}/receipt").get_data(as_text=True)
+        assert "Checking" not in receipt and 'http-equiv="refresh"' not in receipt
+        assert client.get(f"/api/v1/registrations/{reg.number}").get_json()["checking"] is False
+        ok, output = _log_verifies(queued)
+        assert ok, output
+
+
+def test_a_second_filing_checked_by_a_worker_finds_the_first(queued, queue_name):
+    with _session(queued) as session:
+        _file(queued, session, "First")
+        _, second = _file(queued, session, "Second")  # the same picture, filed again
+        _worker(queued, queue_name, "--burst")
+        session.rollback()  # a new transaction sees what the worker wrote
+        report = session.exec(
+            select(MatchReport).where(MatchReport.registration_id == second.id)
+        ).one()
+        assert report.match_count == 1 and report.strongest_band == "strong"
+
+
+@pytest.mark.parametrize("step", ["matching.check", "provenance.inspect"])
+def test_a_work_horse_killed_mid_job_is_retried_and_nothing_is_half_written(
+    queued, queue_name, tmp_path, step
+):
+    marker = tmp_path / "crashed"
+    with _session(queued) as session:
+        _, reg = _file(queued, session)
+        out = _worker(queued, queue_name, "--burst", fault=["kill", step, str(marker)])
+        assert marker.exists(), out  # the work-horse died once
+        assert "retry" in out.lower() or "Retrying" in out, out
+        assert _count(session, MatchReport, reg) == 1
+        assert _count(session, Fingerprint, reg) == 1
+        assert _count(session, ProvenanceReport, reg) == 1
+        session.rollback()  # a new transaction sees what the worker wrote
+        assert session.get(Registration, reg.id).triaged_at is not None
+        ok, output = _log_verifies(queued)
+        assert ok, output
+
+
+def test_a_worker_killed_mid_job_leaves_the_job_to_another(queued, queue_name, tmp_path):
+    from redis import Redis
+    from rq import Queue
+    from rq.registry import StartedJobRegistry
+
+    marker = tmp_path / "started"
+    with _session(queued) as session:
+        client, reg = _file(queued, session)
+        proc = _worker(
+            queued, queue_name, fault=["hang", "matching.check", str(marker)], wait=False
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not marker.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert marker.exists(), "the worker never started the job"
+        finally:
+            # The worker and its work-horse (which RQ puts in a session of its own), at once.
+            if marker.exists():
+                os.kill(int(marker.read_text()), signal.SIGKILL)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate(timeout=30)
+        # The filing stands, whole, and says it is being checked.
+        assert _count(session, MatchReport, reg) == 0 and _count(session, Fingerprint, reg) == 0
+        assert client.get(f"/api/v1/registrations/{reg.number}").get_json()["checking"] is True
+        queue = Queue(queue_name, connection=Redis.from_url(queued.config["REGISTRY_REDIS_URL"]))
+        started = StartedJobRegistry(queue=queue)
+        assert started.get_job_ids(cleanup=False) == [f"check-{reg.id}"]
+        # Another worker's upkeep finds the job abandoned once its heartbeat has lapsed (at
+        # least a minute); here the clock is moved on instead of waiting for it.
+        started.cleanup(timestamp=time.time() + 3600)
+        assert f"check-{reg.id}" in queue.job_ids
+        _worker(queued, queue_name, "--burst")
+        assert _count(session, MatchReport, reg) == 1 and _count(session, Fingerprint, reg) == 1
+        assert client.get(f"/api/v1/registrations/{reg.number}").get_json()["checking"] is False
+        ok, output = _log_verifies(queued)
+        assert ok, output
+
+
+def test_without_a_queue_the_worker_command_says_it_is_not_needed(runner):
+    result = runner.invoke(args=["registry", "worker", "--burst"])
+    assert result.exit_code == 2 and "REGISTRY_REDIS_URL is not set" in result.output
+
+
+def test_when_the_queue_is_down_the_filing_is_checked_at_once(database_url, instance_path, session):
+    app = create_app(
+        {
+            "REGISTRY_INSTANCE_PATH": str(instance_path),
+            "REGISTRY_DATABASE_URL": database_url,
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "REGISTRY_REDIS_URL": "redis://127.0.0.1:1/0",  # nothing listens there
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    try:
+        with _session(app) as s:
+            _, reg = _file(app, s)
+            assert _count(s, MatchReport, reg) == 1
+    finally:
+        app.extensions["registry"].engine.dispose()
+
+
+def test_rate_limits_kept_in_redis_hold_across_processes(database_url, tmp_path, redis_url):
+    """Two application instances (as two gunicorn workers) count sign-ins in one budget."""
+    from tests.conftest import csrf_token
+
+    # A client address of this test's own: the counts outlive the test in Redis.
+    address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    apps = [
+        create_app(
+            {
+                "REGISTRY_INSTANCE_PATH": str(tmp_path / "instance"),
+                "REGISTRY_DATABASE_URL": database_url,
+                "TESTING": True,
+                "SECRET_KEY": "test-secret",
+                "REGISTRY_REDIS_URL": redis_url,
+                "REGISTRY_SIGNIN_LIMIT": "3 per minute",
+            }
+        )
+        for _ in range(2)
+    ]
+    try:
+        clients = [a.test_client() for a in apps]
+        for client in clients:
+            client.environ_base["REMOTE_ADDR"] = address
+        statuses = []
+        for i in range(4):
+            client = clients[i % 2]
+            data = {
+                "email": "nobody@example.org",
+                "password": "x",
+                "csrf_token": csrf_token(client),
+            }
+            statuses.append(client.post("/account/signin", data=data).status_code)
+        assert statuses == [422, 422, 422, 429]
+    finally:
+        for a in apps:
+            a.extensions["registry"].engine.dispose()
