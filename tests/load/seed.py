@@ -1,0 +1,87 @@
+"""Fill a registry with N works for the load test: distinct texts from a seeded vocabulary,
+filed through the filing service and checked by the originality check (so the match indexes
+hold N works), as real filings are."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+
+from sqlmodel import func, select
+
+from registry import bench
+from registry.models import Registration, User
+from registry.services import filing, tokens
+from registry.services.accounts import Role, create_user
+from tests.harness.server import DECLARATION
+
+
+def texts(seed: int) -> Iterator[str]:
+    """An endless run of distinct texts (1,500 characters of Zipf-distributed words, as the
+    engine's benchmark makes them), the same for the same seed."""
+    rng = random.Random(seed)
+    vocab = bench._vocabulary(rng, "en")
+    while True:
+        yield bench._text(rng, vocab, 1500)
+
+
+def _declaration(title: str):  # type: ignore[no-untyped-def]
+    """The load test's declaration, read through the filing form as the API reads one."""
+    from registry.web.api import _form_data
+    from registry.web.forms import FilingForm, to_declaration
+
+    form = FilingForm(
+        formdata=_form_data({**DECLARATION, "title": title, "work_category": "literary"}),
+        meta={"csrf": False},
+    )
+    assert form.validate(), form.errors
+    return to_declaration(form)
+
+
+def seed(app, count: int, *, progress: Callable[[str], None] = print, seed: int = 7) -> str:  # type: ignore[no-untyped-def]
+    """File and check works until the registry holds ``count``; return a new API token of the
+    load test's creator."""
+    ext = app.extensions["registry"]
+    with app.test_request_context(), ext.session() as session:
+        user = session.exec(select(User).where(User.email == "load@example.org")).first()
+        if user is None:
+            user = create_user(
+                session=session,
+                email="load@example.org",
+                display_name="Load Test",
+                password="load-test-password",
+                role=Role.CREATOR,
+            )
+        have = session.exec(select(func.count()).select_from(Registration)).one()
+        decl = _declaration("Seeded work")
+        source = texts(seed + have)
+        started = time.monotonic()
+        for i in range(have, count):
+            filing.submit(
+                session=session,
+                store=ext.store,
+                limits=ext.limits,
+                owner=user,
+                declaration=decl,
+                upload=filing.DepositUpload(pasted_text=f"Seeded work {i}\n{next(source)}\n"),
+                matcher=ext.matcher,
+            )
+            if (i + 1) % 1000 == 0:
+                rate = (i + 1 - have) / (time.monotonic() - started)
+                progress(f"seeded {i + 1} of {count} works ({rate:.0f}/s)")
+        _row, token = tokens.create(session=session, user=user, name=f"load {time.time():.0f}")
+        return token
+
+
+def numbers(app, limit: int = 5000) -> list[str]:  # type: ignore[no-untyped-def]
+    """Up to ``limit`` registration numbers, at random, for the lookups."""
+    with app.extensions["registry"].session() as session:
+        return list(
+            session.exec(
+                select(Registration.number)
+                .where(Registration.number.is_not(None))
+                .order_by(func.random())
+                .limit(limit)
+            ).all()
+        )
