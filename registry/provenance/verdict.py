@@ -58,9 +58,10 @@ class Judgement:
 
 
 def judge(
-    found: Provenance, *, declared_source_type: str, declared_ai_tools: list[str]
+    found: Provenance, *, declared_source_type: str | None, declared_ai_tools: list[str]
 ) -> Judgement:
-    """Hold what the file says against the declaration."""
+    """Hold what the file says against the declaration (a source type may be missing: the
+    column is nullable, only a submission requires it)."""
     evidence: list[str] = []
     confirmed = suspected = False
     for label in found.aigc:
@@ -104,7 +105,7 @@ def judge(
         suspected = True
         evidence.append(f"The text says “{f.value}” at character {f.position}.")
 
-    declared = declared_source_type.removeprefix(IPTC_PREFIX)
+    declared = (declared_source_type or "").removeprefix(IPTC_PREFIX)
     declared_ai = declared in _AI_SOURCE_TYPES or bool(declared_ai_tools)
     conflicts: list[str] = []
     if (confirmed or suspected) and not declared_ai:

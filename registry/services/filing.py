@@ -228,7 +228,11 @@ def staged_upload(
         staging = store.stage(upload.file, limit=limits.max_deposit_bytes)
     else:
         text = (upload.pasted_text or "").replace("\r\n", "\n").replace("\r", "\n")
-        staging = store.stage_bytes(text.encode("utf-8"), limit=limits.max_text_bytes)
+        # surrogatepass: a lone surrogate (possible in JSON) reaches the decoder, which refuses
+        # it as not UTF-8, instead of failing here.
+        staging = store.stage_bytes(
+            text.encode("utf-8", "surrogatepass"), limit=limits.max_text_bytes
+        )
     try:
         with staging as staged:
             if staged.size == 0:
@@ -245,13 +249,10 @@ def staged_upload(
                 raise FilingRejected([Problem("deposit", str(exc))]) from exc
             yield _Incoming(staged, info)
     except DepositTooLarge as exc:
+        what = "file" if upload.file is not None else "text"
+        limit = deposit_rules.human_size(exc.limit)
         raise FilingRejected(
-            [
-                Problem(
-                    "deposit",
-                    f"The file is larger than the limit of {exc.limit / 1_048_576:.0f} MB.",
-                )
-            ]
+            [Problem("deposit", f"The {what} is larger than the limit of {limit}.")]
         ) from exc
 
 

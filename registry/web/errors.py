@@ -71,6 +71,14 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
+        length = request.content_length
+        if length is not None and length <= (app.config.get("MAX_CONTENT_LENGTH") or length):
+            # Small enough as a whole: too many form parts, or one field too long.
+            return _page(
+                413,
+                "The form sent had too many fields or parts, or a field far too long "
+                f"(at most {app.config.get('MAX_FORM_PARTS', 500)} parts). Nothing was saved.",
+            )
         limit = app.config["REGISTRY_MAX_DEPOSIT_BYTES"] / 1_048_576
         return _page(
             413,

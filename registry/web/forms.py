@@ -6,10 +6,13 @@ at once live in ``registry.domain.declaration`` and come back as problems keyed 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from flask import current_app
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from werkzeug.datastructures import FileStorage
 from wtforms import (
     BooleanField,
     DateField,
@@ -24,8 +27,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.utils import unset_value
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
+from ..deposits import human_size
 from ..domain.declaration import AiTool, Author, Contribution, Declaration, InputSource, Problem
 from ..domain.vocabulary import (
     ClaimantKind,
@@ -48,6 +53,87 @@ def _options(vocabulary: type[Labelled], *, blank: bool = False) -> list[SelectC
 
 SHORT = Length(max=200)
 LONG = Length(max=10_000)
+
+
+class RowList(FieldList):
+    """A FieldList that refuses more rows than it takes, with a message beside the last row.
+
+    WTForms would drop the extra rows without a word (and assert when one more is added)."""
+
+    def __init__(self, *args: Any, noun: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.noun = noun
+
+    def _too_many(self) -> str:
+        return f"A filing lists at most {self.max_entries} {self.noun}."
+
+    def _mark_last(self, message: str, *, process: bool) -> None:
+        if not self.entries:
+            return
+        first = next(iter(self.entries[-1].form))  # the last row's first field
+        if process:
+            first.process_errors.append(message)
+        else:
+            first.errors = [*first.errors, message]
+
+    def process(self, formdata, data=unset_value, extra_filters=None):  # type: ignore[no-untyped-def]
+        super().process(formdata, data, extra_filters)
+        if formdata and self.max_entries:
+            sent = len(set(self._extract_indices(self.name, formdata)))
+            if sent > self.max_entries:
+                self._mark_last(
+                    f"{self._too_many()} This one had {sent}: remove the extra ones.", process=True
+                )
+
+    def append_entry(self, data=None):  # type: ignore[no-untyped-def]
+        if self.max_entries and len(self.entries) >= self.max_entries:
+            self._mark_last(self._too_many(), process=False)
+            return None
+        return super().append_entry(data)
+
+
+class OneFileField(FileField):
+    """The deposit: one file. Several file parts under its name are refused rather than all but
+    the first silently dropped."""
+
+    def process_formdata(self, valuelist):  # type: ignore[no-untyped-def]
+        files = [v for v in valuelist if isinstance(v, FileStorage) and v]
+        super().process_formdata(valuelist)
+        if len(files) > 1:
+            raise ValueError(f"Attach one file: {len(files)} were sent.")
+
+
+def _pasted_text(form: Any, field: Any) -> None:
+    """Pasted text: what the filing service checks too, said here beside the box."""
+    text = field.data or ""
+    if "\ufffd" in text:
+        raise ValidationError(
+            "The pasted text contains “\ufffd” (U+FFFD), the mark left where characters could "
+            "not be read: it was not sent as valid UTF-8. Paste it again from the original, or "
+            "upload it as a UTF-8 .txt file."
+        )
+    limit = current_app.config.get("REGISTRY_MAX_TEXT_BYTES")
+    size = len(text.replace("\r\n", "\n").encode("utf-8", "surrogatepass"))
+    if limit and size > limit:
+        raise ValidationError(
+            f"The pasted text is {size:,} bytes; the limit for texts is {human_size(limit)} "
+            f"({limit:,} bytes)."
+        )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_UNICODE = "Contains characters that are not valid Unicode text (unpaired surrogates)."
+
+
+def _leaves(form: Any) -> Any:
+    for f in form:
+        if isinstance(f, FieldList):
+            for entry in f.entries:
+                yield from _leaves(entry.form) if isinstance(entry, FormField) else [entry]
+        elif isinstance(f, FormField):
+            yield from _leaves(f.form)
+        else:
+            yield f
 
 
 class SignUpForm(FlaskForm):
@@ -144,7 +230,7 @@ class FilingForm(FlaskForm):
         "Country of first publication", validators=[Optional(), Length(max=100)]
     )
     # Authors and rights
-    authors = FieldList(FormField(AuthorForm), min_entries=1, max_entries=20)
+    authors = RowList(FormField(AuthorForm), min_entries=1, max_entries=20, noun="authors")
     claimant_name = StringField(
         "Claimant (who holds the copyright)", validators=[Optional(), Length(max=300)]
     )
@@ -170,7 +256,7 @@ class FilingForm(FlaskForm):
     digital_source_type = RadioField(
         "How the work was made", choices=_options(DigitalSourceType), validators=[Optional()]
     )
-    ai_tools = FieldList(FormField(ToolForm), min_entries=1, max_entries=20)
+    ai_tools = RowList(FormField(ToolForm), min_entries=1, max_entries=20, noun="AI tools")
     ai_material = TextAreaField(
         "What the AI generated (excluded from the claim)",
         validators=[Optional(), LONG],
@@ -185,7 +271,7 @@ class FilingForm(FlaskForm):
         "“selection, coordination and arrangement of AI-generated images”.",
     )
     # Data provenance
-    sources = FieldList(FormField(SourceForm), min_entries=1, max_entries=30)
+    sources = RowList(FormField(SourceForm), min_entries=1, max_entries=30, noun="sources")
     training_use = RadioField(
         "May the work be used to train AI models?",
         choices=_options(TrainingUse),
@@ -193,12 +279,20 @@ class FilingForm(FlaskForm):
     )
     training_terms = TextAreaField("Conditions", validators=[Optional(), Length(max=2000)])
     # The deposit
-    deposit_file = FileField("Upload the work")
-    deposit_text = TextAreaField("Or paste the text")
+    deposit_file = OneFileField("Upload the work")
+    deposit_text = TextAreaField("Or paste the text", validators=[_pasted_text])
     attested = BooleanField(
         "I confirm that the statements in this filing are true and complete to the best of my "
         "knowledge, and that I am the claimant or authorised to act for the claimant."
     )
+
+    def validate(self, extra_validators=None):  # type: ignore[no-untyped-def]
+        # Unpaired surrogates reach a form only through the JSON API (a browser's form data is
+        # decoded with replacement); no database can store them.
+        for f in _leaves(self):
+            if isinstance(f.data, str) and _SURROGATE.search(f.data):
+                f.process_errors.append(_NOT_UNICODE)
+        return super().validate(extra_validators)
 
 
 def _s(value: Any) -> str:

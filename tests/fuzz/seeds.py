@@ -1,0 +1,158 @@
+"""The fuzzers' starting corpus and shared plumbing: small valid files in every accepted format
+(with the metadata the provenance readers look for), a few refused ones, and texts.
+
+Made here with Pillow rather than kept as files, so the corpus is always in step with the code.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import sys
+import zlib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as a script: make the registry importable
+    sys.path.insert(0, str(ROOT))
+
+from PIL import Image, ImageDraw, PngImagePlugin  # noqa: E402
+
+AIGC = json.dumps(
+    {
+        "AIGC": {
+            "Label": "1",
+            "ContentProducer": "001191110108MA01KP2T5U00000",
+            "ProduceID": "20260301-7f3a",
+            "ReservedCode1": "",
+            "ContentPropagator": "",
+            "PropagateID": "",
+            "ReservedCode2": "",
+        }
+    }
+)
+XMP = (
+    '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+    'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+    'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
+    'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:TC260="http://www.tc260.org.cn/ns/AIGC/1.0/" '
+    'Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/'
+    'trainedAlgorithmicMedia" xmp:CreatorTool="Midjourney 6">'
+    f"<TC260:AIGC>{AIGC}</TC260:AIGC></rdf:Description></rdf:RDF></x:xmpmeta>"
+    '<?xpacket end="w"?>'
+).encode()
+TEXTS = [
+    b"Tide Tables\n\nThe harbour does not remember him.\nThe gulls are other gulls.\n",
+    "\ufeff山居秋暝\n空山新雨后，天气晚来秋。\n本内容由人工智能生成\n".encode(),
+    b"An essay. Generated with ChatGPT.\r\n\tIndented.\f\n",
+    "Café crème, déjà vu.\n".encode("utf-16"),
+    b"caf\xe9",
+]
+
+
+def picture(size: tuple[int, int] = (24, 16)) -> Image.Image:
+    img = Image.new("RGB", size, (200, 60, 40))
+    draw = ImageDraw.Draw(img)
+    draw.ellipse([2, 2, size[0] - 3, size[1] - 3], fill=(30, 90, 200))
+    draw.line([0, 0, size[0], size[1]], fill=(255, 255, 0))
+    return img
+
+
+def exif_block() -> bytes:
+    exif = Image.Exif()
+    exif[0x0131] = "Stable Diffusion"  # Software
+    exif[0x013B] = "Ana Costa"  # Artist
+    exif[0x010E] = AIGC  # ImageDescription
+    exif.get_ifd(0x8769)[0x9286] = b"ASCII\0\0\0Steps: 20, Sampler: Euler a, Seed: 7"
+    return exif.tobytes()
+
+
+def encode(img: Image.Image, fmt: str, **params: object) -> bytes:
+    out = io.BytesIO()
+    img.save(out, format=fmt, **params)
+    return out.getvalue()
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def riff_chunk(kind: bytes, data: bytes) -> bytes:
+    return kind + struct.pack("<I", len(data)) + data + (b"\0" if len(data) % 2 else b"")
+
+
+def jpeg_segment(code: int, body: bytes) -> bytes:
+    return bytes([0xFF, code]) + struct.pack(">H", len(body) + 2) + body
+
+
+def png_with(chunks: list[bytes]) -> bytes:
+    """A small PNG with ``chunks`` before its image data."""
+    data = BASE["png"]
+    at = data.index(b"IDAT") - 4
+    return data[:at] + b"".join(chunks) + data[at:]
+
+
+def jpeg_with(segments: list[bytes]) -> bytes:
+    data = BASE["jpeg"]
+    return data[:2] + b"".join(segments) + data[2:]
+
+
+def webp_with(chunks: list[bytes]) -> bytes:
+    """A lossy WebP in the extended format (VP8X, EXIF and XMP flags set) with ``chunks``."""
+    simple = BASE["webp"]
+    width, height = Image.open(io.BytesIO(simple)).size
+    header = bytes([0x0C, 0, 0, 0]) + (width - 1).to_bytes(3, "little")
+    header += (height - 1).to_bytes(3, "little")
+    body = b"WEBP" + riff_chunk(b"VP8X", header) + simple[12:] + b"".join(chunks)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+BASE = {
+    "png": encode(picture(), "PNG"),
+    "jpeg": encode(picture(), "JPEG", quality=60),
+    "webp": encode(picture(), "WEBP", quality=60),
+}
+
+
+def images() -> list[bytes]:
+    """Valid images of every accepted kind, most carrying metadata, and a few refused ones."""
+    img = picture()
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "a lighthouse in fog\nSteps: 20, Sampler: Euler a, Seed: 7")
+    info.add_text("AIGC", AIGC, zip=True)
+    info.add_itxt("XML:com.adobe.xmp", XMP.decode(), zip=False)
+    animated = [picture(), picture((24, 16)).rotate(90)]
+    out = [
+        BASE["png"],
+        BASE["jpeg"],
+        BASE["webp"],
+        encode(img, "PNG", pnginfo=info, exif=exif_block()),
+        encode(img.convert("RGBA"), "PNG"),
+        encode(img.convert("P"), "PNG"),
+        encode(img.convert("1"), "PNG"),
+        encode(img.convert("I;16"), "PNG"),
+        encode(img, "PNG", save_all=True, append_images=animated[1:]),
+        encode(img, "JPEG", exif=exif_block(), progressive=True),
+        jpeg_with([jpeg_segment(0xE1, b"http://ns.adobe.com/xap/1.0/\0" + XMP)]),
+        encode(img, "WEBP", lossless=True, exif=exif_block(), xmp=XMP),
+        encode(img, "WEBP", save_all=True, append_images=animated[1:]),
+        encode(img, "GIF"),
+        encode(img, "BMP"),
+    ]
+    return out
+
+
+def write_corpus(directory: Path, samples: list[bytes]) -> None:
+    """Fill an empty corpus folder with ``samples`` (a folder in use is left as it is)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if any(directory.iterdir()):
+        return
+    for i, sample in enumerate(samples):
+        (directory / f"seed-{i:03d}").write_bytes(sample)
+
+
+def corpus_dir(argv: list[str]) -> Path | None:
+    """The corpus folder among libFuzzer's arguments (the first that is not an option)."""
+    return next((Path(a) for a in argv[1:] if not a.startswith("-")), None)
