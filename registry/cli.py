@@ -222,17 +222,12 @@ def verify_log(key_file: Path | None) -> None:
 )
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
 def backup(dest: Path) -> None:
-    from cryptography.hazmat.primitives import serialization
-
     from .services import maintenance
 
-    key_pem = ext().log.key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
     try:
-        manifest = maintenance.backup(ext().engine, ext().store, key_pem, dest, progress=click.echo)
+        manifest = maintenance.backup(
+            ext().engine, ext().store, ext().log.key, dest, progress=click.echo
+        )
     except maintenance.MaintenanceError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(

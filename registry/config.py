@@ -144,6 +144,8 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         # (RQ); None keeps limits in memory and runs checks in the request.
         "REGISTRY_REDIS_URL": env.get("REGISTRY_REDIS_URL") or None,
         "REGISTRY_QUEUE": env.get("REGISTRY_QUEUE") or "registry-checks",
+        # A TrueType font for certificate PDFs; by default one found on the system.
+        "REGISTRY_PDF_FONT": env.get("REGISTRY_PDF_FONT") or None,
         "REGISTRY_REVERSE_SEARCH_LIMIT": _rate_limit(
             env, "REGISTRY_REVERSE_SEARCH_LIMIT", "20 per minute;200 per day"
         ),

@@ -101,23 +101,45 @@ def instance_path(tmp_path: Path) -> Path:
     return tmp_path / "instance"
 
 
-@pytest.fixture
-def app(database_url: str, instance_path: Path):
-    app = create_app(
+# The `app` fixture's limits: small, so the tests can reach them.
+TEST_LIMITS = {
+    "REGISTRY_MAX_DEPOSIT_BYTES": 2 * 1024 * 1024,
+    "MAX_CONTENT_LENGTH": 3 * 1024 * 1024,
+    "REGISTRY_MAX_TEXT_BYTES": 256 * 1024,
+    "REGISTRY_MAX_IMAGE_PIXELS": 4_000_000,
+    "REGISTRY_PAGE_SIZE": 5,
+}
+
+
+def make_app(database_url: str, instance_path: Path | str, **overrides):  # type: ignore[no-untyped-def]
+    """An application for tests on ``database_url`` with its instance folder at
+    ``instance_path``; the caller disposes of its engine (see ``dispose``)."""
+    return create_app(
         {
             "REGISTRY_INSTANCE_PATH": str(instance_path),
             "REGISTRY_DATABASE_URL": database_url,
             "TESTING": True,
             "SECRET_KEY": "test-secret",
-            "REGISTRY_MAX_DEPOSIT_BYTES": 2 * 1024 * 1024,
-            "MAX_CONTENT_LENGTH": 3 * 1024 * 1024,
-            "REGISTRY_MAX_TEXT_BYTES": 256 * 1024,
-            "REGISTRY_MAX_IMAGE_PIXELS": 4_000_000,
-            "REGISTRY_PAGE_SIZE": 5,
+            **overrides,
         }
     )
-    yield app
+
+
+def dispose(app) -> None:  # type: ignore[no-untyped-def]
     app.extensions["registry"].engine.dispose()
+
+
+def verify_log(app) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """``registry verify-log`` on ``app``: its exit code and output."""
+    result = app.test_cli_runner().invoke(args=["registry", "verify-log"])
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def app(database_url: str, instance_path: Path):
+    app = make_app(database_url, instance_path, **TEST_LIMITS)
+    yield app
+    dispose(app)
 
 
 @pytest.fixture

@@ -10,30 +10,28 @@ import hashlib
 import os
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from registry.models import Registration
 from registry.services import maintenance, tokens
+from tests.conftest import verify_log
 from tests.factories import encoded, make_user, scene
-from tests.harness.server import Gunicorn, filing_body, request
+from tests.harness.server import Gunicorn, app_env, filing_body, request
 
 CLIENTS = 8
 FILINGS = int(os.environ.get("REGISTRY_TEST_GUNICORN_FILINGS", "400"))
 
 
 @pytest.fixture
-def server_env(app, database_url):
-    return {
-        "REGISTRY_INSTANCE_PATH": app.instance_path,
-        "REGISTRY_DATABASE_URL": database_url,
-        "REGISTRY_LOG_KEY_FILE": str(Path(app.instance_path) / "log-signing-key.pem"),
-        "REGISTRY_SECRET_KEY": "test-secret",
-        "REGISTRY_FILING_LIMIT": "100000 per minute",
-        "REGISTRY_REDIS_URL": "",
-    }
+def server_env(app):
+    return app_env(
+        app,
+        REGISTRY_SECRET_KEY="test-secret",
+        REGISTRY_FILING_LIMIT="100000 per minute",
+        REGISTRY_REDIS_URL="",
+    )
 
 
 @pytest.fixture
@@ -84,11 +82,6 @@ def _file_concurrently(port, client_tokens, per_client, stop=None):
     return threads, acknowledged, errors
 
 
-def _verify_log(app):
-    result = app.test_cli_runner().invoke(args=["registry", "verify-log"])
-    return result.exit_code, result.output
-
-
 def test_eight_clients_file_400_works_through_gunicorn(app, session, server_env, client_tokens):
     server = Gunicorn(server_env, workers=4).start()
     try:
@@ -106,7 +99,7 @@ def test_eight_clients_file_400_works_through_gunicorn(app, session, server_env,
     assert len(numbers) == FILINGS and len(set(numbers)) == FILINGS  # none lost, no duplicate
     stored = session.exec(select(Registration.number).where(Registration.number.is_not(None)))
     assert sorted(stored.all()) == sorted(numbers)
-    code, output = _verify_log(app)
+    code, output = verify_log(app)
     assert code == 0 and f"{FILINGS} entries" in output, output
     print(f"\n{FILINGS} filings by {CLIENTS} clients through 4 gunicorn workers in {elapsed:.1f} s")
 
@@ -138,7 +131,7 @@ def test_a_server_killed_mid_burst_keeps_every_acknowledged_filing(
             assert number in rows, f"acknowledged {number} is lost"
             assert rows[number].deposit_sha256 == sha
             assert hashlib.sha256(store.read_bytes(sha)).hexdigest() == sha
-        code, output = _verify_log(app)
+        code, output = verify_log(app)
         assert code == 0 and "The log verifies." in output, output
         # The registry goes on numbering after the crash without reusing a number.
         status, data = request(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -12,21 +13,10 @@ import time
 import pytest
 from sqlmodel import select
 
-from registry import create_app
-from registry.models import Deposit
+from registry.models import Deposit, User
 from registry.services import filing, maintenance
 from tests import conftest, factories
-
-
-def _new_app(database_url, instance):
-    return create_app(
-        {
-            "REGISTRY_INSTANCE_PATH": str(instance),
-            "REGISTRY_DATABASE_URL": database_url,
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-        }
-    )
+from tests.conftest import dispose, make_app, verify_log
 
 
 @pytest.fixture
@@ -45,11 +35,6 @@ def empty_database(backend, tmp_path, request):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _verify_log(app):
-    result = app.test_cli_runner().invoke(args=["registry", "verify-log"])
-    return result.exit_code, result.output
-
-
 def test_a_restored_backup_is_the_same_registry(
     app, runner, engine, store, tmp_path, empty_database
 ):
@@ -64,16 +49,16 @@ def test_a_restored_backup_is_the_same_registry(
     assert oct((dest / "log-signing-key.pem").stat().st_mode & 0o777) == "0o600"
 
     instance = tmp_path / "restored-instance"
-    target = _new_app(empty_database, instance)
+    target = make_app(empty_database, instance)
     restored = target.test_cli_runner().invoke(args=["registry", "restore", str(dest)])
     assert restored.exit_code == 0, restored.output
     assert "Restored 7 filing(s) and a log of 9 entries" in restored.output
-    target.extensions["registry"].engine.dispose()
+    dispose(target)
 
-    again = _new_app(empty_database, instance)  # as after a restart: it reads the restored key
+    again = make_app(empty_database, instance)  # as after a restart: it reads the restored key
     try:
         assert maintenance.counts(again.extensions["registry"].engine) == before
-        code, output = _verify_log(again)
+        code, output = verify_log(again)
         assert code == 0 and "9 entries" in output and "The log verifies." in output, output
         new_store = again.extensions["registry"].store
         shas = sorted(store.iter_stored())
@@ -83,7 +68,7 @@ def test_a_restored_backup_is_the_same_registry(
         page = again.test_client().get("/search").get_data(as_text=True)
         assert "7 filings" in page
     finally:
-        again.extensions["registry"].engine.dispose()
+        dispose(again)
 
 
 def test_restore_refuses_a_registry_that_holds_data(app, runner, tmp_path):
@@ -113,7 +98,7 @@ def test_a_damaged_backup_is_refused_and_changes_nothing(app, runner, tmp_path, 
     with (dest / "registry.sqlite3").open("r+b") as fh:
         fh.seek(200)
         fh.write(b"\xff")
-    target = _new_app(empty_database, tmp_path / "other")
+    target = make_app(empty_database, tmp_path / "other")
     try:
         result = target.test_cli_runner().invoke(args=["registry", "restore", str(dest)])
         assert result.exit_code == 1 and "does not match the manifest" in result.output
@@ -123,13 +108,12 @@ def test_a_damaged_backup_is_refused_and_changes_nothing(app, runner, tmp_path, 
         result = target.test_cli_runner().invoke(args=["registry", "restore", str(missing)])
         assert result.exit_code == 1 and "not a registry backup" in result.output
     finally:
-        target.extensions["registry"].engine.dispose()
+        dispose(target)
 
 
-def test_a_backup_taken_while_filings_go_on_is_consistent(app, engine, store, tmp_path, backend):
+def test_a_backup_taken_while_filings_go_on_is_consistent(app, store, tmp_path, empty_database):
     """Writers file works on other threads while the backup runs; the copy holds each deposit
     its rows name, its log verifies, and it is a prefix of the live log."""
-    owner_id = None
     with app.extensions["registry"].session() as s:
         owner_id = factories.make_user(s).id
     stop = threading.Event()
@@ -137,14 +121,12 @@ def test_a_backup_taken_while_filings_go_on_is_consistent(app, engine, store, tm
 
     def writer(seed):
         with app.extensions["registry"].session() as s:
-            from registry.models import User
-
             owner = s.get(User, owner_id)
             i = 0
             while not stop.is_set() and i < 40:
                 data = factories.image_bytes(colour=(seed * 40 % 256, i * 5 % 256, 90))
                 reg = factories.submit_work(
-                    s, store, owner, upload=filing.DepositUpload(file=_bytes(data))
+                    s, store, owner, upload=filing.DepositUpload(file=io.BytesIO(data))
                 )
                 filed.append(reg.number)
                 i += 1
@@ -165,15 +147,15 @@ def test_a_backup_taken_while_filings_go_on_is_consistent(app, engine, store, tm
     assert 5 <= manifest.counts["registration"] <= len(filed)
     assert manifest.missing_deposits == []
 
-    target = _new_app(_restore_target(backend, tmp_path), tmp_path / "restored")
+    target = make_app(empty_database, tmp_path / "restored")
     try:
         out = target.test_cli_runner().invoke(args=["registry", "restore", str(dest)])
         assert out.exit_code == 0, out.output
     finally:
-        target.extensions["registry"].engine.dispose()
-    again = _new_app(_restore_target(backend, tmp_path), tmp_path / "restored")
+        dispose(target)
+    again = make_app(empty_database, tmp_path / "restored")
     try:
-        code, output = _verify_log(again)
+        code, output = verify_log(again)
         assert code == 0, output
         with again.extensions["registry"].session() as s:
             shas = s.exec(select(Deposit.sha256)).all()
@@ -182,35 +164,7 @@ def test_a_backup_taken_while_filings_go_on_is_consistent(app, engine, store, tm
         for sha in shas:
             assert hashlib.sha256(new_store.read_bytes(sha)).hexdigest() == sha
     finally:
-        again.extensions["registry"].engine.dispose()
-        _drop_restore_target(backend)
-
-
-_targets: dict[str, str] = {}
-
-
-def _restore_target(backend, tmp_path):
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'restored.sqlite3'}"
-    if "pg" not in _targets:
-        name = f"registry_restore_{os.getpid()}_{next(conftest._counter)}"
-        with conftest._pg_admin() as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        _targets["pg"] = name
-    return conftest._pg_url(_targets["pg"])
-
-
-def _drop_restore_target(backend):
-    name = _targets.pop("pg", None)
-    if backend != "sqlite" and name:
-        with conftest._pg_admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _bytes(data):
-    import io
-
-    return io.BytesIO(data)
+        dispose(again)
 
 
 def test_cleanup_removes_only_old_unreferenced_files(app, runner, session, store):

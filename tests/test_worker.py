@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from registry import create_app
 from registry.models import Fingerprint, MatchReport, ProvenanceReport, Registration
-from tests.conftest import REQUIRE_SERVICES
+from tests.conftest import REQUIRE_SERVICES, csrf_token, dispose, make_app, verify_log
 from tests.factories import declaration, image_bytes, make_user
+from tests.harness.server import app_env
 from tests.web.forms import post_filing
 
 REDIS_URL = os.environ.get("REGISTRY_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -50,34 +50,28 @@ def queue_name():
 @pytest.fixture
 def queued(database_url, instance_path, redis_url, queue_name):
     """An app whose submissions go to a job queue of their own."""
-    app = create_app(
-        {
-            "REGISTRY_INSTANCE_PATH": str(instance_path),
-            "REGISTRY_DATABASE_URL": database_url,
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "REGISTRY_REDIS_URL": redis_url,
-            "REGISTRY_QUEUE": queue_name,
-            # The limits would be counted in this Redis too, across tests: not what is tested.
-            "RATELIMIT_ENABLED": False,
-        }
+    app = make_app(
+        database_url,
+        instance_path,
+        REGISTRY_REDIS_URL=redis_url,
+        REGISTRY_QUEUE=queue_name,
+        # The limits would be counted in this Redis too, across tests: not what is tested.
+        RATELIMIT_ENABLED=False,
     )
     yield app
     from redis import Redis
     from rq import Queue
 
     Queue(queue_name, connection=Redis.from_url(redis_url)).delete(delete_jobs=True)
-    app.extensions["registry"].engine.dispose()
+    dispose(app)
 
 
 def _env(app, queue_name):
     return {
         **os.environ,
-        "REGISTRY_INSTANCE_PATH": app.instance_path,
-        "REGISTRY_DATABASE_URL": app.config["REGISTRY_DATABASE_URL"],
-        "REGISTRY_LOG_KEY_FILE": str(Path(app.instance_path) / "log-signing-key.pem"),
-        "REGISTRY_REDIS_URL": app.config["REGISTRY_REDIS_URL"],
-        "REGISTRY_QUEUE": queue_name,
+        **app_env(
+            app, REGISTRY_REDIS_URL=app.config["REGISTRY_REDIS_URL"], REGISTRY_QUEUE=queue_name
+        ),
     }
 
 
@@ -130,8 +124,8 @@ def _session(app):
 
 
 def _log_verifies(app):
-    result = app.test_cli_runner().invoke(args=["registry", "verify-log"])
-    return result.exit_code == 0 and "The log verifies." in result.output, result.output
+    code, output = verify_log(app)
+    return code == 0 and "The log verifies." in output, output
 
 
 def test_a_filing_is_checking_until_a_worker_has_checked_it(queued, queue_name):
@@ -236,40 +230,30 @@ def test_without_a_queue_the_worker_command_says_it_is_not_needed(runner):
 
 
 def test_when_the_queue_is_down_the_filing_is_checked_at_once(database_url, instance_path, session):
-    app = create_app(
-        {
-            "REGISTRY_INSTANCE_PATH": str(instance_path),
-            "REGISTRY_DATABASE_URL": database_url,
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "REGISTRY_REDIS_URL": "redis://127.0.0.1:1/0",  # nothing listens there
-            "RATELIMIT_ENABLED": False,
-        }
+    app = make_app(
+        database_url,
+        instance_path,
+        REGISTRY_REDIS_URL="redis://127.0.0.1:1/0",  # nothing listens there
+        RATELIMIT_ENABLED=False,
     )
     try:
         with _session(app) as s:
             _, reg = _file(app, s)
             assert _count(s, MatchReport, reg) == 1
     finally:
-        app.extensions["registry"].engine.dispose()
+        dispose(app)
 
 
 def test_rate_limits_kept_in_redis_hold_across_processes(database_url, tmp_path, redis_url):
     """Two application instances (as two gunicorn workers) count sign-ins in one budget."""
-    from tests.conftest import csrf_token
-
     # A client address of this test's own: the counts outlive the test in Redis.
     address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
     apps = [
-        create_app(
-            {
-                "REGISTRY_INSTANCE_PATH": str(tmp_path / "instance"),
-                "REGISTRY_DATABASE_URL": database_url,
-                "TESTING": True,
-                "SECRET_KEY": "test-secret",
-                "REGISTRY_REDIS_URL": redis_url,
-                "REGISTRY_SIGNIN_LIMIT": "3 per minute",
-            }
+        make_app(
+            database_url,
+            tmp_path / "instance",
+            REGISTRY_REDIS_URL=redis_url,
+            REGISTRY_SIGNIN_LIMIT="3 per minute",
         )
         for _ in range(2)
     ]
@@ -289,4 +273,4 @@ def test_rate_limits_kept_in_redis_hold_across_processes(database_url, tmp_path,
         assert statuses == [422, 422, 422, 429]
     finally:
         for a in apps:
-            a.extensions["registry"].engine.dispose()
+            dispose(a)

@@ -36,6 +36,7 @@ from .transparency import (
     LeafError,
     SignatureError,
     TreeHead,
+    canonical,
     decode_leaf,
     format_time,
     key_id,
@@ -89,11 +90,6 @@ class LoggedEntry:
     index: int
     leaf: str
     proof: Sequence[bytes]
-
-
-def canonical(body: Any) -> bytes:
-    """Keys sorted, no spaces, UTF-8: the bytes the certificate's signature covers."""
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _unsigned(cert: dict) -> bytes:

@@ -41,11 +41,19 @@ class LeafError(ValueError):
     """A leaf that is not a canonical encoding."""
 
 
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
 def format_time(at: datetime) -> str:
     """UTC to the microsecond, always the same width: 2026-11-24T09:30:00.000000Z."""
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def parse_time(stamp: str) -> datetime:
+    """The inverse of :func:`format_time`; raises ValueError (or TypeError) for anything else."""
+    return datetime.strptime(stamp, TIME_FORMAT).replace(tzinfo=UTC)
 
 
 def encode_leaf(
@@ -68,7 +76,7 @@ def encode_leaf(
     }
     if supplements:
         body["supplements"] = supplements
-    return _canonical(body)
+    return canonical(body)
 
 
 def decode_leaf(leaf: bytes) -> dict:
@@ -79,12 +87,13 @@ def decode_leaf(leaf: bytes) -> dict:
         raise LeafError(f"the leaf is not JSON: {exc}") from None
     if not isinstance(body, dict) or not set(body) <= _LEAF_KEYS or body.get("v") != 1:
         raise LeafError("the leaf does not have the fields of a version 1 leaf")
-    if _canonical(body) != leaf:
+    if canonical(body) != leaf:
         raise LeafError("the leaf is not in canonical form")
     return body
 
 
-def _canonical(body: dict) -> bytes:
+def canonical(body: object) -> bytes:
+    """Keys sorted, no spaces, UTF-8: the one encoding of leaves and signed certificates."""
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -134,12 +143,17 @@ def load_private_key(pem: bytes) -> Ed25519PrivateKey:
     return key
 
 
-def new_private_key_pem() -> bytes:
-    return Ed25519PrivateKey.generate().private_bytes(
+def private_pem(key: Ed25519PrivateKey) -> bytes:
+    """``key`` as an unencrypted PKCS#8 PEM file (as REGISTRY_LOG_KEY_FILE holds it)."""
+    return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+
+
+def new_private_key_pem() -> bytes:
+    return private_pem(Ed25519PrivateKey.generate())
 
 
 # ---- tree heads ------------------------------------------------------------------------------

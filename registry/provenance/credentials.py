@@ -9,7 +9,7 @@ import json
 
 import c2pa
 
-from .readers import IPTC_PREFIX, Finding, Provenance, _clip, _generator_in
+from .readers import AI_SOURCE_TYPES, IPTC_PREFIX, Finding, Provenance, _clip, _generator_in
 
 #: Validation codes that only say the signer is not on a trust list (any self-issued or private
 #: certificate): the manifest itself is intact.
@@ -76,11 +76,6 @@ def read_credentials(data: bytes, media_type: str, found: Provenance) -> None:
                 "C2PA",
                 a["action"],
                 ", ".join(x for x in (a["digital_source_type"], a["software_agent"]) if x),
-                a["digital_source_type"]
-                in {
-                    "trainedAlgorithmicMedia",
-                    "compositeWithTrainedAlgorithmicMedia",
-                    "compositeSynthetic",
-                },
+                a["digital_source_type"] in AI_SOURCE_TYPES,
             )
         )

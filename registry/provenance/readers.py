@@ -38,6 +38,10 @@ AIGC_LABELS = {
     "3": "suspected AI-generated (detected)",
 }
 
+# IPTC digital source types that say generative AI made (part of) the content.
+AI_SOURCE_TYPES = frozenset(
+    {"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "compositeSynthetic"}
+)
 IPTC_PREFIX = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 _MAX_METADATA = 1_000_000  # bytes of one metadata block read; more is reported, not parsed
 _MAX_VALUE = 2_000  # characters kept of one value
@@ -276,12 +280,7 @@ def _xmp_node(name: str, value: str, found: Provenance) -> None:
     if name == "DigitalSourceType":
         code = value.removeprefix(IPTC_PREFIX).strip("/")
         found.digital_source_types.append(code)
-        ai = code in {
-            "trainedAlgorithmicMedia",
-            "compositeWithTrainedAlgorithmicMedia",
-            "compositeSynthetic",
-            "algorithmicMedia",
-        }
+        ai = code in AI_SOURCE_TYPES | {"algorithmicMedia"}
         found.findings.append(Finding("XMP", "Iptc4xmpExt:DigitalSourceType", code, ai))
         return
     if name == "AIGC":

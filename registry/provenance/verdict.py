@@ -6,13 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .readers import GENERATORS, IPTC_PREFIX, Provenance
+from .readers import AI_SOURCE_TYPES, GENERATORS, IPTC_PREFIX, Provenance
 
-_AI_SOURCE_TYPES = {
-    "trainedAlgorithmicMedia",
-    "compositeWithTrainedAlgorithmicMedia",
-    "compositeSynthetic",
-}
 _SOURCE_LABELS = {
     "digitalCapture": "captured from the real world",
     "digitalCreation": "made by a person with digital tools, no generative AI",
@@ -73,7 +68,7 @@ def judge(
         confirmed |= label.label == "1"
         suspected |= label.label in {"2", "3"}
     for code in found.digital_source_types:
-        if code in _AI_SOURCE_TYPES:
+        if code in AI_SOURCE_TYPES:
             confirmed = True
             evidence.append(
                 f"Its IPTC digital source type (XMP) is {code}: {_SOURCE_LABELS.get(code, code)}."
@@ -90,7 +85,7 @@ def judge(
                 f"{', '.join(credentials['problems'])}."
             )
         for a in credentials["actions"]:
-            if a["digital_source_type"] in _AI_SOURCE_TYPES:
+            if a["digital_source_type"] in AI_SOURCE_TYPES:
                 agent = f" by {a['software_agent']}" if a["software_agent"] else ""
                 evidence.append(
                     f"Its C2PA action {a['action']} records {a['digital_source_type']}{agent}."
@@ -106,7 +101,7 @@ def judge(
         evidence.append(f"The text says “{f.value}” at character {f.position}.")
 
     declared = (declared_source_type or "").removeprefix(IPTC_PREFIX)
-    declared_ai = declared in _AI_SOURCE_TYPES or bool(declared_ai_tools)
+    declared_ai = declared in AI_SOURCE_TYPES or bool(declared_ai_tools)
     conflicts: list[str] = []
     if (confirmed or suspected) and not declared_ai:
         what = _SOURCE_LABELS.get(declared, declared or "no source type")

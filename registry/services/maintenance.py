@@ -11,23 +11,27 @@ registry is while the backup runs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, create_engine, func, inspect, text
 from sqlmodel import Session, SQLModel, select
 
-from ..domain.transparency import key_id, load_private_key
-from ..models import Deposit, LogState, TreeHeadRecord
-from ..storage import CHUNK, DepositStore
+from ..db import current_revision
+from ..domain.certificate import sha256_of
+from ..domain.transparency import key_id, private_pem
+from ..models import Deposit, TreeHeadRecord
+from ..storage import DepositStore
+from . import transparency
 
 MANIFEST = "MANIFEST.json"
 SQLITE_FILE = "registry.sqlite3"
@@ -82,45 +86,26 @@ def counts(engine: Engine) -> dict[str, int]:
 
 def _log_head(engine: Engine) -> tuple[int, str | None]:
     with Session(engine) as session:
-        state = session.get(LogState, 1)
-        size = state.tree_size if state else 0
+        size = transparency.size(session)
         head = session.get(TreeHeadRecord, size) if size else None
         return size, head.root_hash if head else None
 
 
-def _revision(engine: Engine) -> str | None:
-    if not inspect(engine).has_table("alembic_version"):
-        return None
-    with engine.connect() as conn:
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-
-
 def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return sha256_of(fh)
 
 
-def _copy_checked(source: Path, target: Path, sha256: str) -> int:
-    """Copy ``source`` to ``target`` (via a temporary name), checking the content's SHA-256."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".part")
-    digest = hashlib.sha256()
-    size = 0
-    with source.open("rb") as src, tmp.open("wb") as out:
-        while chunk := src.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-            out.write(chunk)
-        out.flush()
-        os.fsync(out.fileno())
-    if digest.hexdigest() != sha256:
-        tmp.unlink()
-        raise MaintenanceError(f"deposit {sha256} does not match its hash: the file is damaged.")
-    os.replace(tmp, target)
-    return size
+def _copy_checked(source: Path, target: DepositStore, sha256: str) -> int:
+    """Store the file at ``source`` in ``target`` as the store stores any deposit (temporary
+    file, fsync, rename), refusing it unless its content has the SHA-256 ``sha256``."""
+    with source.open("rb") as fh, target.stage(fh, limit=1 << 62) as staged:
+        if staged.sha256 != sha256:
+            raise MaintenanceError(
+                f"deposit {sha256} does not match its hash: the file is damaged."
+            )
+        staged.promote()
+        return staged.size
 
 
 def _sqlite_path(engine: Engine) -> Path:
@@ -148,7 +133,7 @@ def _pg_tool(name: str) -> str:
 def backup(
     engine: Engine,
     store: DepositStore,
-    key_pem: bytes,
+    key: Ed25519PrivateKey,
     dest: Path,
     *,
     progress: Callable[[str], None] | None = None,
@@ -186,32 +171,28 @@ def backup(
         )
         if done.returncode:
             raise MaintenanceError(f"pg_dump failed: {done.stderr.strip()}")
-        copy = engine  # the archive is one snapshot; its counts are read back on restore
     else:
         raise MaintenanceError(f"backing up a {kind} database is not supported.")
     say(f"Database copied to {db_file.name}.")
-    try:
-        if kind == "sqlite":
-            table_counts = counts(copy)
-            size, root = _log_head(copy)
-            revision = _revision(copy)
-            with Session(copy) as session:
-                shas = list(session.exec(select(Deposit.sha256)).all())
-        else:
-            table_counts, size, root, revision, shas = _pg_snapshot_facts(db_file, engine)
-    finally:
-        if copy is not engine:
+    if kind == "sqlite":
+        try:
+            table_counts, size, root, revision, shas = _facts(copy)
+        finally:
             copy.dispose()
+    else:
+        with _scratch_restore(db_file, engine) as scratch:
+            table_counts, size, root, revision, shas = _facts(scratch)
     missing, total = [], 0
+    copied = DepositStore(dest / DEPOSITS)
     for sha in shas:
         source = store.path_for(sha)
         if not source.is_file():
             missing.append(sha)
             continue
-        total += _copy_checked(source, dest / DEPOSITS / sha[:2] / sha[2:4] / sha, sha)
+        total += _copy_checked(source, copied, sha)
     say(f"{len(shas) - len(missing)} deposit(s) copied ({total} bytes).")
     key_path = dest / KEY_FILE
-    key_path.write_bytes(key_pem)
+    key_path.write_bytes(private_pem(key))
     os.chmod(key_path, 0o600)
     manifest = Manifest(
         format=FORMAT,
@@ -223,7 +204,7 @@ def backup(
         counts=table_counts,
         log_size=size,
         log_root=root,
-        key_id=key_id(load_private_key(key_pem).public_key()),
+        key_id=key_id(key.public_key()),
         deposits=len(shas) - len(missing),
         deposit_bytes=total,
         missing_deposits=missing,
@@ -237,31 +218,29 @@ def backup(
     return manifest
 
 
-def _pg_snapshot_facts(archive: Path, engine: Engine):  # type: ignore[no-untyped-def]
-    """Counts, log head, revision and deposits as the archive holds them: restored into a
-    scratch database that is dropped again, so the manifest describes the archive itself."""
+def _facts(engine: Engine):  # type: ignore[no-untyped-def]
+    """What the manifest records of a database: counts, log size and root, revision, deposits."""
+    size, root = _log_head(engine)
+    with Session(engine) as session:
+        shas = list(session.exec(select(Deposit.sha256)).all())
+    return counts(engine), size, root, current_revision(engine), shas
+
+
+@contextmanager
+def _scratch_restore(archive: Path, engine: Engine) -> Iterator[Engine]:
+    """The archive restored into a scratch database beside ``engine``'s, dropped on exit, so
+    the manifest describes the archive itself."""
     scratch = f"registry_backup_check_{os.getpid()}_{int(time.time() * 1000)}"
     admin = create_engine(engine.url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{scratch}"'))
+        scratch_engine = create_engine(engine.url.set(database=scratch))
         try:
-            scratch_engine = create_engine(engine.url.set(database=scratch))
-            try:
-                _pg_restore(archive, scratch_engine)
-                size, root = _log_head(scratch_engine)
-                with Session(scratch_engine) as session:
-                    shas = list(session.exec(select(Deposit.sha256)).all())
-                return (
-                    counts(scratch_engine),
-                    size,
-                    root,
-                    _revision(scratch_engine),
-                    shas,
-                )
-            finally:
-                scratch_engine.dispose()
+            _pg_restore(archive, scratch_engine)
+            yield scratch_engine
         finally:
+            scratch_engine.dispose()
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
     finally:
@@ -329,10 +308,10 @@ def restore(
             "this registry's database already holds data; restore into an empty one."
         )
     backup_key = (source / KEY_FILE).read_bytes()
-    for sha in _iter_backup_deposits(source):
-        target = store.path_for(sha)
-        if not target.is_file():
-            _copy_checked(source / DEPOSITS / sha[:2] / sha[2:4] / sha, target, sha)
+    copied = DepositStore(source / DEPOSITS)
+    for sha in copied.iter_stored():
+        if not store.exists(sha):
+            _copy_checked(copied.path_for(sha), store, sha)
     say(f"{manifest.deposits} deposit(s) in place.")
     engine.dispose()
     if manifest.database == "sqlite":
@@ -365,12 +344,6 @@ def restore(
         os.replace(tmp, key_path)
         say(f"The log's signing key is now at {key_path}.")
     return manifest
-
-
-def _iter_backup_deposits(source: Path):  # type: ignore[no-untyped-def]
-    for path in sorted((source / DEPOSITS).glob("??/??/*")):
-        if path.is_file() and len(path.name) == 64:
-            yield path.name
 
 
 @dataclass

@@ -32,6 +32,7 @@ from ..domain.transparency import (
     encode_leaf,
     key_id,
     logged_event,
+    parse_time,
 )
 from ..models import Event, LogEntry, LogState, Registration, TreeHeadRecord, utcnow
 
@@ -44,7 +45,7 @@ class LogError(ValueError):
 
 def attach_signer(session: Session, key: Ed25519PrivateKey) -> Session:
     """Let appends in ``session`` sign the new tree head in their own transaction."""
-    session.info[_SIGNER] = key
+    session.info[_SIGNER] = (key, key_id(key.public_key()))
     return session
 
 
@@ -102,9 +103,11 @@ def append(session: Session, reg: Registration, event: Event) -> LogEntry | None
         leaf_hash=digest.hex(),
     )
     session.add_all([event, state, entry])
-    key = session.info.get(_SIGNER)
-    if key is not None and _signs_this_log(session, key):
-        session.add(_record(_sign(key, index + 1, merkle.frontier_root(frontier)), key))
+    if _SIGNER in session.info:
+        key, signer = session.info[_SIGNER]
+        if _signs_this_log(session, signer):
+            head = _sign(key, index + 1, merkle.frontier_root(frontier))
+            session.add(_record(head, signer))
     return entry
 
 
@@ -112,31 +115,31 @@ def _last_time(session: Session, size: int) -> datetime:
     last = session.get(LogEntry, size - 1) if size else None
     if last is None:
         return datetime.min.replace(tzinfo=UTC)
-    stamp = decode_leaf(last.leaf.encode("utf-8"))["time"]
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return parse_time(decode_leaf(last.leaf.encode("utf-8"))["time"])
 
 
-def _signs_this_log(session: Session, key: Ed25519PrivateKey) -> bool:
-    """Whether ``key`` is the key that has signed this log (or nothing has been signed yet).
-    One log has one key: heads signed by another would break every certificate."""
+def _signs_this_log(session: Session, signer: str) -> bool:
+    """Whether the key with id ``signer`` is the one that has signed this log (or nothing has
+    been signed yet). One log has one key: heads signed by another would break every
+    certificate."""
     signed_by = session.exec(
         select(TreeHeadRecord.key_id).order_by(TreeHeadRecord.tree_size.desc()).limit(1)  # type: ignore[union-attr]
     ).first()
-    return signed_by is None or signed_by == key_id(key.public_key())
+    return signed_by is None or signed_by == signer
 
 
 def _sign(key: Ed25519PrivateKey, size: int, root: bytes) -> TreeHead:
     return TreeHead(size, int(time.time() * 1000), root).signed_with(key)
 
 
-def _record(head: TreeHead, key: Ed25519PrivateKey) -> TreeHeadRecord:
+def _record(head: TreeHead, signer: str) -> TreeHeadRecord:
     record = head.to_json()
     return TreeHeadRecord(
         tree_size=head.tree_size,
         timestamp=head.timestamp,
         root_hash=record["root_hash"],
         signature=record["signature"],
-        key_id=key_id(key.public_key()),
+        key_id=signer,
     )
 
 
@@ -216,7 +219,7 @@ class TransparencyLog:
         head = _sign(self.key, current, root)
         try:
             with writing(session):
-                session.add(_record(head, self.key))
+                session.add(_record(head, self.key_id))
         except IntegrityError:  # another worker signed this size first
             return _head(session.get(TreeHeadRecord, current))
         return head

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+from collections.abc import Callable
 from dataclasses import fields as dataclass_fields
 from typing import Any
 
@@ -34,6 +35,7 @@ from ..services import (
     transparency,
 )
 from . import csrf, db_session, ext
+from .errors import error_body
 from .forms import FilingForm, to_declaration
 from .limits import filing_limit, reverse_search_limit
 
@@ -52,13 +54,6 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.fields = status, code, message, fields
 
 
-def error_body(code: str, message: str, fields: dict | None = None) -> dict:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        body["fields"] = fields
-    return {"error": body}
-
-
 @bp.errorhandler(ApiError)
 def _api_error(exc: ApiError):  # type: ignore[no-untyped-def]
     response = jsonify(error_body(exc.code, exc.message, exc.fields))
@@ -71,12 +66,14 @@ def _api_error(exc: ApiError):  # type: ignore[no-untyped-def]
 # ---- input -----------------------------------------------------------------------------------
 
 
-def _int_arg(name: str, default: int | None, low: int, high: int) -> int:
+def _int_arg(name: str, default: int | Callable[[], int] | None, low: int, high: int) -> int:
+    """The whole-number query parameter ``name``; ``default`` (a value, or a function giving
+    it, called only when the parameter is missing) when there is none."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         if default is None:
             raise ApiError(400, "invalid_request", f"The query parameter {name} is required.")
-        return default
+        return default() if callable(default) else default
     if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
         raise ApiError(400, "invalid_request", f"{name} must be a whole number.")
     value = int(raw)
@@ -491,7 +488,7 @@ def log_entries():  # type: ignore[no-untyped-def]
 def inclusion_proof():  # type: ignore[no-untyped-def]
     session = db_session()
     log = ext().log
-    tree_size = _int_arg("tree_size", log.head(session).tree_size, 1, 2**62)
+    tree_size = _int_arg("tree_size", lambda: log.head(session).tree_size, 1, 2**62)
     leaf_index = _int_arg("leaf_index", None, 0, 2**62)
     try:
         proof, root = log.inclusion(session, leaf_index, tree_size)
@@ -514,7 +511,7 @@ def inclusion_proof():  # type: ignore[no-untyped-def]
 def consistency_proof():  # type: ignore[no-untyped-def]
     session = db_session()
     log = ext().log
-    second = _int_arg("second", log.head(session).tree_size, 1, 2**62)
+    second = _int_arg("second", lambda: log.head(session).tree_size, 1, 2**62)
     first = _int_arg("first", None, 1, 2**62)
     try:
         proof, first_root, second_root = log.consistency(session, first, second)

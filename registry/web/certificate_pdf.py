@@ -20,6 +20,7 @@ from fpdf.errors import FPDFException
 
 from ..domain.certificate import AS_OF, PROVED_BY_LOG, STATED_BY_REGISTRY, logged_entries
 from ..domain.statuses import Status
+from .templating import logged_time
 
 # (regular, bold) pairs: the first whose regular file loads is the main font.
 FONT_CANDIDATES: list[tuple[str, str]] = [
@@ -119,14 +120,6 @@ def _load_fonts(pdf: FPDF, preferred: str | None) -> _Fonts:
     if fonts.fallbacks:
         pdf.set_fallback_fonts(fonts.fallbacks, exact_match=False)
     return fonts
-
-
-def _time(stamp: str) -> str:
-    try:
-        at = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    except (TypeError, ValueError):
-        return stamp
-    return at.strftime("%d %B %Y, %H:%M:%S UTC").lstrip("0")
 
 
 class _Page:
@@ -231,8 +224,8 @@ def render(cert: dict, attachment: bytes, *, font: str | None = None) -> bytes:
     page.fact("Claimant", reg["claimant_name"])
     page.fact("Kind of work", reg.get("work_category_label") or reg.get("work_category") or "")
     page.fact("Status", status)
-    page.fact("Filed", _time(reg["filed_at"]))
-    page.fact("Determined", _time(det["at"]))
+    page.fact("Filed", logged_time(reg["filed_at"]))
+    page.fact("Determined", logged_time(det["at"]))
     if det["limitation"]:
         page.fact("Limitation of claim", f"Excluded from the claim: {det['limitation']}")
     if reg.get("supplements"):
@@ -244,11 +237,12 @@ def render(cert: dict, attachment: bytes, *, font: str | None = None) -> bytes:
     page.heading("Transparency log")
     page.fact("Log key id", log.get("key_id", ""), mono=True)
     page.fact("Algorithm", log.get("algorithm", ""))
-    page.fact("Signed tree head", f"{head['tree_size']} entries, signed {_time(head['time'])}")
+    signed = logged_time(head["time"])
+    page.fact("Signed tree head", f"{head['tree_size']} entries, signed {signed}")
     page.fact("Root hash", head["root_hash"], mono=True)
     page.fact("Signature", head["signature"], mono=True)
     for entry, leaf in logged_entries(cert):
-        what = f"{leaf['event'].replace('_', ' ')}, {_time(leaf['time'])}" if leaf else ""
+        what = f"{leaf['event'].replace('_', ' ')}, {logged_time(leaf['time'])}" if leaf else ""
         page.fact(f"Log entry {entry['index']}", what)
         page.code("leaf: " + _ascii(entry["leaf"]))
         proof = entry["inclusion_proof"]
@@ -268,7 +262,7 @@ def render(cert: dict, attachment: bytes, *, font: str | None = None) -> bytes:
         "which also checks this tree head against today's log.",
         9.5,
     )
-    page.para(f"Issued {_time(cert.get('issued_at', ''))}.", 9)
+    page.para(f"Issued {logged_time(cert.get('issued_at', ''))}.", 9)
     if fonts.replaced or (fonts.unshaped and not shaped):
         pdf.set_text_color(155, 44, 44)
         page.para(

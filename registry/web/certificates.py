@@ -5,8 +5,6 @@ uploaded for checking is kept."""
 from __future__ import annotations
 
 import json
-import os
-from datetime import UTC, datetime
 
 from flask import (
     Blueprint,
@@ -42,16 +40,6 @@ MAX_CERTIFICATE_BYTES = 1024 * 1024
 class VerifyForm(FlaskForm):
     certificate = FileField("The certificate (.json)")
     deposit = FileField("The registered file (optional)")
-
-
-@bp.app_template_filter("logged_time")
-def _logged_time(stamp: str) -> str:
-    """A log time (2026-11-24T09:30:00.000000Z) as people read it."""
-    try:
-        at = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    except (TypeError, ValueError):
-        return str(stamp)
-    return at.strftime("%d %B %Y, %H:%M:%S UTC").lstrip("0")
 
 
 def _issue(number: str) -> dict:
@@ -106,7 +94,7 @@ def download_json(number: str):  # type: ignore[no-untyped-def]
 @bp.route("/registrations/<number>/certificate.pdf")
 def download_pdf(number: str):  # type: ignore[no-untyped-def]
     cert = _issue(number)
-    font = current_app.config.get("REGISTRY_PDF_FONT") or os.environ.get("REGISTRY_PDF_FONT")
+    font = current_app.config["REGISTRY_PDF_FONT"]
     pdf = certificate_pdf.render(cert, _json(cert), font=font)
     return _download(pdf, "application/pdf", f"{number}-certificate.pdf")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -37,12 +38,19 @@ _CODES = {
 }
 
 
+def error_body(code: str, message: str, fields: dict | None = None) -> dict:
+    """The API's error: ``{"error": {"code", "message"[, "fields"]}}``."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return {"error": body}
+
+
 def _page(code: int, message: str | None = None):  # type: ignore[no-untyped-def]
     """The error page; under /api/ the same as a JSON error with a stable code."""
     title, default = _TEXT.get(code, ("Error", ""))
     if request.path.startswith("/api/"):
-        body = {"code": _CODES.get(code, "error"), "message": message or default or title}
-        return {"error": body}, code
+        return error_body(_CODES.get(code, "error"), message or default or title), code
     return render_template("error.html", code=code, title=title, message=message or default), code
 
 

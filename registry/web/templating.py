@@ -10,6 +10,7 @@ from flask import Flask, Response
 from ..domain import vocabulary
 from ..domain.risk import Tier
 from ..domain.statuses import Status
+from ..domain.transparency import parse_time
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -55,8 +56,18 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def logged_time(stamp: str) -> str:
+    """A log time (2026-11-24T09:30:00.000000Z) as people read it; anything else as it is."""
+    try:
+        at = parse_time(stamp)
+    except (TypeError, ValueError):
+        return str(stamp)
+    return at.strftime("%d %B %Y, %H:%M:%S UTC").lstrip("0")
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["when"] = _when
+    app.jinja_env.filters["logged_time"] = logged_time
     app.jinja_env.globals["status_of"] = _status
     app.jinja_env.globals["segments"] = _segments
     app.jinja_env.globals["tier_of"] = Tier

@@ -17,10 +17,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
-DECLARATION = {
+API_DECLARATION = {
+    "title": "Lighthouse in Fog",
+    "alternative_titles": ["灯塔与雾"],
     "work_category": "visual_art",
     "completion_date": "2026-02-01",
-    "publication_status": "unpublished",
+    "publication_status": "published",
+    "publication_date": "2026-03-01",
+    "publication_nation": "Portugal",
     "authors": [
         {
             "name": "Ana Costa",
@@ -31,7 +35,7 @@ DECLARATION = {
     ],
     "claimant_name": "Ana Costa",
     "claimant_kind": "natural",
-    "claimant_address": "Rua do Farol 7, Lisbon",
+    "claimant_address": "Secret Street 7, Lisbon",
     "rights_obtained": "original",
     "rights_held": "all",
     "digital_source_type": "compositeWithTrainedAlgorithmicMedia",
@@ -45,6 +49,27 @@ DECLARATION = {
     "training_use": "not_allowed",
     "attested": True,
 }
+# The same work declared as a text written without AI.
+API_LITERARY = {
+    **API_DECLARATION,
+    "work_category": "literary",
+    "digital_source_type": "digitalCreation",
+    "ai_tools": [],
+    "ai_material": "",
+    "contributions": [{"category": "expressive_input", "description": "Wrote it."}],
+    "new_material": "Text",
+}
+
+
+def app_env(app, **extra: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The settings that make another process (a server, a worker) run ``app``'s registry:
+    its instance folder, database and log key, plus ``extra``."""
+    return {
+        "REGISTRY_INSTANCE_PATH": app.instance_path,
+        "REGISTRY_DATABASE_URL": app.config["REGISTRY_DATABASE_URL"],
+        "REGISTRY_LOG_KEY_FILE": app.config["REGISTRY_LOG_KEY_PATH"],
+        **extra,
+    }
 
 
 def free_port() -> int:
@@ -57,10 +82,10 @@ def filing_body(client: int, i: int, png: bytes | None = None) -> dict:
     """A complete filing: the given image, or else a short text of this client's own."""
     title = f"Work {i} of client {client}"
     if png is None:
-        decl = {**DECLARATION, "title": title, "work_category": "literary"}
+        decl = {**API_DECLARATION, "title": title, "work_category": "literary"}
         deposit = {"text": f"{title}.\nA verse about the harbour, line {i}, client {client}.\n"}
     else:
-        decl = {**DECLARATION, "title": title}
+        decl = {**API_DECLARATION, "title": title}
         deposit = {"filename": "work.png", "content_base64": base64.b64encode(png).decode()}
     return {"declaration": decl, "deposit": deposit}
 

@@ -14,7 +14,7 @@ from registry import bench
 from registry.models import Registration, User
 from registry.services import filing, tokens
 from registry.services.accounts import Role, create_user
-from tests.harness.server import DECLARATION
+from tests.harness.server import API_DECLARATION
 
 
 def texts(seed: int) -> Iterator[str]:
@@ -32,7 +32,7 @@ def _declaration(title: str):  # type: ignore[no-untyped-def]
     from registry.web.forms import FilingForm, to_declaration
 
     form = FilingForm(
-        formdata=_form_data({**DECLARATION, "title": title, "work_category": "literary"}),
+        formdata=_form_data({**API_DECLARATION, "title": title, "work_category": "literary"}),
         meta={"csrf": False},
     )
     assert form.validate(), form.errors

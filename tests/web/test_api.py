@@ -14,39 +14,8 @@ from registry.models import ApiToken, Registration
 from registry.services import tokens
 from tests.conftest import csrf_token, stored_files
 from tests.factories import count, encoded, make_user, scene
-
-DECLARATION = {
-    "title": "Lighthouse in Fog",
-    "alternative_titles": ["灯塔与雾"],
-    "work_category": "visual_art",
-    "completion_date": "2026-02-01",
-    "publication_status": "published",
-    "publication_date": "2026-03-01",
-    "publication_nation": "Portugal",
-    "authors": [
-        {
-            "name": "Ana Costa",
-            "signing": "real_name",
-            "citizenship": "Portugal",
-            "contribution": "Painting and composition",
-        }
-    ],
-    "claimant_name": "Ana Costa",
-    "claimant_kind": "natural",
-    "claimant_address": "Secret Street 7, Lisbon",
-    "rights_obtained": "original",
-    "rights_held": "all",
-    "digital_source_type": "compositeWithTrainedAlgorithmicMedia",
-    "ai_tools": [{"name": "Midjourney", "version": "6", "usage": "Background fog"}],
-    "ai_material": "The fog in the background.",
-    "contributions": [
-        {"category": "modification", "description": "Painted the lighthouse over the output."}
-    ],
-    "new_material": "Painting",
-    "sources": [{"description": "Own sketch", "origin": "Sketchbook 2025", "licence": "Own work"}],
-    "training_use": "not_allowed",
-    "attested": True,
-}
+from tests.harness.server import API_DECLARATION as DECLARATION
+from tests.harness.server import API_LITERARY
 
 
 def _image(seed: int = 7) -> dict:
@@ -101,15 +70,7 @@ def test_filing_with_a_token_files_in_the_owners_name_and_logs_it(client, sessio
 
 
 def test_a_text_can_be_filed(client, token):
-    decl = {
-        **DECLARATION,
-        "work_category": "literary",
-        "digital_source_type": "digitalCreation",
-        "ai_tools": [],
-        "ai_material": "",
-        "contributions": [{"category": "expressive_input", "description": "Wrote it."}],
-        "new_material": "Text",
-    }
+    decl = dict(API_LITERARY)
     response = _file(client, token, {"declaration": decl, "deposit": {"text": "A poem.\n"}})
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.get_json()["deposit"]["kind"] == "text"

@@ -41,7 +41,7 @@ import pytest
 from registry import create_app
 from registry.db import new_session
 from registry.services import examination, filing, matching, tokens
-from tests.conftest import _counter, _pg_admin, _pg_url, csrf_token
+from tests.conftest import TEST_LIMITS, _counter, _pg_admin, _pg_url, csrf_token, make_app
 from tests.factories import (
     PASSWORD,
     POEM,
@@ -201,20 +201,12 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     backend = request.param
     tmp = tmp_path_factory.mktemp(f"matrix-{backend}")
     url, pg_name = _database(backend, request, tmp)
-    app = create_app(
-        {
-            "REGISTRY_INSTANCE_PATH": str(tmp / "instance"),
-            "REGISTRY_DATABASE_URL": url,
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "REGISTRY_MAX_DEPOSIT_BYTES": 2 * 1024 * 1024,
-            "MAX_CONTENT_LENGTH": 3 * 1024 * 1024,
-            "REGISTRY_MAX_TEXT_BYTES": 256 * 1024,
-            "REGISTRY_MAX_IMAGE_PIXELS": 4_000_000,
-            "REGISTRY_PAGE_SIZE": 5,
-            # Some fifty sign-in, filing and search POSTs in a few seconds, from one address.
-            "RATELIMIT_ENABLED": False,
-        }
+    app = make_app(
+        url,
+        tmp / "instance",
+        **TEST_LIMITS,
+        # Some fifty sign-in, filing and search POSTs in a few seconds, from one address.
+        RATELIMIT_ENABLED=False,
     )
     ext = app.extensions["registry"]
     policy = app.config["REGISTRY_ROUTING_POLICY"]

@@ -50,6 +50,7 @@ from tests.factories import (
     scene,
     text_declaration,
 )
+from tests.harness.server import API_DECLARATION, API_LITERARY
 from tests.web.forms import form_fields
 
 SEED = 20260517
@@ -1298,35 +1299,6 @@ def test_hostile_uploads_through_the_filing_form(
 
 # ---- a sample through the JSON API ---------------------------------------------------------------
 
-API_DECLARATION = {
-    "title": "Lighthouse in Fog",
-    "work_category": "visual_art",
-    "completion_date": "2026-02-01",
-    "publication_status": "unpublished",
-    "authors": [{"name": "Ana Costa", "signing": "real_name", "contribution": "Painting"}],
-    "claimant_name": "Ana Costa",
-    "claimant_kind": "natural",
-    "claimant_address": "Secret Street 7, Lisbon",
-    "rights_obtained": "original",
-    "rights_held": "all",
-    "digital_source_type": "compositeWithTrainedAlgorithmicMedia",
-    "ai_tools": [{"name": "Midjourney", "version": "6", "usage": "Background fog"}],
-    "ai_material": "The fog in the background.",
-    "contributions": [{"category": "modification", "description": "Painted over the output."}],
-    "new_material": "Painting",
-    "sources": [{"description": "Own sketch", "origin": "Sketchbook", "licence": "Own work"}],
-    "training_use": "not_allowed",
-    "attested": True,
-}
-API_LITERARY = {
-    **API_DECLARATION,
-    "work_category": "literary",
-    "digital_source_type": "digitalCreation",
-    "ai_tools": [],
-    "ai_material": "",
-    "contributions": [{"category": "expressive_input", "description": "Wrote it."}],
-    "new_material": "Text",
-}
 API_LIMIT = DEPOSIT_LIMIT * 4 // 3 + (2 << 20)  # the API allows for base64's third
 
 

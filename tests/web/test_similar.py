@@ -8,12 +8,11 @@ import pytest
 from PIL import Image
 from sqlmodel import SQLModel, func, select
 
-from registry import create_app
 from registry.config import load_settings
 from registry.services import filing, matching
 from registry.web import csrf
 from registry.web.limits import reverse_search_limit
-from tests.conftest import csrf_token, stored_files
+from tests.conftest import csrf_token, dispose, make_app, stored_files
 from tests.factories import (
     ESSAY,
     declaration,
@@ -175,14 +174,8 @@ def test_bad_input_is_refused_with_the_reason_and_nothing_kept(
 
 @pytest.fixture
 def limited_app(database_url, instance_path):
-    app = create_app(
-        {
-            "REGISTRY_INSTANCE_PATH": str(instance_path),
-            "REGISTRY_DATABASE_URL": database_url,
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "REGISTRY_REVERSE_SEARCH_LIMIT": "3 per minute;50 per day",
-        }
+    app = make_app(
+        database_url, instance_path, REGISTRY_REVERSE_SEARCH_LIMIT="3 per minute;50 per day"
     )
 
     # A stand-in for the API's reverse search: the same limit, the same budget.
@@ -193,7 +186,7 @@ def limited_app(database_url, instance_path):
         return {"ok": True}
 
     yield app
-    app.extensions["registry"].engine.dispose()
+    dispose(app)
 
 
 def test_searches_over_the_limit_are_refused_with_429(limited_app):
