@@ -23,7 +23,7 @@ from .domain.transparency import load_private_key, new_private_key_pem
 MIB = 1024 * 1024
 
 
-def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
     raw = environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -31,8 +31,8 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be a whole number, not {raw!r}") from exc
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, not {value}")
+    if value < minimum:
+        raise ValueError(f"{name} must be {minimum} or more, not {value}")
     return value
 
 
@@ -127,6 +127,7 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         env.get("REGISTRY_LOG_KEY_FILE"),
         shared=not database_url.startswith("sqlite"),
     )
+    secure_cookies = env.get("REGISTRY_SECURE_COOKIES", "").lower() in {"1", "true"}
     return {
         "SECRET_KEY": secret,
         "REGISTRY_DATABASE_URL": database_url,
@@ -165,7 +166,13 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "MAX_FORM_PARTS": 500,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env.get("REGISTRY_SECURE_COOKIES", "").lower() in {"1", "true"},
+        # Cookies are Secure on every request that arrived over HTTPS (see web.templating);
+        # this forces them Secure on every request, for a proxy that does not say the scheme.
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        # How many reverse proxies in front of the registry to believe about the client's
+        # address and scheme (X-Forwarded-For, X-Forwarded-Proto); 0 believes none.
+        "REGISTRY_TRUSTED_PROXIES": _int(env, "REGISTRY_TRUSTED_PROXIES", 0, minimum=0),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": 6 * 3600,

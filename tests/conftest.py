@@ -173,9 +173,10 @@ def runner(app):
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
-def csrf_token(client, url: str = "/account/signin") -> str:
-    """A CSRF token for ``client``'s session, read from a page's form as a browser would."""
-    html = client.get(url, follow_redirects=True).get_data(as_text=True)
+def csrf_token(client, url: str = "/account/signin", **request) -> str:  # type: ignore[no-untyped-def]
+    """A CSRF token for ``client``'s session, read from a page's form as a browser would;
+    ``request`` goes to the GET (``base_url``, ``headers``)."""
+    html = client.get(url, follow_redirects=True, **request).get_data(as_text=True)
     match = _TOKEN.search(html)
     assert match, f"no CSRF token on {url}"
     return match.group(1)

@@ -1,4 +1,4 @@
-"""Settings that concern the transparency log's key and the registry's public address."""
+"""Settings: the transparency log's key, the public address, proxies and cookies."""
 
 import pytest
 
@@ -37,3 +37,18 @@ def test_the_public_address_is_kept_without_a_trailing_slash(tmp_path):
     settings = load_settings(tmp_path, {"REGISTRY_PUBLIC_URL": "https://air.example/"})
     assert settings["REGISTRY_PUBLIC_URL"] == "https://air.example"
     assert load_settings(tmp_path, {})["REGISTRY_PUBLIC_URL"] is None
+
+
+def test_trusted_proxies_default_to_none_and_must_be_a_count(tmp_path):
+    assert load_settings(tmp_path, {})["REGISTRY_TRUSTED_PROXIES"] == 0
+    two = load_settings(tmp_path, {"REGISTRY_TRUSTED_PROXIES": "2"})
+    assert two["REGISTRY_TRUSTED_PROXIES"] == 2
+    for bad in ("-1", "one"):
+        with pytest.raises(ValueError, match="REGISTRY_TRUSTED_PROXIES"):
+            load_settings(tmp_path, {"REGISTRY_TRUSTED_PROXIES": bad})
+
+
+def test_secure_cookies_setting_covers_the_remember_me_cookie(tmp_path):
+    settings = load_settings(tmp_path, {"REGISTRY_SECURE_COOKIES": "1"})
+    assert settings["SESSION_COOKIE_SECURE"] and settings["REMEMBER_COOKIE_SECURE"]
+    assert not load_settings(tmp_path, {})["REMEMBER_COOKIE_SECURE"]

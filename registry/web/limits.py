@@ -3,8 +3,8 @@ form and the API draw from one budget) and on the reverse search (page and API a
 
 Counts live in memory in the embedded default, which is right for one process; with
 ``REGISTRY_REDIS_URL`` set they live in Redis, so every worker and machine shares them. The
-client is the remote address: behind a reverse proxy, configure it (e.g. Werkzeug's ProxyFix) so
-the address is the client's, not the proxy's.
+client is the remote address: behind reverse proxies, set ``REGISTRY_TRUSTED_PROXIES`` to their
+number so the address is the client's (from X-Forwarded-For), not the proxy's.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
-"""What every template can use (labels, badges, dates) and the headers on every response."""
+"""What every template can use (labels, badges, dates) and the headers and cookies of every
+response."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, has_request_context, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..domain import vocabulary
 from ..domain.risk import Tier
@@ -48,11 +50,27 @@ def _segments(text: str, spans: list[list[int]]) -> list[tuple[str, bool]]:
     return pieces
 
 
+# A year: browsers that once reached the registry over HTTPS keep to HTTPS.
+HSTS = "max-age=31536000"
+
+
+class RegistryResponse(Response):
+    """Every cookie set on an answer to an HTTPS request is Secure: the session and CSRF
+    cookie (Flask) and the remember-me cookie (Flask-Login) alike, whatever the settings say.
+    Over plain HTTP (a laptop) they stay usable; ``REGISTRY_SECURE_COOKIES`` forces them."""
+
+    def set_cookie(self, key: str, *args: Any, secure: bool = False, **kwargs: Any) -> None:
+        secure = secure or (has_request_context() and request.is_secure)
+        super().set_cookie(key, *args, secure=secure, **kwargs)
+
+
 def _security_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 
@@ -66,6 +84,15 @@ def logged_time(stamp: str) -> str:
 
 
 def init_app(app: Flask) -> None:
+    app.response_class = RegistryResponse
+    proxies = app.config.get("REGISTRY_TRUSTED_PROXIES", 0)
+    if proxies:
+        # Believe that many proxies about the client's address (rate limits count clients),
+        # the scheme (Secure cookies) and the host the browser asked for (Flask-WTF compares
+        # the referrer with it on HTTPS). Signed documents never take the host from a request.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
     app.jinja_env.filters["when"] = _when
     app.jinja_env.filters["logged_time"] = logged_time
     app.jinja_env.globals["status_of"] = _status
