@@ -10,7 +10,8 @@ Registries are synthetic and seeded. Images: each registered image has one 64-bi
 trimmed, dihedral, straightened: 13 codes), one of which lies a few bits from a registered region
 code. Uniform random codes spread evenly over the index's buckets; real pHashes cluster, which
 fills some buckets more. Texts: word texts from a Zipf vocabulary; a query is 2,000 characters
-holding a reworded passage of one registered text. Needs the development requirements (faiss-cpu,
+holding a reworded passage of one registered text; then n/8 more texts are filed one by one, each
+added and searched for, as a running registry does. Needs the development requirements (faiss-cpu,
 pybktree) for the baselines. Times are wall-clock on whatever else the machine is doing: compare
 the ratios, measured in the same run, rather than the absolute figures across runs.
 """
@@ -196,6 +197,13 @@ def bench_images(sizes: list[int], queries: int, seed: int) -> None:
                 _slower(t_loop, base) + f" (timed on {loop_items:,} codes, scaled)",
             )
         )
+        live = []
+        for i, row in enumerate(rng.integers(0, 2**63, size=(max(10, n // 8), per_item))):
+            t0 = time.perf_counter()
+            index.add(n + i, row.tolist())
+            index.search(qs[i % len(qs)][1], radius=radius, limit=8)
+            live.append(time.perf_counter() - t0)
+        _live_line(times, live)
         print()
 
 
@@ -265,8 +273,9 @@ def bench_texts(sizes: list[int], queries: int, seed: int, script: str = "en") -
         started = time.perf_counter()
         index = FingerprintIndex()
         tokens_cache = {}
-        for i, t in enumerate(texts):
-            index.add(i, txt.fingerprint_text(t))
+        prints = [txt.fingerprint_text(t) for t in texts]
+        for i, fps in enumerate(prints):
+            index.add(i, fps)
         index.build()
         build = time.perf_counter() - started
         times, hits = [], 0
@@ -308,7 +317,35 @@ def bench_texts(sizes: list[int], queries: int, seed: int, script: str = "en") -
             process.extract(query, texts, scorer=fuzz.token_set_ratio, limit=10)
             t_rf.append(time.perf_counter() - t0)
         print(_line("rapidfuzz token_set_ratio, every text", t_rf, _slower(t_rf, base)))
+        _live_filings(index, prints, rng)
         print()
+
+
+def _live_filings(index: FingerprintIndex, prints: list[np.ndarray], rng: random.Random) -> None:
+    """n/8 filings (a copy of a registered text's fingerprints each) added and searched for one
+    by one, against searches of the index as built."""
+    n = len(prints)
+    picks = [prints[rng.randrange(n)] for _ in range(max(10, n // 8))]
+    built = []
+    for fps in picks[:200]:
+        t0 = time.perf_counter()
+        index.search(fps, limit=10)
+        built.append(time.perf_counter() - t0)
+    print(_line("index search alone, as built", built))
+    live = []
+    for i, fps in enumerate(picks):
+        t0 = time.perf_counter()
+        index.add(n + i, fps)
+        index.search(fps, limit=10)
+        live.append(time.perf_counter() - t0)
+    _live_line(built, live)
+
+
+def _live_line(built: list[float], live: list[float]) -> None:
+    """A running registry adds each filing to the index, then searches: n/8 filings so, timed
+    add and search together, against a search of the index as built."""
+    ratio = statistics.median(live) / statistics.median(built)
+    print(_line(f"add + search, {len(live):,} filings live", live, f"{ratio:.1f}x as built"))
 
 
 # --------------------------------------------------------------------------- ablation

@@ -10,6 +10,7 @@ def test_image_benchmark_runs_with_every_baseline(capsys):
     assert "3,000 images" in out and "recall 1.000" in out
     for baseline in ("numpy popcount", "faiss IndexBinaryFlat", "pybktree", "imagehash"):
         assert baseline in out
+    assert "375 filings live" in out
 
 
 def test_text_benchmarks_run_in_both_scripts(capsys):
@@ -17,6 +18,7 @@ def test_text_benchmarks_run_in_both_scripts(capsys):
     assert bench.main(["texts", "--sizes", "300", "--queries", "4", "--script", "zh"]) == 0
     out = capsys.readouterr().out
     assert out.count("300 texts") == 2 and "rapidfuzz" in out
+    assert out.count("37 filings live") == 2
 
 
 def test_ablation_runs_on_a_labelled_set(tmp_path, capsys):

@@ -6,8 +6,10 @@ cut into four 16-bit keys, one table per key. Two codes within distance ``r`` ag
 within ``r // 4`` bits, so probing every key within ``flips`` bits of the query's finds every code
 within ``4 * flips + 3`` bits, and most of those a little further. Each table is a counting sort:
 an ``int32`` permutation and 65,537 bucket offsets, so memory is 8 bytes of code and 16 of tables
-per hash. Codes added since the last build sit in a short tail searched by brute force; the tables
-are rebuilt when the tail outgrows an eighth of them.
+per hash. Codes added later sit in a short buffer searched by brute force, then get tables of their
+own, merged with their neighbours by the logarithmic method (Bentley and Saxe, 1980); the text
+index keeps its postings in sorted runs the same way. So neither a search nor an addition in a
+running registry touches the whole index.
 
 Pure: numpy only.
 """
@@ -60,19 +62,55 @@ class _Growable:
         return self.data.nbytes  # allocated, not only used
 
 
+class _Tables:
+    """The multi-index tables over the codes at positions ``lo`` to ``hi``: per table, the
+    positions (from ``lo``) ordered by key, and each key's first place in that order."""
+
+    __slots__ = ("lo", "hi", "order", "starts")
+
+    def __init__(self, codes: np.ndarray, lo: int, hi: int) -> None:
+        self.lo, self.hi = lo, hi
+        self.order: list[np.ndarray] = []
+        self.starts: list[np.ndarray] = []
+        part = codes[lo:hi]
+        for t in range(_TABLES):
+            keys = ((part >> np.uint64(t * _KEY_BITS)) & np.uint64(_BUCKETS - 1)).astype(np.uint16)
+            self.order.append(np.argsort(keys, kind="stable").astype(np.int32))  # a radix sort
+            starts = np.zeros(_BUCKETS + 1, dtype=np.int32)
+            np.cumsum(np.bincount(keys, minlength=_BUCKETS), out=starts[1:])
+            self.starts.append(starts)
+
+    @property
+    def size(self) -> int:
+        return self.hi - self.lo
+
+    @property
+    def nbytes(self) -> int:
+        return sum(o.nbytes + s.nbytes for o, s in zip(self.order, self.starts, strict=True))
+
+
 class HammingIndex:
-    """Items with ``per_item`` 64-bit codes each; find items with a code near any query code."""
+    """Items with ``per_item`` 64-bit codes each; find items with a code near any query code.
+
+    The tables cover the codes in runs kept by the logarithmic method, as the text index's
+    postings are: codes added since the last run are searched by brute force until there are
+    ``_BUFFER`` of them; they then get tables of their own, and neighbouring runs of similar
+    size are merged, so a search probes O(log n) runs and never scans more than the buffer."""
+
+    _BUFFER = 4096  # codes searched by brute force before they get tables
 
     def __init__(self, per_item: int) -> None:
         self.per_item = per_item
         self._codes = _Growable(np.uint64)
         self._ids = _Growable(np.int64)
-        self._built = 0
-        self._order: list[np.ndarray] = []
-        self._starts: list[np.ndarray] = []
+        self._runs: list[_Tables] = []
 
     def __len__(self) -> int:
         return self._ids.size
+
+    @property
+    def _built(self) -> int:
+        return self._runs[-1].hi if self._runs else 0
 
     def add(self, item_id: int, codes) -> None:
         if len(codes) != self.per_item:
@@ -88,21 +126,21 @@ class HammingIndex:
 
     @property
     def nbytes(self) -> int:
-        tables = sum(o.nbytes + s.nbytes for o, s in zip(self._order, self._starts, strict=True))
-        return self._codes.nbytes + self._ids.nbytes + tables
+        return self._codes.nbytes + self._ids.nbytes + sum(run.nbytes for run in self._runs)
 
     def build(self) -> None:
+        """Tables over every code, in one run."""
+        self._runs = [_Tables(self._codes.view, 0, self._codes.size)] if self._codes.size else []
+
+    def _settle(self) -> None:
+        """Give a full buffer its tables; merge runs until each is over twice the next one."""
+        if self._codes.size - self._built < self._BUFFER:
+            return
         codes = self._codes.view
-        self._order, self._starts = [], []
-        for t in range(_TABLES):
-            keys = ((codes >> np.uint64(t * _KEY_BITS)) & np.uint64(_BUCKETS - 1)).astype(np.int64)
-            order = np.argsort(keys, kind="stable").astype(np.int32)
-            counts = np.bincount(keys, minlength=_BUCKETS)
-            starts = np.zeros(_BUCKETS + 1, dtype=np.int32)
-            np.cumsum(counts, out=starts[1:])
-            self._order.append(order)
-            self._starts.append(starts)
-        self._built = codes.size
+        self._runs.append(_Tables(codes, self._built, codes.size))
+        while len(self._runs) > 1 and self._runs[-2].size <= 2 * self._runs[-1].size:
+            last = self._runs.pop()
+            self._runs[-1] = _Tables(codes, self._runs[-1].lo, last.hi)
 
     def search(
         self, queries, *, radius: int, flips: int | None = None, limit: int = 10
@@ -117,8 +155,7 @@ class HammingIndex:
         total = self._codes.size
         if total == 0 or len(queries) == 0:
             return []
-        if total - self._built > max(4096, self._built // 8):
-            self.build()
+        self._settle()
         if flips is None:  # expected candidates per query code with two flips, if keys spread
             per_query = self._built / _BUCKETS * len(_MASKS[2]) * _TABLES
             flips = 2 if per_query <= _CANDIDATE_BUDGET else 1
@@ -136,15 +173,15 @@ class HammingIndex:
         tail = np.arange(self._built, total, dtype=np.int64)
         if tail.size:
             collect(np.tile(tail, q.size), np.repeat(np.arange(q.size), tail.size))
-        if self._built:
-            masks = _MASKS[flips]
-            for t in range(_TABLES):
-                keys = ((q >> np.uint64(t * _KEY_BITS)) & np.uint64(_BUCKETS - 1)).astype(np.int64)
-                probes = keys[:, None] ^ masks[None, :]
-                lo = self._starts[t][probes].astype(np.int64)
-                hi = self._starts[t][probes + 1].astype(np.int64)
+        masks = _MASKS[flips]
+        for t in range(_TABLES):
+            keys = ((q >> np.uint64(t * _KEY_BITS)) & np.uint64(_BUCKETS - 1)).astype(np.int64)
+            probes = keys[:, None] ^ masks[None, :]
+            for run in self._runs:
+                lo = run.starts[t][probes].astype(np.int64)
+                hi = run.starts[t][probes + 1].astype(np.int64)
                 which = np.repeat(np.arange(q.size), (hi - lo).sum(axis=1))
-                pos = self._order[t][_ranges(lo.ravel(), hi.ravel())].astype(np.int64)
+                pos = run.order[t][_ranges(lo.ravel(), hi.ravel())].astype(np.int64) + run.lo
                 collect(pos, which)
         pos = np.concatenate(found_pos)
         if pos.size == 0:
@@ -182,17 +219,58 @@ def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.cumsum(steps)
 
 
+class _Postings:
+    """A sorted, immutable run of postings: each distinct fingerprint once in ``keys``, the
+    slots holding it at ``slots[offsets[i]:offsets[i + 1]]``."""
+
+    __slots__ = ("keys", "offsets", "slots")
+
+    def __init__(self, keys: np.ndarray, slots: np.ndarray) -> None:
+        order = np.lexsort((slots, keys))
+        keys, self.slots = keys[order], slots[order].astype(np.int32)
+        self.keys, first = np.unique(keys, return_index=True)
+        self.offsets = np.append(first, keys.size).astype(np.int64)
+
+    @property
+    def size(self) -> int:
+        return self.slots.size
+
+    @property
+    def nbytes(self) -> int:
+        return self.keys.nbytes + self.offsets.nbytes + self.slots.nbytes
+
+    def expanded(self) -> tuple[np.ndarray, np.ndarray]:
+        """(key, slot) per posting, to merge runs."""
+        return np.repeat(self.keys, np.diff(self.offsets)), self.slots
+
+    def lookup(self, fps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For sorted distinct ``fps``: each one's position here and how many slots hold it."""
+        idx = np.minimum(np.searchsorted(self.keys, fps), self.keys.size - 1)
+        present = self.keys[idx] == fps
+        return idx, np.where(present, self.offsets[idx + 1] - self.offsets[idx], 0)
+
+
+def _join(runs: list[_Postings]) -> _Postings:
+    parts = [run.expanded() for run in runs]
+    return _Postings(np.concatenate([k for k, _ in parts]), np.concatenate([s for _, s in parts]))
+
+
 class FingerprintIndex:
-    """An inverted index from text fingerprints (int64) to the items that contain them."""
+    """An inverted index from text fingerprints (int64) to the items that contain them.
+
+    Postings live in sorted runs kept by the logarithmic method (Bentley and Saxe, 1980): new
+    items collect in a small unsorted buffer searched by brute force; a full buffer becomes a
+    run, and runs of similar size merge, so there are O(log n) runs, a search costs a binary
+    search per run, and an addition costs O(log n) amortised. ``build`` merges everything into
+    one run (after a bulk load)."""
+
+    _BUFFER = 8192  # postings searched by brute force before they are sorted into a run
 
     def __init__(self) -> None:
-        self._keys = np.zeros(0, dtype=np.int64)
-        self._offsets = np.zeros(1, dtype=np.int64)
-        self._postings = np.zeros(0, dtype=np.int32)
+        self._runs: list[_Postings] = []
         self._ids = _Growable(np.int64)
         self._tail_keys = _Growable(np.int64)
         self._tail_slots = _Growable(np.int32)
-        self._built_postings = 0
 
     def __len__(self) -> int:
         return self._ids.size
@@ -200,9 +278,7 @@ class FingerprintIndex:
     @property
     def nbytes(self) -> int:
         return (
-            self._keys.nbytes
-            + self._offsets.nbytes
-            + self._postings.nbytes
+            sum(run.nbytes for run in self._runs)
             + self._ids.nbytes
             + self._tail_keys.nbytes
             + self._tail_slots.nbytes
@@ -215,25 +291,26 @@ class FingerprintIndex:
         self._tail_keys.extend(fps)
         self._tail_slots.extend(np.full(fps.size, slot, dtype=np.int32))
 
-    def build(self) -> None:
-        keys = np.concatenate([np.repeat(self._keys, np.diff(self._offsets)), self._tail_keys.view])
-        slots = np.concatenate([self._postings, self._tail_slots.view])
-        order = np.lexsort((slots, keys))
-        keys, slots = keys[order], slots[order]
-        self._keys, first = np.unique(keys, return_index=True)
-        self._offsets = np.append(first, keys.size).astype(np.int64)
-        self._postings = slots.astype(np.int32)
+    def _drain(self) -> _Postings:
+        """The buffer, sorted into a run; the buffer is then empty."""
+        run = _Postings(self._tail_keys.view.copy(), self._tail_slots.view.copy())
         self._tail_keys = _Growable(np.int64)
         self._tail_slots = _Growable(np.int32)
-        self._built_postings = self._postings.size
+        return run
 
-    def _built_df(self, keys: np.ndarray) -> np.ndarray:
-        """How many built items hold each of ``keys``."""
-        if self._keys.size == 0:
-            return np.zeros(keys.size, dtype=np.int64)
-        idx = np.minimum(np.searchsorted(self._keys, keys), self._keys.size - 1)
-        present = self._keys[idx] == keys
-        return np.where(present, self._offsets[idx + 1] - self._offsets[idx], 0)
+    def build(self) -> None:
+        """Merge every run and the buffer into one run."""
+        if self._runs or self._tail_keys.size:
+            self._runs = [_join([*self._runs, self._drain()])]
+
+    def _settle(self) -> None:
+        """Sort a full buffer into a run; merge runs until each is over twice the next one."""
+        if self._tail_keys.size < self._BUFFER:
+            return
+        self._runs.append(self._drain())
+        while len(self._runs) > 1 and self._runs[-2].size <= 2 * self._runs[-1].size:
+            last = self._runs.pop()
+            self._runs[-1] = _join([self._runs[-1], last])
 
     def search(
         self,
@@ -248,38 +325,28 @@ class FingerprintIndex:
         A fingerprint held by more than ``max(min_df_cap, max_share * items)`` items is common
         phrasing, not evidence, and is skipped; so is an item sharing less than
         ``min_share_of_best`` of what the best one shares (chance overlap next to a copy)."""
-        if self._tail_keys.size > max(10_000, self._built_postings // 8):
-            self.build()
+        self._settle()
         n = self._ids.size
         if n == 0:
             return []
         fps = np.unique(np.asarray(fingerprints, dtype=np.int64))
         cap = max(min_df_cap, int(max_share * n))
-        # how many items hold each query fingerprint, built part and tail together
+        # how many items hold each query fingerprint, over every run and the buffer
         in_tail = np.isin(self._tail_keys.view, fps)
-        tail_keys = self._tail_keys.view[in_tail]
-        tail_df = np.searchsorted(np.sort(tail_keys), fps, side="right") - np.searchsorted(
-            np.sort(tail_keys), fps, side="left"
-        )
-        df = self._built_df(fps) + tail_df
-        common = fps[df > cap]
-        hits = []
-        if self._keys.size:
-            idx = np.searchsorted(self._keys, fps)
-            present = idx < self._keys.size
-            idx, wanted = idx[present], fps[present]
-            match = self._keys[idx] == wanted
-            idx, wanted = idx[match], wanted[match]
-            idx = idx[~np.isin(wanted, common)]
-            hits.append(self._postings[_ranges(self._offsets[idx], self._offsets[idx + 1])])
-        if tail_keys.size:
-            hits.append(self._tail_slots.view[in_tail][~np.isin(tail_keys, common)])
-        if not hits:
-            return []
+        tail_keys = np.sort(self._tail_keys.view[in_tail])
+        df = np.searchsorted(tail_keys, fps, side="right") - np.searchsorted(tail_keys, fps)
+        found = [run.lookup(fps) for run in self._runs]
+        for _idx, counts in found:
+            df = df + counts
+        rare = df <= cap
+        hits = [self._tail_slots.view[in_tail][np.isin(self._tail_keys.view[in_tail], fps[rare])]]
+        for run, (idx, counts) in zip(self._runs, found, strict=True):
+            take = idx[rare & (counts > 0)]
+            hits.append(run.slots[_ranges(run.offsets[take], run.offsets[take + 1])])
         slots = np.concatenate(hits)
         if slots.size == 0:
             return []
-        counts = np.bincount(slots, minlength=n)
+        items, counts = np.unique(slots, return_counts=True)
         top = np.argsort(-counts, kind="stable")[:limit]
-        floor = max(1, int(counts[top[0]] * min_share_of_best)) if top.size else 1
-        return [(int(self._ids.view[s]), int(counts[s])) for s in top if counts[s] >= floor]
+        floor = max(1, int(counts[top[0]] * min_share_of_best))
+        return [(int(self._ids.view[items[t]]), int(counts[t])) for t in top if counts[t] >= floor]

@@ -1,6 +1,6 @@
 """Fill a registry with N works for the load test: distinct texts from a seeded vocabulary,
-filed through the filing service and checked by the originality check (so the match indexes
-hold N works), as real filings are."""
+filed through the filing service, checked by the originality check (so the match indexes hold N
+works) and triaged, as filings through the web are."""
 
 from __future__ import annotations
 
@@ -66,6 +66,7 @@ def seed(app, count: int, *, progress: Callable[[str], None] = print, seed: int 
                 declaration=decl,
                 upload=filing.DepositUpload(pasted_text=f"Seeded work {i}\n{next(source)}\n"),
                 matcher=ext.matcher,
+                policy=app.config["REGISTRY_ROUTING_POLICY"],
             )
             if (i + 1) % 1000 == 0:
                 rate = (i + 1 - have) / (time.monotonic() - started)
