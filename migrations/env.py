@@ -5,6 +5,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import registry.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from registry.db import include_object
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -36,6 +37,7 @@ def run_migrations_online() -> None:
             # SQLite alters tables by copying them; batch mode does that for us.
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

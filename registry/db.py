@@ -86,6 +86,24 @@ def writing(session: Session) -> Iterator[Session]:
         raise
 
 
+# The catalog search's index (migration 0006) is not in the models: SQLite's FTS5 table
+# ``catalog_search`` with the shadow tables FTS5 keeps beside it, PostgreSQL's trigram indexes.
+SEARCH_INDEX_TABLE = "catalog_search"
+
+
+def outside_models(name: str | None) -> bool:
+    """True for a table or index the migrations make that no model describes."""
+    return bool(name) and (name.startswith(SEARCH_INDEX_TABLE) or name.endswith("_trgm"))
+
+
+def include_object(
+    _obj: Any, name: str | None, _type: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Alembic's filter when comparing the database with the models: skip what
+    ``outside_models`` names."""
+    return not (reflected and compare_to is None and outside_models(name))
+
+
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))

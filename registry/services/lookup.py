@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_
+import sqlalchemy as sa
+from sqlalchemy import Select, func
 from sqlmodel import Session, select
 
+from ..db import SEARCH_INDEX_TABLE
 from ..domain.numbering import parse_number
 from ..domain.statuses import Status
 from ..models import AlternativeTitle, Registration
@@ -32,6 +34,9 @@ class Page:
         return self.page < self.pages
 
 
+# The catalog search's FTS5 table on SQLite: a row per registration, its rowid the id.
+_SEARCH_INDEX = sa.table(SEARCH_INDEX_TABLE, sa.column("rowid"))
+
 # Every status but draft is public.
 _PUBLIC = Registration.status != Status.DRAFT.value
 
@@ -51,6 +56,52 @@ def _like(term: str) -> str:
     return f"%{escaped}%"
 
 
+def _containing(word: str, dialect: str) -> Select:
+    """The ids of the registrations with ``word`` inside their title, an alternative title,
+    the claimant's name or the number (case-insensitive), or whose number it spells.
+
+    A word of three characters or more is looked up in the trigram index (migration 0006):
+    SQLite's FTS5 table, or PostgreSQL's pg_trgm indexes behind ILIKE. Shorter words scan."""
+    parsed = parse_number(word)
+    exact = [sa.select(Registration.id).where(Registration.number == str(parsed))] if parsed else []
+    if dialect == "sqlite" and len(word) >= 3:
+        phrase = '"' + word.replace('"', '""') + '"'  # FTS5 phrase: the word as a substring
+        found = sa.select(_SEARCH_INDEX.c.rowid).where(
+            sa.literal_column(SEARCH_INDEX_TABLE).op("MATCH")(phrase)
+        )
+        return sa.union(found, *exact) if exact else found
+    pattern = _like(word)
+    return sa.union(
+        sa.select(Registration.id).where(Registration.title.ilike(pattern, escape="\\")),  # type: ignore[attr-defined]
+        sa.select(Registration.id).where(
+            Registration.claimant_name.ilike(pattern, escape="\\")  # type: ignore[attr-defined]
+        ),
+        sa.select(Registration.id).where(Registration.number.ilike(pattern, escape="\\")),  # type: ignore[union-attr]
+        sa.select(AlternativeTitle.registration_id).where(
+            AlternativeTitle.title.ilike(pattern, escape="\\")  # type: ignore[attr-defined]
+        ),
+        *exact,
+    )
+
+
+def _conditions(query: str, dialect: str) -> list:
+    query = query.replace("\x00", " ")  # no database stores NUL in text; it matches nothing
+    conditions = [_PUBLIC]
+    for word in query.split()[:10]:
+        conditions.append(Registration.id.in_(_containing(word, dialect)))  # type: ignore[union-attr]
+    return conditions
+
+
+def search_statement(query: str, dialect: str) -> Select:
+    """The catalog search for ``query`` on a ``dialect`` database: the ids of the public
+    registrations with every word (up to ten) in one of their fields, newest first."""
+    return (
+        sa.select(Registration.id)
+        .where(*_conditions(query, dialect))
+        .order_by(Registration.submitted_at.desc(), Registration.id.desc())  # type: ignore[union-attr]
+    )
+
+
 def search(*, session: Session, query: str, page: int = 1, page_size: int = 20) -> Page:
     """Public registrations whose title, alternative title, claimant or number matches ``query``.
 
@@ -58,29 +109,14 @@ def search(*, session: Session, query: str, page: int = 1, page_size: int = 20) 
     lists the whole catalog, newest first. ``page`` counts from 1; a page past the end is empty.
     """
     page = max(1, page)
-    query = query.replace("\x00", " ")  # no database stores NUL in text; it matches nothing
-    conditions = [_PUBLIC]
-    for word in query.split()[:10]:
-        pattern = _like(word)
-        alt = select(AlternativeTitle.registration_id).where(
-            AlternativeTitle.title.ilike(pattern, escape="\\")  # type: ignore[attr-defined]
-        )
-        clauses = [
-            Registration.title.ilike(pattern, escape="\\"),  # type: ignore[attr-defined]
-            Registration.claimant_name.ilike(pattern, escape="\\"),  # type: ignore[attr-defined]
-            Registration.number.ilike(pattern, escape="\\"),  # type: ignore[union-attr]
-            Registration.id.in_(alt),  # type: ignore[union-attr]
-        ]
-        parsed = parse_number(word)
-        if parsed is not None:
-            clauses.append(Registration.number == str(parsed))
-        conditions.append(or_(*clauses))
-    total = session.exec(select(func.count()).select_from(Registration).where(*conditions)).one()
+    dialect = session.get_bind().dialect.name
+    where = _conditions(query, dialect)
+    total = session.exec(select(func.count()).select_from(Registration).where(*where)).one()
+    # The page's ids first, then their rows: sorting whole rows of every match costs more.
+    ids = search_statement(query, dialect).offset((page - 1) * page_size).limit(page_size)
     items = session.exec(
         select(Registration)
-        .where(*conditions)
+        .where(Registration.id.in_(ids))  # type: ignore[union-attr]
         .order_by(Registration.submitted_at.desc(), Registration.id.desc())  # type: ignore[union-attr]
-        .offset((page - 1) * page_size)
-        .limit(page_size)
     ).all()
     return Page(list(items), total, page, page_size)
