@@ -125,3 +125,12 @@ def test_hamming_runs_built_one_by_one_find_what_one_build_finds(monkeypatch):
             assert want[0][0] == target
             most_runs = max(most_runs, len(live._runs))
     assert 1 < most_runs <= 12
+
+
+def test_items_without_fingerprints_are_counted_and_never_found():
+    index = FingerprintIndex()
+    index.add(1, np.array([], dtype=np.int64))
+    index.build()
+    assert len(index) == 1 and index.search(np.array([5, 6])) == []
+    index.add(2, np.array([5]))
+    assert index.search(np.array([5, 6])) == [(2, 1)]
