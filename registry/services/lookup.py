@@ -37,6 +37,8 @@ class Page:
 # The catalog search's FTS5 table on SQLite: a row per registration, its rowid the id.
 _SEARCH_INDEX = sa.table(SEARCH_INDEX_TABLE, sa.column("rowid"))
 
+_NEWEST_FIRST = (Registration.submitted_at.desc(), Registration.id.desc())  # type: ignore[union-attr]
+
 # Every status but draft is public.
 _PUBLIC = Registration.status != Status.DRAFT.value
 
@@ -95,11 +97,7 @@ def _conditions(query: str, dialect: str) -> list:
 def search_statement(query: str, dialect: str) -> Select:
     """The catalog search for ``query`` on a ``dialect`` database: the ids of the public
     registrations with every word (up to ten) in one of their fields, newest first."""
-    return (
-        sa.select(Registration.id)
-        .where(*_conditions(query, dialect))
-        .order_by(Registration.submitted_at.desc(), Registration.id.desc())  # type: ignore[union-attr]
-    )
+    return sa.select(Registration.id).where(*_conditions(query, dialect)).order_by(*_NEWEST_FIRST)
 
 
 def search(*, session: Session, query: str, page: int = 1, page_size: int = 20) -> Page:
@@ -117,6 +115,6 @@ def search(*, session: Session, query: str, page: int = 1, page_size: int = 20) 
     items = session.exec(
         select(Registration)
         .where(Registration.id.in_(ids))  # type: ignore[union-attr]
-        .order_by(Registration.submitted_at.desc(), Registration.id.desc())  # type: ignore[union-attr]
+        .order_by(*_NEWEST_FIRST)
     ).all()
     return Page(list(items), total, page, page_size)
