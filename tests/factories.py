@@ -67,6 +67,18 @@ def save_draft(session, store, owner, decl=None, upload=None, uid=None):
     )
 
 
+# A TC260 (GB 45438-2025) implicit AI label as generators write it, in JSON.
+AIGC = {
+    "Label": "1",
+    "ContentProducer": "001191110108MA01KP2T5U00000",
+    "ProduceID": "20260301-7f3a",
+    "ReservedCode1": "",
+    "ContentPropagator": "",
+    "PropagateID": "",
+    "ReservedCode2": "",
+}
+
+
 def make_user(session, *, email: str | None = None, role: str = "creator", name: str = "") -> User:
     n = next(_seq)
     user = User(

@@ -97,7 +97,11 @@ def _conditions(query: str, dialect: str) -> list:
 def search_statement(query: str, dialect: str) -> Select:
     """The catalog search for ``query`` on a ``dialect`` database: the ids of the public
     registrations with every word (up to ten) in one of their fields, newest first."""
-    return sa.select(Registration.id).where(*_conditions(query, dialect)).order_by(*_NEWEST_FIRST)
+    return _newest_ids(_conditions(query, dialect))
+
+
+def _newest_ids(conditions: list) -> Select:
+    return sa.select(Registration.id).where(*conditions).order_by(*_NEWEST_FIRST)
 
 
 def search(*, session: Session, query: str, page: int = 1, page_size: int = 20) -> Page:
@@ -111,7 +115,7 @@ def search(*, session: Session, query: str, page: int = 1, page_size: int = 20) 
     where = _conditions(query, dialect)
     total = session.exec(select(func.count()).select_from(Registration).where(*where)).one()
     # The page's ids first, then their rows: sorting whole rows of every match costs more.
-    ids = search_statement(query, dialect).offset((page - 1) * page_size).limit(page_size)
+    ids = _newest_ids(where).offset((page - 1) * page_size).limit(page_size)
     items = session.exec(
         select(Registration)
         .where(Registration.id.in_(ids))  # type: ignore[union-attr]

@@ -16,6 +16,7 @@ Pure: numpy only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import combinations
 
 import numpy as np
@@ -60,6 +61,15 @@ class _Growable:
     @property
     def nbytes(self) -> int:
         return self.data.nbytes  # allocated, not only used
+
+
+def _merge_small(runs: list, merge: Callable) -> None:
+    """The logarithmic method's upkeep after a run is appended: merge the newest two runs while
+    the older is not over twice the newer, so sizes at least double towards the oldest and
+    there are O(log n) runs."""
+    while len(runs) > 1 and runs[-2].size <= 2 * runs[-1].size:
+        last = runs.pop()
+        runs[-1] = merge(runs[-1], last)
 
 
 class _Tables:
@@ -138,9 +148,7 @@ class HammingIndex:
             return
         codes = self._codes.view
         self._runs.append(_Tables(codes, self._built, codes.size))
-        while len(self._runs) > 1 and self._runs[-2].size <= 2 * self._runs[-1].size:
-            last = self._runs.pop()
-            self._runs[-1] = _Tables(codes, self._runs[-1].lo, last.hi)
+        _merge_small(self._runs, lambda a, b: _Tables(codes, a.lo, b.hi))
 
     def search(
         self, queries, *, radius: int, flips: int | None = None, limit: int = 10
@@ -308,9 +316,7 @@ class FingerprintIndex:
         if self._tail_keys.size < self._BUFFER:
             return
         self._runs.append(self._drain())
-        while len(self._runs) > 1 and self._runs[-2].size <= 2 * self._runs[-1].size:
-            last = self._runs.pop()
-            self._runs[-1] = _join([self._runs[-1], last])
+        _merge_small(self._runs, lambda a, b: _join([a, b]))
 
     def search(
         self,
@@ -333,13 +339,14 @@ class FingerprintIndex:
         cap = max(min_df_cap, int(max_share * n))
         # how many items hold each query fingerprint, over every run and the buffer
         in_tail = np.isin(self._tail_keys.view, fps)
-        tail_keys = np.sort(self._tail_keys.view[in_tail])
+        held = self._tail_keys.view[in_tail]
+        tail_keys = np.sort(held)
         df = np.searchsorted(tail_keys, fps, side="right") - np.searchsorted(tail_keys, fps)
         found = [run.lookup(fps) for run in self._runs]
         for _idx, counts in found:
             df = df + counts
         rare = df <= cap
-        hits = [self._tail_slots.view[in_tail][np.isin(self._tail_keys.view[in_tail], fps[rare])]]
+        hits = [self._tail_slots.view[in_tail][np.isin(held, fps[rare])]]
         for run, (idx, counts) in zip(self._runs, found, strict=True):
             take = idx[rare & (counts > 0)]
             hits.append(run.slots[_ranges(run.offsets[take], run.offsets[take + 1])])

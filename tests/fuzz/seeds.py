@@ -19,19 +19,9 @@ if str(ROOT) not in sys.path:  # run as a script: make the registry importable
 
 from PIL import Image, ImageDraw, PngImagePlugin  # noqa: E402
 
-AIGC = json.dumps(
-    {
-        "AIGC": {
-            "Label": "1",
-            "ContentProducer": "001191110108MA01KP2T5U00000",
-            "ProduceID": "20260301-7f3a",
-            "ReservedCode1": "",
-            "ContentPropagator": "",
-            "PropagateID": "",
-            "ReservedCode2": "",
-        }
-    }
-)
+from tests import factories  # noqa: E402
+
+AIGC = json.dumps({"AIGC": factories.AIGC})
 XMP = (
     '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
     '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '

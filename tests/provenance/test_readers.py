@@ -8,16 +8,7 @@ from PIL import Image, PngImagePlugin
 
 from registry.provenance import Verdict, judge, read_image, read_text
 from registry.provenance.verdict import NO_CREDENTIALS
-
-AIGC = {
-    "Label": "1",
-    "ContentProducer": "001191110108MA01KP2T5U00000",
-    "ProduceID": "20260301-7f3a",
-    "ReservedCode1": "",
-    "ContentPropagator": "",
-    "PropagateID": "",
-    "ReservedCode2": "",
-}
+from tests.factories import AIGC
 
 
 def xmp(*, source_type: str | None = None, aigc: str | None = None, tool: str | None = None):

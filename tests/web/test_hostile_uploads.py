@@ -50,6 +50,7 @@ from tests.factories import (
     scene,
     text_declaration,
 )
+from tests.fuzz.seeds import jpeg_segment, png_chunk, riff_chunk
 from tests.harness.server import API_DECLARATION, API_LITERARY
 from tests.web.forms import form_fields
 
@@ -121,18 +122,6 @@ class Case:
 
 
 # ---- building blocks -----------------------------------------------------------------------------
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def _riff_chunk(kind: bytes, data: bytes) -> bytes:
-    return kind + struct.pack("<I", len(data)) + data + (b"\0" if len(data) % 2 else b"")
-
-
-def _jpeg_segment(code: int, body: bytes) -> bytes:
-    return bytes([0xFF, code]) + struct.pack(">H", len(body) + 2) + body
 
 
 @functools.cache
@@ -232,7 +221,7 @@ def _webp_with(chunks: list[bytes]) -> bytes:
     width, height = Image.open(io.BytesIO(simple)).size
     header = bytes([0x0C, 0, 0, 0]) + (width - 1).to_bytes(3, "little")
     header += (height - 1).to_bytes(3, "little")
-    body = b"WEBP" + _riff_chunk(b"VP8X", header) + simple[12:] + b"".join(chunks)
+    body = b"WEBP" + riff_chunk(b"VP8X", header) + simple[12:] + b"".join(chunks)
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
@@ -419,10 +408,10 @@ def png_bomb(rng: random.Random) -> tuple[str, bytes]:
     rows = b"\0" * ((row + 1) * step)
     idat = b"".join(packer.compress(rows) for _ in range(height // step))
     idat += packer.compress(b"\0" * ((row + 1) * (height % step))) + packer.flush()
-    chunks = [_png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0))]
+    chunks = [png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0))]
     if colour == 3:
-        chunks.append(_png_chunk(b"PLTE", b"\0\0\0"))
-    chunks += [_png_chunk(b"IDAT", idat), _png_chunk(b"IEND", b"")]
+        chunks.append(png_chunk(b"PLTE", b"\0\0\0"))
+    chunks += [png_chunk(b"IDAT", idat), png_chunk(b"IEND", b"")]
     return f"png-{mode}-{width}x{height}", b"\x89PNG\r\n\x1a\n" + b"".join(chunks)
 
 
@@ -595,7 +584,7 @@ def _huge_dimensions(rng: random.Random) -> list[Case]:
             h = PIXEL_LIMIT // w + 1
         data = base_image("PNG", i % 3)
         ihdr = data[16:29]
-        fixed = _png_chunk(b"IHDR", struct.pack(">II", w, h) + ihdr[8:])  # with its CRC fixed
+        fixed = png_chunk(b"IHDR", struct.pack(">II", w, h) + ihdr[8:])  # with its CRC fixed
         cases.append(
             Case(
                 "huge-dimensions",
@@ -627,7 +616,7 @@ def _huge_dimensions(rng: random.Random) -> list[Case]:
         w, h = rng.randint(2_001, 16_384), rng.randint(2_001, 16_384)
         simple = base_image("WEBP")
         header = bytes([0, 0, 0, 0]) + (w - 1).to_bytes(3, "little") + (h - 1).to_bytes(3, "little")
-        body = b"WEBP" + _riff_chunk(b"VP8X", header) + simple[12:]
+        body = b"WEBP" + riff_chunk(b"VP8X", header) + simple[12:]
         data = b"RIFF" + struct.pack("<I", len(body)) + body
         cases.append(Case("huge-dimensions", f"webp-canvas-{w}x{h}", (PIXELS, BOMB, DAMAGED), data))
     for i in range(5):
@@ -899,7 +888,7 @@ def _metadata(rng: random.Random) -> list[Case]:
         add(
             f"png-text-{size}",
             META_BLOCK,
-            _png_with([_png_chunk(b"tEXt", rng.choice(keys) + b"\0" + value[:size])]),
+            _png_with([png_chunk(b"tEXt", rng.choice(keys) + b"\0" + value[:size])]),
         )
     for i in range(24):  # compressed text chunks that unpack past the limit
         size = rng.choice([1_048_577, 2_000_000, 16_000_000, 32_000_000, rng.randint(2, 30) << 20])
@@ -907,9 +896,9 @@ def _metadata(rng: random.Random) -> list[Case]:
         packed = zlib.compress(unit * (size // len(unit) + 1), 9)
         key = rng.choice([*keys, b"XML:com.adobe.xmp"])
         if i % 2:
-            chunk = _png_chunk(b"zTXt", key + b"\0\0" + packed)
+            chunk = png_chunk(b"zTXt", key + b"\0\0" + packed)
         else:
-            chunk = _png_chunk(b"iTXt", key + b"\0\x01\0\0\0" + packed)
+            chunk = png_chunk(b"iTXt", key + b"\0\x01\0\0\0" + packed)
         add(f"png-{'zTXt' if i % 2 else 'iTXt'}-bomb-{size}", META_BOMB, _png_with([chunk]))
     for _ in range(6):  # a colour profile bomb
         size = rng.choice([2_000_000, 50_000_000, rng.randint(2, 20) << 20])
@@ -917,11 +906,11 @@ def _metadata(rng: random.Random) -> list[Case]:
         add(
             f"png-iccp-bomb-{size}",
             META_BOMB,
-            _png_with([_png_chunk(b"iCCP", b"ICC Profile\0\0" + packed)]),
+            _png_with([png_chunk(b"iCCP", b"ICC Profile\0\0" + packed)]),
         )
     for i in range(3):  # many blocks, each under the limit, together over it
         chunks = [
-            _png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"\0" * 1_000_000, 9))
+            png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"\0" * 1_000_000, 9))
             for _ in range(9 + i)
         ]
         add(f"png-total-{9 + i}-MB", META_TOTAL, _png_with(chunks))
@@ -933,14 +922,14 @@ def _metadata(rng: random.Random) -> list[Case]:
             add(
                 f"webp-xmp-{size}",
                 META_BLOCK,
-                _webp_with([_riff_chunk(b"XMP ", packet)]),
+                _webp_with([riff_chunk(b"XMP ", packet)]),
                 "meta.webp",
             )
         else:
             add(
                 f"png-xmp-{size}",
                 META_BLOCK,
-                _png_with([_png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + packet)]),
+                _png_with([png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + packet)]),
             )
     for i in range(45):  # XML attacks and deep nesting in XMP, in each carrier
         carrier = ["png", "jpeg", "webp"][i % 3]
@@ -949,21 +938,21 @@ def _metadata(rng: random.Random) -> list[Case]:
         expect = META_DEEP if kind.startswith("deep") else META_DTD
         if carrier == "png":
             key = b"XML:com.adobe.xmp"
-            chunk = _png_chunk(b"iTXt", key + b"\0\0\0\0\0" + packet)
+            chunk = png_chunk(b"iTXt", key + b"\0\0\0\0\0" + packet)
             if rng.random() < 0.3:
-                chunk = _png_chunk(b"iTXt", key + b"\0\x01\0\0\0" + zlib.compress(packet))
+                chunk = png_chunk(b"iTXt", key + b"\0\x01\0\0\0" + zlib.compress(packet))
             add(f"png-xmp-{kind}", expect, _png_with([chunk]))
         elif carrier == "jpeg":
-            segment = _jpeg_segment(0xE1, b"http://ns.adobe.com/xap/1.0/\0" + packet)
+            segment = jpeg_segment(0xE1, b"http://ns.adobe.com/xap/1.0/\0" + packet)
             add(f"jpeg-xmp-{kind}", expect, _jpeg_with([segment]), "meta.jpg")
         else:
-            add(f"webp-xmp-{kind}", expect, _webp_with([_riff_chunk(b"XMP ", packet)]), "meta.webp")
+            add(f"webp-xmp-{kind}", expect, _webp_with([riff_chunk(b"XMP ", packet)]), "meta.webp")
     for _ in range(12):  # deeply nested JSON in a text chunk
         key = rng.choice(keys)
         value = deep_json(rng).encode()
-        chunk = _png_chunk(b"tEXt", key + b"\0" + value)
+        chunk = png_chunk(b"tEXt", key + b"\0" + value)
         if len(value) > 300_000:
-            chunk = _png_chunk(b"zTXt", key + b"\0\0" + zlib.compress(value, 9))
+            chunk = png_chunk(b"zTXt", key + b"\0\0" + zlib.compress(value, 9))
         add(f"png-json-deep-{key.decode()}", META_DEEP, _png_with([chunk]))
     for i, (maker, expect) in enumerate(
         [(exif_loop, EXIF_LOOP)] * 30
@@ -973,21 +962,21 @@ def _metadata(rng: random.Random) -> list[Case]:
         shape, blob = maker(rng)
         carrier = ["jpeg", "png", "webp"][i % 3]
         if carrier == "jpeg":
-            data = _jpeg_with([_jpeg_segment(0xE1, b"Exif\0\0" + blob)])
+            data = _jpeg_with([jpeg_segment(0xE1, b"Exif\0\0" + blob)])
         elif carrier == "png":
-            data = _png_with([_png_chunk(b"eXIf", blob)])
+            data = _png_with([png_chunk(b"eXIf", blob)])
         else:
-            data = _webp_with([_riff_chunk(b"EXIF", blob)])
+            data = _webp_with([riff_chunk(b"EXIF", blob)])
         add(f"{carrier}-exif-{shape}", expect, data, f"meta.{EXTENSIONS[carrier.upper()]}")
     for i in range(9):  # too many metadata blocks
         n = rng.randint(1_001, 3_000)
         carrier = ["png", "jpeg", "webp"][i % 3]
         if carrier == "png":
-            data = _png_with([_png_chunk(b"tEXt", b"k\0v")] * n)
+            data = _png_with([png_chunk(b"tEXt", b"k\0v")] * n)
         elif carrier == "jpeg":
-            data = _jpeg_with([_jpeg_segment(0xFE, b"c")] * n)
+            data = _jpeg_with([jpeg_segment(0xFE, b"c")] * n)
         else:
-            data = _webp_with([_riff_chunk(b"META", b"m")] * n)
+            data = _webp_with([riff_chunk(b"META", b"m")] * n)
         add(f"{carrier}-{n}-blocks", META_COUNT, data, f"meta.{EXTENSIONS[carrier.upper()]}")
     return cases
 
