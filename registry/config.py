@@ -36,6 +36,29 @@ def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int = 
     return value
 
 
+def _float(environ: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from exc
+    if not value >= minimum:  # also refuses NaN
+        raise ValueError(f"{name} must be {minimum:g} or more, not {value:g}")
+    return value
+
+
+def _budget(environ: Mapping[str, str], what: str, cpu: float, memory_mb: int, wall: float):  # type: ignore[no-untyped-def]
+    """A sandbox.Budget from REGISTRY_<WHAT>_CPU_SECONDS, _MEMORY_MB and _WALL_SECONDS."""
+    from .sandbox import Budget
+
+    cpu_seconds = _float(environ, f"REGISTRY_{what}_CPU_SECONDS", cpu, minimum=0.1)
+    wall_seconds = _float(environ, f"REGISTRY_{what}_WALL_SECONDS", wall, minimum=0.5)
+    memory = _int(environ, f"REGISTRY_{what}_MEMORY_MB", memory_mb, minimum=64)
+    return Budget(cpu_seconds=cpu_seconds, memory_bytes=memory * MIB, wall_seconds=wall_seconds)
+
+
 def _rate_limit(environ: Mapping[str, str], name: str, default: str) -> str:
     """A rate limit string such as ``20 per minute;200 per day``, checked now."""
     raw = (environ.get(name) or "").strip() or default
@@ -137,6 +160,13 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "REGISTRY_MAX_TEXT_BYTES": max_text,
         "REGISTRY_MAX_IMAGE_PIXELS": _int(env, "REGISTRY_MAX_IMAGE_PIXELS", 50_000_000),
         "REGISTRY_PAGE_SIZE": _int(env, "REGISTRY_PAGE_SIZE", 20),
+        # What one upload may cost off the request path (registry.sandbox): the inspection of a
+        # deposit and a reverse search (someone is waiting: seconds), and a filing's checks.
+        "REGISTRY_SEARCH_BUDGET": _budget(env, "SEARCH", 5.0, 1024, 15.0),
+        "REGISTRY_CHECK_BUDGET": _budget(env, "CHECK", 30.0, 1536, 90.0),
+        # How long a submission waits for its checks before answering (0: it answers at the
+        # commit, and the receipt follows the checks as they finish).
+        "REGISTRY_CHECK_WAIT_SECONDS": _float(env, "REGISTRY_CHECK_WAIT_SECONDS", 0.0, minimum=0),
         "REGISTRY_ROUTING_POLICY": policy,
         # Where the registry is published, e.g. https://registry.example: signed certificates
         # name their key and record there. Never taken from a request's Host header.

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from .domain.declaration import AiTool, Author, Contribution, Declaration, InputSource
 from .domain.risk import RoutingPolicy
-from .services import accounts, examination, filing, matching
+from .services import accounts, checking, examination, filing, matching
 from .storage import DepositStore
 
 
@@ -393,9 +393,11 @@ def seed(
             owner=creators[owner_index],
             declaration=decl,
             upload=upload,
-            matcher=matcher,
-            policy=policy,
         )
+        if matcher is not None:  # checked here, one after another: each finds those before it
+            checking.run(
+                session=session, store=store, matcher=matcher, policy=policy, registration=reg
+            )
         filed.append(reg)
         yield f"Filed {reg.number}: {reg.title}"
     # The examiner decides the first two, so the demo has certificates to show.

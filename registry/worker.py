@@ -1,12 +1,18 @@
-"""The job queue: with ``REGISTRY_REDIS_URL`` set, a submitted filing's checks (fingerprints,
-matching, provenance, triage) run in RQ workers (``flask --app wsgi registry worker``) instead of
-in the web request.
+"""The background work on deposits, and the job queue that carries it when one is configured.
 
-A job names the filing by id and runs :func:`registry.services.checking.run`, whose steps each
-commit once and are skipped when done, so a job that dies half-way (the work-horse killed, the
-machine gone) is simply run again: RQ retries a failed job up to ``RETRIES`` times, and a job
+With ``REGISTRY_REDIS_URL`` set, a submitted filing's checks (fingerprints, matching,
+provenance, triage) and the reverse searches run in RQ workers (``flask --app wsgi registry
+worker``); without it, in a child process of the web worker (``registry.runner``). Either way
+the same functions here run, under the same budgets (``registry.sandbox``): a job applies its
+budget's CPU and memory limits to the work-horse RQ forks for it, and RQ's job timeout is the
+budget's wall time.
+
+A check job names the filing by id and runs :func:`registry.services.checking.run`, whose steps
+each commit once and are skipped when done, so a job that dies half-way (the work-horse killed,
+the machine gone) is simply run again: RQ retries a failed job up to ``RETRIES`` times, and a job
 whose worker vanished is retried once another worker finds it abandoned. ``registry check``
-finishes anything still pending after that.
+finishes anything still pending after that. Reverse searches have a queue of their own, which
+workers serve first, so that a person waiting is not queued behind a backlog of checks.
 
 The worker process builds the application and warms the match indexes once; before each job
 it catches them up with the database and closes its connections, and the work-horse RQ forks
@@ -17,18 +23,26 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from redis import Redis
 from rq import Queue, Retry, Worker
+from rq.job import Job
+
+from . import sandbox
+from .sandbox import Budget
 
 if TYPE_CHECKING:
     from flask import Flask
 
+    from .services.filing import DepositUpload, Limits
+    from .web import Extension
+
 log = logging.getLogger(__name__)
 
 RETRIES = 3
-JOB_TIMEOUT = 600  # seconds one check may take before RQ stops it (and retries it)
 
 _app: Flask | None = None
 
@@ -37,18 +51,52 @@ def make_queue(redis_url: str, name: str) -> Queue:
     return Queue(name, connection=Redis.from_url(redis_url))
 
 
-def enqueue_check(queue: Queue, registration_id: int) -> None:
+def search_queue_name(checks_queue: str) -> str:
+    """The reverse searches' queue, beside the checks' one."""
+    return f"{checks_queue}-searches"
+
+
+def enqueue_check(queue: Queue, registration_id: int, *, budget: Budget) -> None:
     """Queue the checks of one submitted filing (called after its submission committed)."""
     queue.enqueue(
         check_filing,
         registration_id,
+        budget,
         job_id=f"check-{registration_id}",
         retry=Retry(max=RETRIES),
-        job_timeout=JOB_TIMEOUT,
+        job_timeout=max(1, int(budget.wall_seconds)),
         result_ttl=3600,
         failure_ttl=7 * 24 * 3600,
         description=f"originality check of filing {registration_id}",
     )
+
+
+def enqueue_search(queue: Queue, name: str, pasted: bool, *, budget: Budget) -> Job:
+    """Queue a reverse search of the upload staged as ``name`` in the deposit store's
+    temporary folder (a pasted text when ``pasted``)."""
+    return queue.enqueue(
+        search_staged,
+        name,
+        pasted,
+        budget,
+        job_timeout=max(1, int(budget.wall_seconds)),
+        result_ttl=300,
+        failure_ttl=3600,
+        ttl=max(30, int(budget.wall_seconds) * 2),  # a search nobody waits for any more is dropped
+        description="reverse search",
+    )
+
+
+def search_outcome(job: Job, *, timeout: float) -> tuple[str, Any] | None:
+    """What a queued search came to, waiting at most ``timeout`` seconds: ("result",
+    ReverseResult), ("rejected", problems) or ("failed", why); None if it is not done."""
+    result = job.latest_result(timeout=max(1, int(timeout)))
+    if result is None:
+        job.cancel()
+        return None
+    if result.type == result.Type.SUCCESSFUL:
+        return result.return_value
+    return ("failed", "the reverse search failed in the worker")
 
 
 def _application() -> Flask:
@@ -62,14 +110,23 @@ def _application() -> Flask:
     return _app
 
 
-def check_filing(registration_id: int) -> str:
-    """The job: run the checks of filing ``registration_id``; return what was done."""
+def _in_child(ext: Extension) -> None:
+    """In a process forked from one that held database connections: never use those."""
+    ext.engine.dispose(close=False)
+    ext.matcher.lock = threading.Lock()
+
+
+# ---- the work ---------------------------------------------------------------------------------
+
+
+def run_check(ext: Extension, policy: Any, registration_id: int) -> str:
+    """The checks of filing ``registration_id`` (in a forked child or a work-horse); return
+    what was done."""
     from .models import Registration
     from .services import checking
 
-    app = _application()
-    ext = app.extensions["registry"]
-    with app.app_context(), ext.session() as session:
+    _in_child(ext)
+    with ext.session() as session:
         registration = session.get(Registration, registration_id)
         if registration is None or registration.number is None:
             return f"filing {registration_id} is not a submitted filing; nothing to check"
@@ -77,10 +134,74 @@ def check_filing(registration_id: int) -> str:
             session=session,
             store=ext.store,
             matcher=ext.matcher,
-            policy=app.config["REGISTRY_ROUTING_POLICY"],
+            policy=policy,
             registration=registration,
         )
         return f"checked {registration.number}"
+
+
+def run_search(ext: Extension, limits: Limits, upload: DepositUpload, scratch: Path):
+    """A reverse search (in a forked child or a work-horse): ``matching.reverse_search`` with
+    its scratch folder at ``scratch``, which the caller removes."""
+    from .services import matching
+
+    _in_child(ext)
+    with ext.session() as session:
+        return matching.reverse_search(
+            session=session,
+            store=ext.store,
+            matcher=ext.matcher,
+            limits=limits,
+            upload=upload,
+            scratch=scratch,
+        )
+
+
+# ---- the jobs ---------------------------------------------------------------------------------
+
+
+def check_filing(registration_id: int, budget: Budget | None = None) -> str:
+    """The job: run the checks of filing ``registration_id`` under ``budget``."""
+    app = _application()
+    if budget is not None:
+        sandbox.limit_current_process(budget)
+    with app.app_context():
+        return run_check(
+            app.extensions["registry"], app.config["REGISTRY_ROUTING_POLICY"], registration_id
+        )
+
+
+def search_staged(name: str, pasted: bool, budget: Budget) -> tuple[str, Any]:
+    """The job: a reverse search of the upload staged as ``name`` (see ``enqueue_search``);
+    ("result", ReverseResult) or ("rejected", problems)."""
+    from dataclasses import replace
+
+    from .services.filing import DepositUpload, FilingRejected, budget_refusal
+
+    app = _application()
+    ext = app.extensions["registry"]
+    path = ext.store.tmp / name
+    sandbox.limit_current_process(budget)
+    try:
+        with app.app_context(), path.open("rb") as fh:
+            if pasted:
+                upload = DepositUpload(pasted_text=fh.read().decode("utf-8", "surrogatepass"))
+            else:
+                upload = DepositUpload(file=fh)
+            limits = replace(ext.limits, budget=None)
+            scratch = ext.store.tmp / f"{name}.d"
+            return ("result", run_search(ext, limits, upload, scratch))
+    except FileNotFoundError:
+        return ("failed", "the search's upload was gone (the request had given up)")
+    except FilingRejected as exc:
+        return ("rejected", exc.problems)
+    except sandbox.CpuSpent:
+        return ("rejected", [budget_refusal(sandbox.BudgetExceeded("cpu", budget), _SEARCHING)])
+    except MemoryError:
+        return ("rejected", [budget_refusal(sandbox.BudgetExceeded("memory", budget), _SEARCHING)])
+
+
+_SEARCHING = "Searching for this file"
 
 
 class RegistryWorker(Worker):
@@ -100,9 +221,13 @@ class RegistryWorker(Worker):
 
 
 def run_worker(app: Flask, *, burst: bool = False) -> bool:
-    """Serve the app's queue until stopped (or, with ``burst``, until it is empty)."""
+    """Serve the app's queues until stopped (or, with ``burst``, until they are empty):
+    reverse searches first, then checks."""
     global _app
     _app = app
-    queue = make_queue(app.config["REGISTRY_REDIS_URL"], app.config["REGISTRY_QUEUE"])
-    worker = RegistryWorker([queue], connection=queue.connection, name=f"registry-{os.getpid()}")
+    checks = make_queue(app.config["REGISTRY_REDIS_URL"], app.config["REGISTRY_QUEUE"])
+    searches = Queue(search_queue_name(checks.name), connection=checks.connection)
+    worker = RegistryWorker(
+        [searches, checks], connection=checks.connection, name=f"registry-{os.getpid()}"
+    )
     return worker.work(burst=burst, logging_level="INFO")

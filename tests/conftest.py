@@ -120,6 +120,9 @@ def make_app(database_url: str, instance_path: Path | str, **overrides):  # type
             "REGISTRY_DATABASE_URL": database_url,
             "TESTING": True,
             "SECRET_KEY": "test-secret",
+            # A submission answers once its checks (run in a child process) are done, so that
+            # tests read their results at once; tests of the default (answer at the commit) set 0.
+            "REGISTRY_CHECK_WAIT_SECONDS": 120,
             **overrides,
         }
     )

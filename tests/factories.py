@@ -16,7 +16,7 @@ from sqlmodel import func, select
 
 from registry.domain.declaration import AiTool, Author, Contribution, Declaration, InputSource
 from registry.models import User
-from registry.services import filing
+from registry.services import checking, filing
 
 PASSWORD = "correct horse battery staple"
 _HASH = PasswordHasher().hash(PASSWORD)
@@ -30,9 +30,11 @@ def count(session, model) -> int:
     return session.exec(select(func.count()).select_from(model)).one()
 
 
-def submit_work(session, store, owner, decl=None, upload=None, **kw):
-    """Submit through the service; by default a complete declaration with a small PNG."""
-    return filing.submit(
+def submit_work(session, store, owner, decl=None, upload=None, *, matcher=None, policy=None, **kw):
+    """Submit through the service; by default a complete declaration with a small PNG. Given a
+    ``matcher``, the filing's checks run too (and triage, given a ``policy``), as a worker
+    would run them."""
+    reg = filing.submit(
         session=session,
         store=store,
         limits=LIMITS,
@@ -41,6 +43,9 @@ def submit_work(session, store, owner, decl=None, upload=None, **kw):
         upload=upload or filing.DepositUpload(file=io.BytesIO(image_bytes())),
         **kw,
     )
+    if matcher is not None:
+        checking.run(session=session, store=store, matcher=matcher, policy=policy, registration=reg)
+    return reg
 
 
 def submit_text(session, store, owner, text: str, *, title: str = "Tide Tables", **kw):

@@ -26,7 +26,6 @@ from ..db import begin_write, writing
 from ..domain import declaration as rules
 from ..domain.declaration import SCALAR_FIELDS, Declaration, Problem
 from ..domain.numbering import format_number
-from ..domain.risk import RoutingPolicy
 from ..domain.statuses import Status, check_transition
 from ..domain.vocabulary import DepositKind
 from ..models import (
@@ -42,8 +41,9 @@ from ..models import (
     User,
     utcnow,
 )
+from ..sandbox import Budget, BudgetExceeded
+from ..sandbox import run as run_budgeted
 from ..storage import DepositStore, DepositTooLarge, StagedFile
-from . import checking, matching
 from .events import record
 
 log = logging.getLogger(__name__)
@@ -51,9 +51,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Limits:
+    """What an upload may be: its size, a text's size, an image's pixels; and ``budget``, what
+    inspecting it may cost, in a child process (None: inspected in this process, as a job that
+    is budgeted as a whole does)."""
+
     max_deposit_bytes: int
     max_text_bytes: int
     max_image_pixels: int
+    budget: Budget | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,9 @@ class FilingRejected(ValueError):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("; ".join(p.message for p in problems))
         self.problems = problems
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (FilingRejected, (self.problems,))  # it crosses from a child process
 
 
 class FilingNotFound(LookupError):
@@ -115,15 +123,13 @@ def submit(
     upload: DepositUpload,
     uid: str | None = None,
     today: date | None = None,
-    matcher: matching.Matcher | None = None,
-    policy: RoutingPolicy | None = None,
     defer: Callable[[int], object] | None = None,
 ) -> Registration:
     """Save ``declaration`` and submit it: number, status ``submitted``, event; commit. Then
-    the checks (:mod:`.checking`): handed to ``defer`` with the registration's id when given
-    (a job queue; the filing is "checking" until a worker is done), else, given a ``matcher``,
-    run here, triaging too given a routing ``policy``. The filing is committed first; a check
-    that fails or cannot be queued leaves it pending for ``registry check``.
+    hand the registration's id to ``defer``, which starts its checks (:mod:`.checking`) off
+    this request: queued for a worker or in a child process (see ``registry.runner``); until
+    they are done the filing is "checking". The filing is acknowledged at its commit: a check
+    that fails, or cannot be started, leaves it pending for ``registry check``.
 
     Submitting a filing that is already submitted returns it unchanged (a double click files
     once). Raises FilingRejected when the filing is incomplete or inconsistent, with nothing
@@ -133,17 +139,8 @@ def submit(
     if defer is not None:
         try:
             defer(reg.id)
-            return reg
-        except Exception:  # the queue is down: check here rather than leave it waiting
-            log.exception("could not queue the check of %s; checking it now", reg.number)
-    if matcher is not None:
-        try:
-            checking.run(
-                session=session, store=store, matcher=matcher, policy=policy, registration=reg
-            )
-        except Exception:  # the filing stands; the check is retried by `registry check`
-            session.rollback()
-            log.exception("originality check of %s failed; it stays pending", reg.number)
+        except Exception:  # the filing stands; `registry check` does what was not started
+            log.exception("could not start the checks of %s; it stays pending", reg.number)
     return reg
 
 
@@ -237,23 +234,51 @@ def staged_upload(
         with staging as staged:
             if staged.size == 0:
                 raise FilingRejected([Problem("deposit", "The file is empty.")])
-            expected = rules.expected_deposit_kind(decl.work_category)
-            try:
-                info = deposit_rules.inspect(
-                    staged.path,
-                    expected=expected,
-                    max_pixels=limits.max_image_pixels,
-                    max_text_bytes=limits.max_text_bytes,
-                )
-            except deposit_rules.DepositRejected as exc:
-                raise FilingRejected([Problem("deposit", str(exc))]) from exc
-            yield _Incoming(staged, info)
+            yield _Incoming(staged, _inspect(staged, limits, decl))
     except DepositTooLarge as exc:
         what = "file" if upload.file is not None else "text"
         limit = deposit_rules.human_size(exc.limit)
         raise FilingRejected(
             [Problem("deposit", f"The {what} is larger than the limit of {limit}.")]
         ) from exc
+
+
+def budget_refusal(exc: BudgetExceeded, what: str) -> Problem:
+    """The problem to show when ``what`` (an upload being inspected or searched for) ran out of
+    its budget: the file is built to be costly, or is far larger than it looks."""
+    if exc.resource == "memory":
+        cost = f"more than {exc.budget.memory_bytes // (1024 * 1024):,} MB of memory"
+    else:
+        cost = f"more than {exc.budget.cpu_seconds:g} seconds of processing"
+    return Problem(
+        "deposit",
+        f"{what} would take {cost}, the most the registry gives one upload. Files like this are "
+        "usually built to be costly to decode (an image with an unusual structure, or far more "
+        "pixels than its size suggests). Export it again as an ordinary JPEG, PNG or WebP, or "
+        "scale it down, and try again.",
+    )
+
+
+def _inspect(staged: StagedFile, limits: Limits, decl: Declaration) -> deposit_rules.DepositInfo:
+    """Inspect the staged upload as a deposit, in a child process under ``limits.budget`` when
+    there is one (decoding a picture costs what the file makes it cost)."""
+    args = (staged.path,)
+    kwargs = {
+        "expected": rules.expected_deposit_kind(decl.work_category),
+        "max_pixels": limits.max_image_pixels,
+        "max_text_bytes": limits.max_text_bytes,
+    }
+    try:
+        if limits.budget is None:
+            return deposit_rules.inspect(*args, **kwargs)  # type: ignore[arg-type]
+        info, _used = run_budgeted(deposit_rules.inspect, *args, budget=limits.budget, **kwargs)
+        return info
+    except deposit_rules.DepositRejected as exc:
+        raise FilingRejected([Problem("deposit", str(exc))]) from exc
+    except BudgetExceeded as exc:
+        if exc.resource in ("time", "crash"):
+            log.error("inspecting an upload ran out of its %s budget", exc.resource)
+        raise FilingRejected([budget_refusal(exc, "Reading this file")]) from None
 
 
 def _problems(

@@ -18,10 +18,11 @@ import logging
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -41,9 +42,7 @@ from ..similarity import report as rep
 from ..similarity import text as txt
 from ..similarity.index import FingerprintIndex, HammingIndex
 from ..storage import DepositStore
-
-if TYPE_CHECKING:
-    from .filing import DepositUpload, Limits
+from .filing import DepositUpload, FilingRejected, Limits, staged_upload
 
 #: Earlier works verified pairwise per filing, at most.
 IMAGE_CANDIDATES = 8
@@ -301,14 +300,18 @@ def _match(candidate: _Candidate, own: Registration, modality: str) -> Match:
     )
 
 
-def prepare_image(store: DepositStore, sha256: str) -> img.PreparedImage:
-    return _prepare_file(store.path_for(sha256))
+def prepare_image(
+    store: DepositStore, sha256: str, *, pixel_hash: bool = True
+) -> img.PreparedImage:
+    """The stored image ``sha256`` prepared for the engine; an earlier work compared with a
+    query needs no ``pixel_hash`` (its fingerprint row has it), which lets a JPEG be decoded at
+    a reduced scale."""
+    return _prepare_file(store.path_for(sha256), pixel_hash=pixel_hash)
 
 
-def _prepare_file(path: Path) -> img.PreparedImage:
+def _prepare_file(path: Path, *, pixel_hash: bool = True) -> img.PreparedImage:
     with Image.open(path) as im:
-        im.load()
-        return img.prepare(im)
+        return img.prepare(im, pixel_hash=pixel_hash)
 
 
 def _image_candidates(
@@ -332,14 +335,26 @@ def _image_candidates(
     pdqs = img.query_pdqs(query)
     found = []
     candidates = [*_same_deposit(session, sha256, exclude_id), *same_pixels, *(h[0] for h in hits)]
-    for reg, dep in _earlier(session, candidates, exclude_id, IMAGE_CANDIDATES):
+    chosen = _earlier(session, candidates, exclude_id, IMAGE_CANDIDATES)
+    stored_pixels = dict(
+        session.exec(
+            select(Fingerprint.registration_id, Fingerprint.pixel_sha256).where(
+                Fingerprint.registration_id.in_([reg.id for reg, _dep in chosen])
+            )
+        ).all()
+    )
+    for reg, dep in chosen:
         try:
-            earlier = prepare_image(store, dep.sha256)
+            # decoded at a reduced scale: the stored fingerprint has the full-size pixel hash
+            earlier = prepare_image(store, dep.sha256, pixel_hash=False)
         except (OSError, ValueError, Image.DecompressionBombError) as exc:
             log.warning(
                 "earlier deposit %s of %s unreadable, skipped: %s", dep.sha256, reg.number, exc
             )
             continue
+        earlier.fingerprint = replace(
+            earlier.fingerprint, pixel_sha256=stored_pixels.get(reg.id) or ""
+        )
         evidence = img.compare(query, variants, pdqs, earlier, identical_bytes=dep.sha256 == sha256)
         judged = rep.judge_image(evidence)
         if judged is None:
@@ -502,19 +517,19 @@ class _Searched:
     content: img.PreparedImage | str  # an image prepared for the engine, or a text
 
 
-def _read_search_upload(limits: Limits, upload: DepositUpload) -> _Searched:
-    """Check the upload as a filing's deposit is checked, in a scratch folder that is removed
-    before this returns, and decode it for the engine."""
-    # Imported here: filing imports this module for the check.
-    from .filing import FilingRejected, staged_upload
-
+def _read_search_upload(
+    limits: Limits, upload: DepositUpload, scratch: Path | None = None
+) -> _Searched:
+    """Check the upload as a filing's deposit is checked, in a scratch folder (``scratch``, which
+    the caller removes, or a temporary one removed before this returns), and decode it for the
+    engine."""
     # A pasted text is inspected as a text, so that its problem is the one named (a control
     # character, say), not that it is no image; a file may be either.
     pasted = upload.file is None
     decl = Declaration(work_category=WorkCategory.LITERARY.value if pasted else None)
-    with tempfile.TemporaryDirectory(prefix="registry-search-") as scratch:
+    with _scratch(scratch) as folder:
         # A store of its own in the scratch folder: nothing reaches the deposit store.
-        with staged_upload(DepositStore(scratch), limits, upload, decl) as incoming:
+        with staged_upload(DepositStore(folder), limits, upload, decl) as incoming:
             if incoming is None:
                 raise FilingRejected(
                     [Problem("deposit", "Choose an image or paste a text to search for.")]
@@ -523,6 +538,16 @@ def _read_search_upload(limits: Limits, upload: DepositUpload) -> _Searched:
             if incoming.info.kind == DepositKind.IMAGE:
                 return _Searched(sha, _prepare_file(path))
             return _Searched(sha, decode_text(path.read_bytes()))
+
+
+@contextmanager
+def _scratch(given: Path | None) -> Iterator[Path]:
+    if given is not None:
+        given.mkdir(parents=True, exist_ok=True)
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix="registry-search-") as folder:
+        yield Path(folder)
 
 
 def _determined_at(session: Session, ids: list[int]) -> dict[int, datetime]:
@@ -552,19 +577,21 @@ def reverse_search(
     matcher: Matcher,
     limits: Limits,
     upload: DepositUpload,
+    scratch: Path | None = None,
 ) -> ReverseResult:
     """Which registered works the uploaded image or text matches, best first (strong matches
     first, then by score), judged exactly as a filing's originality check judges them.
 
-    Nothing is stored: the upload is checked and decoded in a scratch folder that is removed at
-    once, and no row is written (the indexes are caught up from the database, which only reads).
-    Only public registrations are returned (never a draft), with their public facts only.
+    Nothing is stored: the upload is checked and decoded in a scratch folder (``scratch``, which
+    the caller removes, or a temporary one removed at once), and no row is written (the indexes
+    are caught up from the database, which only reads). Only public registrations are returned
+    (never a draft), with their public facts only.
 
     Raises ``filing.FilingRejected`` (a problem on the field ``deposit``) when the upload is
     missing, empty, too large, both a file and a text, or not an image or UTF-8 text the
     registry accepts.
     """
-    searched = _read_search_upload(limits, upload)
+    searched = _read_search_upload(limits, upload, scratch)
     if isinstance(searched.content, str):
         modality = DepositKind.TEXT
         tokens, fps = _text_query(searched.content)

@@ -22,7 +22,7 @@ import cv2
 import imagehash
 import numpy as np
 import pdqhash
-from PIL import Image, ImageOps
+from PIL import Image
 
 #: Longest side an image is scaled to before hashing and feature extraction.
 WORK_SIZE = 512
@@ -102,24 +102,93 @@ def _has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
 
 
-def _eight_bit(image: Image.Image) -> Image.Image:
-    """16-bit and floating-point greys scaled into 8 bits (Pillow would clip them to white)."""
-    if image.mode not in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-        return image
+def pixel_sha256(image: Image.Image) -> str:
+    """SHA-256 of the decoded pixels (with their transparency) and the size: equal for the same
+    picture in any file format."""
+    return _pixel_digest(image, None)
+
+
+#: EXIF orientation -> the transposition that puts the picture upright (as ImageOps does).
+_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_BAND_BYTES = 8 * 1024 * 1024  # pixels hashed a band of rows at a time, never all at once
+
+
+def _orientation(image: Image.Image) -> Image.Transpose | None:
+    try:
+        return _ORIENTATION.get(int(image.getexif().get(0x0112, 1)))
+    except (TypeError, ValueError):
+        return None
+
+
+def _band_box(method: Image.Transpose | None, w: int, h: int, y0: int, y1: int):
+    """The box of the stored picture (``w`` x ``h``) that rows ``y0`` .. ``y1`` of the upright
+    picture come from."""
+    T = Image.Transpose
+    if method in (None, T.FLIP_LEFT_RIGHT):
+        return (0, y0, w, y1)
+    if method in (T.ROTATE_180, T.FLIP_TOP_BOTTOM):
+        return (0, h - y1, w, h - y0)
+    if method in (T.TRANSPOSE, T.ROTATE_270):
+        return (y0, 0, y1, h)
+    return (w - y1, 0, w - y0, h)  # TRANSVERSE, ROTATE_90
+
+
+def _pixel_digest(image: Image.Image, method: Image.Transpose | None) -> str:
+    """:func:`pixel_sha256` of ``image`` turned by ``method``, computed a band of rows at a time
+    so that neither the turned picture nor its converted pixels are ever held whole."""
+    mode = "RGBA" if _has_alpha(image) else "RGB"
+    w, h = image.size
+    upright = (h, w) if method in _QUARTER_TURNS else (w, h)
+    digest = hashlib.sha256(f"{upright[0]}x{upright[1]}:{mode}:".encode())
+    scale = _eight_bit_scale(image)
+    rows = max(1, _BAND_BYTES // (4 * upright[0]))
+    for y0 in range(0, upright[1], rows):
+        y1 = min(upright[1], y0 + rows)
+        band = image.crop(_band_box(method, w, h, y0, y1))
+        if method is not None:
+            band = band.transpose(method)
+        if scale is not None:
+            band = _scaled(band, *scale)
+        digest.update(band.convert(mode).tobytes())
+    return digest.hexdigest()
+
+
+_QUARTER_TURNS = {
+    Image.Transpose.TRANSPOSE,
+    Image.Transpose.ROTATE_270,
+    Image.Transpose.TRANSVERSE,
+    Image.Transpose.ROTATE_90,
+}
+_WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+def _eight_bit_scale(image: Image.Image) -> tuple[float, float] | None:
+    """For 16-bit and floating-point greys, the (lowest, highest) value that 8 bits will span;
+    None for pictures that are 8-bit already."""
+    if image.mode not in _WIDE_MODES:
+        return None
+    lo, hi = image.getextrema()
+    return float(lo), float(hi)
+
+
+def _scaled(image: Image.Image, lo: float, hi: float) -> Image.Image:
     values = np.asarray(image, dtype=np.float64)
-    lo, hi = float(values.min()), float(values.max())
     scaled = (values - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(values)
     return Image.fromarray(scaled.round().astype(np.uint8), "L")
 
 
-def pixel_sha256(image: Image.Image) -> str:
-    """SHA-256 of the decoded pixels (with their transparency) and the size: equal for the same
-    picture in any file format."""
-    mode = "RGBA" if _has_alpha(image) else "RGB"
-    pixels = _eight_bit(image).convert(mode)
-    digest = hashlib.sha256(f"{pixels.width}x{pixels.height}:{mode}:".encode())
-    digest.update(pixels.tobytes())
-    return digest.hexdigest()
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """16-bit and floating-point greys scaled into 8 bits (Pillow would clip them to white)."""
+    scale = _eight_bit_scale(image)
+    return image if scale is None else _scaled(image, *scale)
 
 
 def _rgb(image: Image.Image) -> Image.Image:
@@ -133,12 +202,50 @@ def _rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def prepare(image: Image.Image) -> PreparedImage:
-    """Decode orientation, fingerprint, and keep a working copy for pairwise checks."""
-    image = ImageOps.exif_transpose(image)
-    sha = pixel_sha256(image)
+#: Modes Pillow reduces directly (alpha premultiplied), so a large picture is shrunk before
+#: any conversion copies it.
+_REDUCIBLE = {"L", "LA", "RGB", "RGBA", "RGBa", "La"}
+
+
+def _working(image: Image.Image, method: Image.Transpose | None) -> Image.Image:
+    """The upright picture as seen (RGB over white), longest side at most WORK_SIZE, made from
+    ``image`` without a full-size copy where its mode allows: shrunk by a whole factor first
+    (box filter), then turned and converted, then resized as ``thumbnail`` does."""
+    factor = max(image.size) // (2 * WORK_SIZE)
+    if factor > 1:
+        if image.mode not in _REDUCIBLE or "transparency" in image.info:
+            image = _rgb(image)  # palettes, 16-bit greys, CMYK: converted once at full size
+        image = image.reduce(factor)
+    if method is not None:
+        image = image.transpose(method)
     picture = _rgb(image)
     picture.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BILINEAR)
+    return picture
+
+
+def decode_for_engine(image: Image.Image, *, pixel_hash: bool = True) -> tuple[Image.Image, str]:
+    """Decode an opened image file for the engine: the working picture (see ``_working``) and
+    the SHA-256 of its full-size upright pixels (``""`` when ``pixel_hash`` is False).
+
+    Without the pixel hash a JPEG is decoded at a reduced scale (libjpeg's DCT scaling, "draft"
+    mode), which costs a fraction of the full decode in time and memory. With it the picture is
+    decoded once at full size, hashed a band at a time and shrunk: one full-size buffer, the
+    decoder's own, is the most this holds."""
+    method = _orientation(image)
+    if not pixel_hash and image.format == "JPEG":
+        image.draft("RGB", (2 * WORK_SIZE, 2 * WORK_SIZE))
+    image.load()
+    sha = _pixel_digest(image, method) if pixel_hash else ""
+    return _working(image, method), sha
+
+
+def prepare(image: Image.Image, *, pixel_hash: bool = True) -> PreparedImage:
+    """Decode orientation, fingerprint, and keep a working copy for pairwise checks.
+
+    ``image`` may be an opened, not yet decoded file (see ``decode_for_engine``); without the
+    ``pixel_hash`` (an earlier work whose stored fingerprint has it) the fingerprint's
+    ``pixel_sha256`` is empty."""
+    picture, sha = decode_for_engine(image, pixel_hash=pixel_hash)
     box = trim_box(picture)
     trimmed = picture.crop(box) if box != (0, 0, *picture.size) else picture
     pdq, quality = pdq_hash(picture)

@@ -6,9 +6,7 @@ redirects. The session, the deposit store and the upload limits come from here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 from flask import Flask, abort, current_app, flash, g, redirect
@@ -18,6 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from ..db import make_engine, new_session
+from ..runner import Budgets, Runner
 from ..services.filing import Limits
 from ..services.matching import Matcher
 from ..services.transparency import TransparencyLog, attach_signer
@@ -35,8 +34,8 @@ class Extension:
     cache_dir: Path
     log: TransparencyLog
     matcher: Matcher = field(default_factory=Matcher)
-    # Given a job queue: hands a submitted filing's id to the RQ workers that check it.
-    defer_check: Callable[[int], object] | None = None
+    # Where checks and reverse searches run: RQ workers, or budgeted child processes.
+    runner: Runner = field(init=False)
 
     def session(self) -> Session:
         """A new session whose status changes sign the log's new tree head as they commit."""
@@ -85,15 +84,28 @@ def init_app(app: Flask) -> None:
             max_deposit_bytes=cfg["REGISTRY_MAX_DEPOSIT_BYTES"],
             max_text_bytes=cfg["REGISTRY_MAX_TEXT_BYTES"],
             max_image_pixels=cfg["REGISTRY_MAX_IMAGE_PIXELS"],
+            budget=cfg["REGISTRY_SEARCH_BUDGET"],
         ),
         cache_dir=Path(cfg["REGISTRY_CACHE_DIR"]),
         log=TransparencyLog(cfg["REGISTRY_LOG_SIGNING_KEY"]),
     )
+    queue = search_queue = None
     if cfg.get("REGISTRY_REDIS_URL"):
-        from ..worker import enqueue_check, make_queue
+        from rq import Queue
+
+        from ..worker import make_queue, search_queue_name
 
         queue = make_queue(cfg["REGISTRY_REDIS_URL"], cfg["REGISTRY_QUEUE"])
-        app.extensions["registry"].defer_check = partial(enqueue_check, queue)
+        search_queue = Queue(search_queue_name(queue.name), connection=queue.connection)
+    extension = app.extensions["registry"]
+    extension.runner = Runner(
+        extension,
+        budgets=Budgets(check=cfg["REGISTRY_CHECK_BUDGET"], search=cfg["REGISTRY_SEARCH_BUDGET"]),
+        policy=cfg["REGISTRY_ROUTING_POLICY"],
+        check_wait=cfg["REGISTRY_CHECK_WAIT_SECONDS"],
+        queue=queue,
+        search_queue=search_queue,
+    )
     app.teardown_appcontext(_close_session)
     csrf.init_app(app)
     login_manager.init_app(app)

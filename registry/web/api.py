@@ -23,19 +23,19 @@ from ..domain.declaration import SCALAR_FIELDS, AiTool, Author, Declaration, Inp
 from ..domain.statuses import Status
 from ..domain.transparency import public_pem, raw_public_key
 from ..domain.vocabulary import ContributionCategory
+from ..runner import SearchUnavailable
 from ..services import (
     certificates,
     checking,
     examination,
     filing,
     lookup,
-    matching,
     provenance,
     tokens,
     transparency,
 )
 from . import csrf, db_session, ext
-from .errors import error_body
+from .errors import SEARCH_UNAVAILABLE, error_body
 from .forms import FilingForm, to_declaration
 from .limits import filing_limit, reverse_search_limit
 
@@ -48,10 +48,17 @@ MAX_ENTRIES = 100
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, code: str, message: str, fields: dict[str, list[str]] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: dict[str, list[str]] | None = None,
+        *,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.fields = status, code, message, fields
+        self.retry_after = retry_after
 
 
 @bp.errorhandler(ApiError)
@@ -60,6 +67,8 @@ def _api_error(exc: ApiError):  # type: ignore[no-untyped-def]
     response.status_code = exc.status
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="registry"'
+    if exc.retry_after is not None:
+        response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 
@@ -409,9 +418,7 @@ def file_registration():  # type: ignore[no-untyped-def]
             owner=user,
             declaration=to_declaration(form),
             upload=upload,
-            matcher=ext().matcher,
-            policy=current_app.config["REGISTRY_ROUTING_POLICY"],
-            defer=ext().defer_check,
+            defer=ext().runner.after_submit,
         )
     except filing.FilingRejected as exc:
         fields: dict[str, list[str]] = {}
@@ -432,15 +439,11 @@ def reverse_search():  # type: ignore[no-untyped-def]
     _only(body, {"deposit"}, "the body")
     upload = _deposit(body)
     try:
-        result = matching.reverse_search(
-            session=db_session(),
-            store=ext().store,
-            matcher=ext().matcher,
-            limits=ext().limits,
-            upload=upload,
-        )
+        result = ext().runner.reverse_search(upload)
     except filing.FilingRejected as exc:
         raise ApiError(422, "invalid_deposit", str(exc)) from None
+    except SearchUnavailable:
+        raise ApiError(503, "search_unavailable", SEARCH_UNAVAILABLE, retry_after=30) from None
     return jsonify(result.public_dict())
 
 

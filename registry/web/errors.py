@@ -26,6 +26,11 @@ _TEXT = {
 }
 
 
+SEARCH_UNAVAILABLE = (
+    "The registry cannot run this search right now (its workers are busy or did not answer in "
+    "time). Nothing you sent was kept. Try again in a minute."
+)
+
 _CODES = {
     400: "invalid_request",
     403: "forbidden",

@@ -105,12 +105,7 @@ def _save(form, registration, action: str):  # type: ignore[no-untyped-def]
         "uid": registration.uid if registration is not None else None,
     }
     if action == "submit":
-        reg = filing.submit(
-            **common,
-            matcher=ext().matcher,
-            policy=current_app.config["REGISTRY_ROUTING_POLICY"],
-            defer=ext().defer_check,
-        )
+        reg = filing.submit(**common, defer=ext().runner.after_submit)
         return redirect(url_for("filing.receipt", uid=reg.uid))
     reg = filing.save_draft(**common)
     flash("Draft saved. You can come back to it from “My filings”.", "success")

@@ -8,8 +8,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import TextAreaField
 
-from ..services import filing, matching
-from . import db_session, ext
+from ..runner import SearchUnavailable
+from ..services import filing
+from . import ext
+from .errors import SEARCH_UNAVAILABLE
 from .forms import problem_map
 from .limits import reverse_search_limit
 
@@ -27,23 +29,22 @@ def check():  # type: ignore[no-untyped-def]
     form = ReverseSearchForm()
     result = None
     problems: dict[str, list[str]] = {}
+    status = 200
     if form.validate_on_submit():
         upload = filing.DepositUpload(
             file=form.image.data.stream if form.image.data else None,
             pasted_text=form.text.data or None,
         )
         try:
-            result = matching.reverse_search(
-                session=db_session(),
-                store=ext().store,
-                matcher=ext().matcher,
-                limits=ext().limits,
-                upload=upload,
-            )
+            result = ext().runner.reverse_search(upload)
         except filing.FilingRejected as exc:
             problems = problem_map(exc.problems)
-    status = 422 if request.method == "POST" and result is None else 200
+        except SearchUnavailable:
+            problems = {"deposit": [SEARCH_UNAVAILABLE]}
+            status = 503
+    if status == 200 and request.method == "POST" and result is None:
+        status = 422
     page = render_template(
         "public/similar.html", form=form, result=result, problems=problems, limits=ext().limits
     )
-    return page, status
+    return page, status, ({"Retry-After": "30"} if status == 503 else {})

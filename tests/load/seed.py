@@ -7,12 +7,13 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from sqlmodel import func, select
 
 from registry import bench
 from registry.models import Registration, User
-from registry.services import filing, tokens
+from registry.services import checking, filing, tokens
 from registry.services.accounts import Role, create_user
 from tests.harness.server import API_DECLARATION
 
@@ -55,18 +56,24 @@ def seed(app, count: int, *, progress: Callable[[str], None] = print, seed: int 
             )
         have = session.exec(select(func.count()).select_from(Registration)).one()
         decl = _declaration("Seeded work")
+        limits = replace(ext.limits, budget=None)  # generated texts: inspected in this process
         source = texts(seed + have)
         started = time.monotonic()
         for i in range(have, count):
-            filing.submit(
+            reg = filing.submit(
                 session=session,
                 store=ext.store,
-                limits=ext.limits,
+                limits=limits,
                 owner=user,
                 declaration=decl,
                 upload=filing.DepositUpload(pasted_text=f"Seeded work {i}\n{next(source)}\n"),
+            )
+            checking.run(
+                session=session,
+                store=ext.store,
                 matcher=ext.matcher,
                 policy=app.config["REGISTRY_ROUTING_POLICY"],
+                registration=reg,
             )
             if (i + 1) % 1000 == 0:
                 rate = (i + 1 - have) / (time.monotonic() - started)

@@ -130,7 +130,10 @@ def test_a_failed_check_leaves_the_filing_pending_until_check_pending(
         raise RuntimeError("the engine fell over")
 
     monkeypatch.setattr(matching, "_check_image", broken)
-    reg = submit_work(session, store, a, upload=upload_image(scene(17)), matcher=matcher)
+    reg = submit_work(session, store, a, upload=upload_image(scene(17)))
+    with pytest.raises(RuntimeError, match="fell over"):
+        matching.check(session=session, store=store, matcher=matcher, registration=reg)
+    session.rollback()
     assert reg.number and matching.get_report(session, reg) is None
     monkeypatch.undo()
     assert matching.check_pending(session=session, store=store, matcher=matcher) == [reg.number]

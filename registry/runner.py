@@ -1,0 +1,241 @@
+"""Where the costly work on a deposit runs: a filing's checks and the anonymous reverse search.
+
+Neither runs in the web worker that took the request. With a job queue (``REGISTRY_REDIS_URL``)
+both go to the RQ workers (``registry.worker``), which apply the same budgets to each job; without
+one, each runs in a child process forked for it (``registry.sandbox``) under its budget:
+
+- a filing's checks (fingerprints, matching, provenance, triage) start once the filing is
+  committed, and the submission answers without waiting for them (or, with
+  ``REGISTRY_CHECK_WAIT_SECONDS``, after waiting that long at most): the creator is acknowledged
+  whatever becomes of the check, and a check that fails or runs out of budget leaves the filing
+  pending for ``registry check``;
+- a reverse search answers the person waiting: it is staged here (size-limited, nothing
+  decoded) and decoded, fingerprinted and matched in the child or the worker; a search past its
+  budget is refused with a message that says so.
+
+This is the composition of the web side's background work; the work itself is the services'.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import uuid
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import sandbox
+from .domain.declaration import Problem
+from .sandbox import Budget, BudgetExceeded
+
+if TYPE_CHECKING:
+    from rq import Queue
+
+    from .services.filing import DepositUpload
+    from .services.matching import ReverseResult
+    from .web import Extension
+
+log = logging.getLogger(__name__)
+
+
+class SearchUnavailable(RuntimeError):
+    """The reverse search could not be run now (the workers are busy or gone); try again."""
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """The budget of one filing's checks and of one reverse search (or deposit inspection)."""
+
+    check: Budget
+    search: Budget
+
+
+class Runner:
+    """Starts checks and runs reverse searches for the web layer (see the module docstring)."""
+
+    def __init__(
+        self,
+        ext: Extension,
+        *,
+        budgets: Budgets,
+        policy: Any,
+        check_wait: float = 0.0,
+        queue: Queue | None = None,
+        search_queue: Queue | None = None,
+    ) -> None:
+        self.ext = ext
+        self.budgets = budgets
+        self.policy = policy
+        self.check_wait = check_wait
+        self.queue = queue
+        self.search_queue = search_queue
+        self._running: set[Future] = set()
+
+    # ---- a filing's checks -----------------------------------------------------------------
+
+    def after_submit(self, registration_id: int) -> None:
+        """Start the checks of the just committed filing ``registration_id``: queued, or in a
+        child process; wait for it at most ``check_wait`` seconds. Never raises: a check that
+        cannot start or fails leaves the filing pending for ``registry check``."""
+        if self.queue is not None:
+            from .worker import enqueue_check
+
+            try:
+                enqueue_check(self.queue, registration_id, budget=self.budgets.check)
+                return
+            except Exception:  # the queue is down: check in a child process instead
+                log.exception("could not queue the check of filing %s", registration_id)
+        try:
+            future = self.start_check(registration_id)
+        except Exception:
+            log.exception("could not start the check of filing %s", registration_id)
+            return
+        if self.check_wait > 0:
+            try:
+                future.result(timeout=self.check_wait)
+            except FutureTimeout:
+                pass  # it goes on; the receipt says the filing is being checked
+            except Exception:
+                pass  # logged by the callback below
+
+    def start_check(self, registration_id: int) -> Future:
+        """The checks of ``registration_id`` in a child process under the check budget."""
+        from .worker import run_check
+
+        future = sandbox.start(
+            run_check,
+            self.ext,
+            self.policy,
+            registration_id,
+            budget=self.budgets.check,
+            hold=self.ext.matcher.lock,
+        )
+        self._running.add(future)
+        future.add_done_callback(lambda done: self._settled(done, registration_id))
+        return future
+
+    def _settled(self, future: Future, registration_id: int) -> None:
+        self._running.discard(future)
+        try:
+            _result, used = future.result()
+        except BudgetExceeded as exc:
+            log.error(
+                "the check of filing %s ran out of its %s budget (%s); it stays pending for "
+                "`registry check`",
+                registration_id,
+                exc.resource,
+                exc.budget.describe(),
+            )
+        except Exception:
+            log.exception("the check of filing %s failed; it stays pending", registration_id)
+        else:
+            log.info(
+                "checked filing %s: %.2f s CPU, %d MB peak",
+                registration_id,
+                used.cpu_seconds,
+                used.peak_rss_bytes >> 20,
+            )
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for the checks this process started (tests, and `registry serve` at exit)."""
+        for future in list(self._running):
+            try:
+                future.result(timeout=timeout)
+            except Exception:
+                pass
+
+    # ---- reverse search --------------------------------------------------------------------
+
+    def reverse_search(self, upload: DepositUpload) -> ReverseResult:
+        """Which registered works ``upload`` matches (see ``matching.reverse_search``), decoded
+        and matched off this process under the search budget.
+
+        Raises ``filing.FilingRejected`` for an upload the registry does not accept or one that
+        runs out of its budget, and SearchUnavailable when the workers do not answer in time."""
+        from .services.filing import FilingRejected, budget_refusal
+
+        limits = replace(self.ext.limits, budget=None)  # the whole search is budgeted at once
+        budget = self.budgets.search
+        scratch = Path(tempfile.mkdtemp(prefix="registry-search-"))
+        try:
+            if self.search_queue is not None:
+                try:
+                    return self._queued_search(upload, budget)
+                except SearchUnavailable:
+                    raise
+                except FilingRejected:
+                    raise
+                except Exception:  # the queue is down: search here rather than fail
+                    log.exception("could not queue a reverse search; running it here")
+            from .worker import run_search
+
+            try:
+                result, _used = sandbox.run(
+                    run_search,
+                    self.ext,
+                    limits,
+                    upload,
+                    scratch,
+                    budget=budget,
+                    hold=self.ext.matcher.lock,
+                )
+            except BudgetExceeded as exc:
+                if exc.resource in ("time", "crash"):
+                    log.error("a reverse search ran out of its %s budget", exc.resource)
+                    raise SearchUnavailable(str(exc)) from None
+                raise FilingRejected([budget_refusal(exc, "Searching for this file")]) from None
+            return result
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _queued_search(self, upload: DepositUpload, budget: Budget) -> ReverseResult:
+        """Stage the upload where the workers read deposits, queue the search, wait for it."""
+        from .services.filing import FilingRejected
+        from .worker import enqueue_search, search_outcome
+
+        store = self.ext.store
+        limits = self.ext.limits
+        pasted = upload.file is None
+        data = upload.file if upload.file is not None else None
+        store.tmp.mkdir(parents=True, exist_ok=True)
+        name = f"search-{uuid.uuid4().hex}"
+        path = store.tmp / name
+        scratch = store.tmp / f"{name}.d"  # the worker's scratch folder, removed here
+        try:
+            with path.open("xb") as out:
+                if data is not None:
+                    written = 0
+                    while chunk := data.read(1 << 20):
+                        written += len(chunk)
+                        if written > limits.max_deposit_bytes:
+                            from .deposits import human_size
+
+                            raise FilingRejected(
+                                [
+                                    Problem(
+                                        "deposit",
+                                        "The file is larger than the limit of "
+                                        f"{human_size(limits.max_deposit_bytes)}.",
+                                    )
+                                ]
+                            )
+                        out.write(chunk)
+                else:
+                    out.write((upload.pasted_text or "").encode("utf-8", "surrogatepass"))
+            job = enqueue_search(self.search_queue, name, pasted, budget=budget)
+            outcome = search_outcome(job, timeout=budget.wall_seconds + 5)
+            if outcome is None:
+                raise SearchUnavailable("the reverse search was not answered in time")
+            kind, value = outcome
+            if kind == "result":
+                return value
+            if kind == "rejected":
+                raise FilingRejected(value)
+            raise SearchUnavailable(str(value))
+        finally:
+            path.unlink(missing_ok=True)
+            shutil.rmtree(scratch, ignore_errors=True)
