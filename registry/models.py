@@ -406,3 +406,19 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = None
 
     user: User = Relationship()
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """An API filing's ``Idempotency-Key``: the filing it made and what was sent, so that a
+    client retrying after a lost answer gets the same filing, never a second one. Written in
+    the transaction that submits the filing."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id")
+    key: str = Field(max_length=255)
+    request_sha256: str = Field(max_length=64)
+    registration_id: int = Field(foreign_key="registration.id")
+    created_at: datetime = Field(default_factory=utcnow)

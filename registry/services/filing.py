@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 from sqlalchemy import func, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from .. import deposits as deposit_rules
@@ -35,6 +36,7 @@ from ..models import (
     DeclarationVersion,
     Deposit,
     HumanContribution,
+    IdempotencyKey,
     InputSource,
     NumberSequence,
     Registration,
@@ -110,7 +112,10 @@ def save_draft(
     Raises FilingRejected for problems even a draft may not have (a bad deposit, an AI named as
     an author, impossible dates) and FilingNotFound when ``uid`` is not one of the owner's drafts.
     """
-    return _write(session, store, limits, owner, declaration, upload, uid, today, submit=False)
+    registration, _written = _write(
+        session, store, limits, owner, declaration, upload, uid, today, submit=False
+    )
+    return registration
 
 
 def submit(
@@ -135,13 +140,81 @@ def submit(
     once). Raises FilingRejected when the filing is incomplete or inconsistent, with nothing
     written, and FilingNotFound when ``uid`` is not the owner's.
     """
-    reg = _write(session, store, limits, owner, declaration, upload, uid, today, submit=True)
-    if defer is not None:
+    reg, _replayed = submit_once(
+        session=session,
+        store=store,
+        limits=limits,
+        owner=owner,
+        declaration=declaration,
+        upload=upload,
+        uid=uid,
+        today=today,
+        defer=defer,
+    )
+    return reg
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """An ``Idempotency-Key`` sent with a submission, and the SHA-256 of what was sent with it."""
+
+    key: str
+    request_sha256: str
+
+
+class IdempotencyConflict(ValueError):
+    """The idempotency key was used before for a different request."""
+
+
+def submit_once(
+    *,
+    session: Session,
+    store: DepositStore,
+    limits: Limits,
+    owner: User,
+    declaration: Declaration,
+    upload: DepositUpload,
+    uid: str | None = None,
+    today: date | None = None,
+    defer: Callable[[int], object] | None = None,
+    idempotency: Idempotency | None = None,
+) -> tuple[Registration, bool]:
+    """:func:`submit`, and at most once per ``idempotency`` key of the owner: a request
+    repeated with the same key and the same content returns the filing the first one made.
+    Returns the registration and whether it was made earlier (by a repeated request or a
+    double click), in which case nothing was written and no check started.
+
+    Raises IdempotencyConflict when the key was used for a different request; otherwise as
+    :func:`submit`. Two requests with one key at once file once: the second waits for the
+    first (SQLite's write lock) or loses on the key's unique constraint and returns its filing.
+    """
+    try:
+        reg, written = _write(
+            session,
+            store,
+            limits,
+            owner,
+            declaration,
+            upload,
+            uid,
+            today,
+            submit=True,
+            once=idempotency,
+        )
+    except IntegrityError:
+        if idempotency is None:
+            raise
+        session.rollback()
+        earlier = _earlier_submission(session, owner, idempotency)
+        if earlier is None:
+            raise
+        return earlier, True
+    if written and defer is not None:
         try:
             defer(reg.id)
         except Exception:  # the filing stands; `registry check` does what was not started
             log.exception("could not start the checks of %s; it stays pending", reg.number)
-    return reg
+    return reg, not written
 
 
 def _write(
@@ -155,12 +228,20 @@ def _write(
     today: date | None,
     *,
     submit: bool,
-) -> Registration:
+    once: Idempotency | None = None,
+) -> tuple[Registration, bool]:
+    """Save (and submit) in one transaction; the registration, and False when nothing was
+    written (submitted already, or an idempotent retry of an earlier submission)."""
     today = today or utcnow().date()
     decl = declaration.without_blank_rows()
     with staged_upload(store, limits, upload, decl) as incoming:
         begin_write(session)
         try:
+            if once is not None:
+                earlier = _earlier_submission(session, owner, once)
+                if earlier is not None:
+                    session.rollback()
+                    return earlier, False
             registration = _load_or_create(session, owner, uid)
             if registration.status != Status.DRAFT:
                 if not submit:
@@ -172,7 +253,7 @@ def _write(
                         ]
                     )
                 session.rollback()
-                return registration  # submitted already: a double click files once
+                return registration, False  # submitted already: a double click files once
             problems = _problems(decl, registration, incoming, today, submit=submit)
             if problems:
                 raise FilingRejected(problems)
@@ -186,12 +267,36 @@ def _write(
                 record(session, registration, owner, "created", None, Status.DRAFT, "Draft started")
             if submit:
                 _submit(session, registration, owner)
+            if once is not None:
+                session.add(
+                    IdempotencyKey(
+                        user_id=owner.id,
+                        key=once.key,
+                        request_sha256=once.request_sha256,
+                        registration_id=registration.id,
+                    )
+                )
             created_file = incoming.staged.promote() if incoming else False
         except BaseException:
             session.rollback()
             raise
         _commit_or_unstore(session, store, incoming, created_file)
-        return registration
+        return registration, True
+
+
+def _earlier_submission(session: Session, owner: User, once: Idempotency) -> Registration | None:
+    """The filing an earlier request with ``once.key`` made, if any; raises IdempotencyConflict
+    when that request was not this one."""
+    row = session.exec(
+        select(IdempotencyKey).where(
+            IdempotencyKey.user_id == owner.id, IdempotencyKey.key == once.key
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.request_sha256 != once.request_sha256:
+        raise IdempotencyConflict(once.key)
+    return session.get(Registration, row.registration_id)
 
 
 def _commit_or_unstore(

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import io
+import json
+import re
 from collections.abc import Callable
 from dataclasses import fields as dataclass_fields
 from typing import Any
@@ -407,11 +410,12 @@ def file_registration():  # type: ignore[no-untyped-def]
         raise ApiError(400, "invalid_request", "declaration must be an object.")
     form = FilingForm(formdata=_form_data(declaration), meta={"csrf": False})
     upload = _deposit(body)
+    once = _idempotency(body)
     if not form.validate():
         problems = _flatten(form.errors)
         raise ApiError(422, "invalid_filing", "The declaration has problems.", problems)
     try:
-        reg = filing.submit(
+        reg, replayed = filing.submit_once(
             session=db_session(),
             store=ext().store,
             limits=ext().limits,
@@ -419,16 +423,51 @@ def file_registration():  # type: ignore[no-untyped-def]
             declaration=to_declaration(form),
             upload=upload,
             defer=ext().runner.after_submit,
+            idempotency=once,
         )
     except filing.FilingRejected as exc:
         fields: dict[str, list[str]] = {}
         for p in exc.problems:
             fields.setdefault(p.field or "filing", []).append(p.message)
         raise ApiError(422, "invalid_filing", str(exc), fields) from None
+    except filing.IdempotencyConflict:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "This Idempotency-Key was sent before with a different filing. Use a new key for a "
+            "new filing; send the same key only to repeat the same request.",
+        ) from None
     response = jsonify(public_record(reg))
     response.status_code = 201
     response.headers["Location"] = url_for("api.registration", number=reg.number, _external=True)
+    if once is not None and replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+IDEMPOTENCY_KEY = "Idempotency-Key"
+_KEY = re.compile(r'"([\x20-\x21\x23-\x5b\x5d-\x7e]{1,255})"|([\x21\x23-\x7e]{1,255})')
+
+
+def _idempotency(body: dict) -> filing.Idempotency | None:
+    """The request's ``Idempotency-Key`` (a structured-field string, as the IETF draft has it,
+    or a bare token such as a UUID) with the SHA-256 of the body it came with; None without."""
+    raw = request.headers.get(IDEMPOTENCY_KEY)
+    if raw is None:
+        return None
+    match = _KEY.fullmatch(raw.strip())
+    if match is None:
+        raise ApiError(
+            400,
+            "invalid_request",
+            "Idempotency-Key must be a string of 1 to 255 printable ASCII characters, such as a "
+            'UUID (optionally in double quotes: "…").',
+        )
+    key = match.group(1) or match.group(2)
+    # ASCII-escaped: a body may hold lone surrogates, which the declaration's checks refuse later
+    sent = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    digest = hashlib.sha256(sent.encode("ascii")).hexdigest()
+    return filing.Idempotency(key=key, request_sha256=digest)
 
 
 @bp.post("/search/similar")

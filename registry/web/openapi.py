@@ -318,6 +318,7 @@ def _errors(*codes: int) -> dict:
         415: "The body is not JSON",
         422: "The filing or deposit has problems (per field)",
         429: "Rate limited; see Retry-After",
+        503: "The registry cannot do this right now; try again after Retry-After seconds",
     }
     return {str(c): _response(words[c], _ref("Error")) for c in codes}
 
@@ -392,7 +393,26 @@ def document() -> dict:
                 "post": {
                     "operationId": "fileRegistration",
                     "summary": "File (submit) a registration in the token owner's name",
+                    "description": (
+                        "The answer comes once the filing is committed; its originality check "
+                        "runs afterwards (`checking` is true until it is done). Send an "
+                        "Idempotency-Key to retry safely: a request repeated with the same key "
+                        "and body returns the filing the first one made (with "
+                        "Idempotent-Replayed: true), never a second filing."
+                    ),
                     "security": [{"token": []}],
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "description": (
+                                "A unique key for this filing (a UUID, say), at most 255 "
+                                "printable ASCII characters, optionally in double quotes."
+                            ),
+                            "schema": {"type": "string", "maxLength": 257},
+                        }
+                    ],
                     "requestBody": {
                         "required": True,
                         "content": _json(
@@ -406,7 +426,13 @@ def document() -> dict:
                         "201": _response(
                             "Filed: the new public record, with its log entry",
                             _ref("Record"),
-                            {"Location": {"schema": STRING}},
+                            {
+                                "Location": {"schema": STRING},
+                                "Idempotent-Replayed": {
+                                    "schema": STRING,
+                                    "description": "true when an earlier request made it",
+                                },
+                            },
                         ),
                         **_errors(400, 401, 413, 415, 422),
                     },
@@ -477,7 +503,7 @@ def document() -> dict:
                                 ["modality", "checked_against", "matches"],
                             ),
                         ),
-                        **_errors(400, 413, 415, 422, 429),
+                        **_errors(400, 413, 415, 422, 429, 503),
                     },
                 }
             },
