@@ -73,6 +73,58 @@ def create_user(email: str, display_name: str, role: str, password: str | None) 
         click.echo(f"Its password is: {password}")
 
 
+def _account(session, email: str):  # type: ignore[no-untyped-def]
+    try:
+        user = accounts.get_user_by_email(session=session, email=email)
+    except accounts.AccountError as exc:
+        raise click.ClickException(exc.message) from exc
+    if user is None:
+        raise click.ClickException(f"There is no account with the email address {email}.")
+    return user
+
+
+@registry.command(
+    "deactivate-user",
+    help="Deactivate an account: it can no longer sign in, and its sessions, remember-me "
+    "cookies and API tokens stop working at once.",
+)
+@click.option("--email", required=True)
+def deactivate_user(email: str) -> None:
+    with _session() as session:
+        user = _account(session, email)
+        if accounts.deactivate(session=session, user=user):
+            click.echo(f"Deactivated {user.email}; every session of the account has ended.")
+        else:
+            click.echo(f"{user.email} was deactivated already; nothing changed.")
+
+
+@registry.command(
+    "set-password",
+    help="Give an account a new password (staff use); every session of the account ends.",
+)
+@click.option("--email", required=True)
+@click.option(
+    "--password",
+    help="Leave out to be asked for it (or to generate one when no terminal is attached).",
+)
+def set_password(email: str, password: str | None) -> None:
+    with _session() as session:
+        user = _account(session, email)
+        generated = False
+        if password is None:
+            if sys.stdin is not None and sys.stdin.isatty():
+                password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+            else:
+                password, generated = secrets.token_urlsafe(12), True
+        try:
+            accounts.set_password(session=session, user=user, password=password)
+        except accounts.AccountError as exc:
+            raise click.ClickException(exc.message) from exc
+        click.echo(f"Set a new password for {user.email}; every session of the account has ended.")
+    if generated:
+        click.echo(f"Its password is: {password}")
+
+
 @registry.command("demo", help="Fill an empty registry with a few sample registrations.")
 def demo() -> None:
     from .demo import seed

@@ -8,11 +8,13 @@ at a shared path is all a scaled-out deployment changes.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from limits import parse_many
@@ -69,6 +71,76 @@ def _rate_limit(environ: Mapping[str, str], name: str, default: str) -> str:
             f"{name} must be rate limits such as '20 per minute;200 per day', not {raw!r} ({exc})"
         ) from None
     return raw
+
+
+def _public_url(environ: Mapping[str, str]) -> str | None:
+    """``REGISTRY_PUBLIC_URL`` without its trailing slash: http(s), a host, maybe a path."""
+    raw = (environ.get("REGISTRY_PUBLIC_URL") or "").strip().rstrip("/")
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or "@" in parts.netloc
+    ):
+        raise ValueError(
+            "REGISTRY_PUBLIC_URL must be the registry's address such as https://air.example "
+            f"(http or https, a host name, no query or user name), not {raw!r}"
+        )
+    try:
+        parts.port  # noqa: B018  (raises for a port that is not a number)
+    except ValueError:
+        raise ValueError(f"REGISTRY_PUBLIC_URL has a bad port: {raw!r}") from None
+    return raw
+
+
+# A host name or IPv4 address, with a leading dot to take its subdomains too.
+_HOST_NAME = re.compile(
+    r"\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", re.I | re.A
+)
+ANY_HOST = "*"
+
+
+def _trusted_hosts(environ: Mapping[str, str]) -> tuple[str, ...] | None:
+    """``REGISTRY_TRUSTED_HOSTS``: comma-separated host names (``.air.example`` takes every
+    subdomain too), or ``*`` for any host; None when unset."""
+    raw = (environ.get("REGISTRY_TRUSTED_HOSTS") or "").strip()
+    if not raw:
+        return None
+    names = tuple(dict.fromkeys(n.strip().lower() for n in raw.split(",") if n.strip()))
+    if ANY_HOST in names:
+        if len(names) > 1:
+            raise ValueError("REGISTRY_TRUSTED_HOSTS is either * (any host) or a list of names")
+        return names
+    for name in names:
+        if not _HOST_NAME.fullmatch(name):
+            raise ValueError(
+                "REGISTRY_TRUSTED_HOSTS takes host names without scheme, port or path (such as "
+                "air.example,.air.example; international names in their xn-- form; IPv6 "
+                f"addresses cannot be listed), not {name!r}"
+            )
+    return names
+
+
+# Where a developer's machine reaches the embedded default (``registry serve`` listens on
+# 127.0.0.1); ``.localhost`` is localhost and its subdomains. Werkzeug compares a trusted name
+# without what follows its first colon, so an IPv6 address such as [::1] can never match.
+LOCAL_HOSTS = (".localhost", "127.0.0.1")
+
+
+def trusted_hosts(configured: tuple[str, ...] | None, public_url: str | None) -> list[str] | None:
+    """Flask's ``TRUSTED_HOSTS``: the names a request's Host (after ProxyFix, so a forwarded
+    host too) must be one of, else it is refused with a 400. ``REGISTRY_TRUSTED_HOSTS`` and
+    ``REGISTRY_PUBLIC_URL``'s host when either is set; with neither, only this machine's own
+    names; None (any host) only when ``REGISTRY_TRUSTED_HOSTS`` is ``*``."""
+    if configured == (ANY_HOST,):
+        return None
+    public = urlsplit(public_url).hostname if public_url else None
+    names = [*(configured or ()), *([public] if public else [])]
+    return list(dict.fromkeys(names)) or list(LOCAL_HOSTS)
 
 
 def _create_once(path: Path, data: bytes) -> None:
@@ -169,8 +241,11 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "REGISTRY_CHECK_WAIT_SECONDS": _float(env, "REGISTRY_CHECK_WAIT_SECONDS", 0.0, minimum=0),
         "REGISTRY_ROUTING_POLICY": policy,
         # Where the registry is published, e.g. https://registry.example: signed certificates
-        # name their key and record there. Never taken from a request's Host header.
-        "REGISTRY_PUBLIC_URL": (env.get("REGISTRY_PUBLIC_URL") or "").rstrip("/") or None,
+        # name their key and record there, and the API's links point there (web.external_url).
+        # Never taken from a request's Host header.
+        "REGISTRY_PUBLIC_URL": _public_url(env),
+        # The host names requests may be sent to (see trusted_hosts); None: see there.
+        "REGISTRY_TRUSTED_HOSTS": _trusted_hosts(env),
         # Redis for the rate limits shared by every worker and for the job queue of checks
         # (RQ); None keeps limits in memory and runs checks in the request.
         "REGISTRY_REDIS_URL": env.get("REGISTRY_REDIS_URL") or None,

@@ -27,6 +27,9 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16, default="creator")
     active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
+    # Part of every sign-in cookie (see get_id); signing out, a new password and deactivation
+    # raise it, which ends every session and remember-me cookie the account had.
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
     # The interface Flask-Login expects, written out so this module stays free of Flask.
     @property
@@ -42,7 +45,19 @@ class User(SQLModel, table=True):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """Flask-Login's "alternative token", kept in the session and the remember-me cookie
+        (both signed with the secret key): the account's id and its session version."""
+        return f"{self.id}:{self.session_version}"
+
+    @staticmethod
+    def parse_session_token(token: str) -> tuple[int, int] | None:
+        """The (id, session version) a ``get_id`` token names, or None for anything else."""
+        user_id, sep, version = token.partition(":")
+        if not sep or not (user_id + version).isascii():
+            return None
+        if not user_id.isdigit() or not version.isdigit() or len(token) > 40:
+            return None
+        return int(user_id), int(version)
 
     @property
     def is_examiner(self) -> bool:

@@ -205,6 +205,9 @@ class AuthActions:
 
     def logout(self) -> None:
         self.client.post("/account/signout", data={"csrf_token": csrf_token(self.client, "/")})
+        # Signing out writes (the account's session version): on SQLite a read transaction the
+        # test's session opened before it could no longer become a write, so end it here.
+        self.session.commit()
 
 
 @pytest.fixture

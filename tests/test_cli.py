@@ -121,3 +121,95 @@ def test_verify_log_passes_on_the_demo_and_names_an_edited_a_removed_and_a_reord
     assert "Entry 2 " in bad.output and "out of order" in bad.output
     assert "Entry 4 " in bad.output and "number is 'AIR-2000-000001' in the records" in bad.output
     assert "Entry 5 is missing" in bad.output
+
+
+# ---- accounts (staff use) ------------------------------------------------------------------
+
+
+def _signed_in_client(app, user):
+    from tests.conftest import csrf_token
+    from tests.factories import PASSWORD
+
+    client = app.test_client()
+    response = client.post(
+        "/account/signin",
+        data={
+            "email": user.email,
+            "password": PASSWORD,
+            "remember": "y",
+            "csrf_token": csrf_token(client),
+        },
+    )
+    assert response.status_code == 302
+    assert client.get("/filings/").status_code == 200
+    return client
+
+
+def test_deactivate_user_ends_the_accounts_sessions_and_tokens(app, runner, session):
+    from registry.services import tokens
+    from tests.factories import make_user
+
+    user = make_user(session, email="leaving@example.org")
+    client = _signed_in_client(app, user)
+    remembered = app.test_client()
+    remembered.set_cookie("remember_token", client.get_cookie("remember_token").value)
+    assert remembered.get("/filings/").status_code == 200
+    _row, token = tokens.create(session=session, user=user, name="Uploader")
+    api = app.test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    assert api.post("/api/v1/registrations", json={}, headers=auth).status_code == 400
+    result = runner.invoke(args=["registry", "deactivate-user", "--email", "Leaving@Example.org"])
+    assert result.exit_code == 0, result.output
+    assert "Deactivated leaving@example.org" in result.output
+    assert client.get("/filings/").status_code == 302
+    assert remembered.get("/filings/").status_code == 302
+    refused = api.post("/api/v1/registrations", json={}, headers=auth)
+    assert refused.status_code == 401 and refused.get_json()["error"]["code"] == "invalid_token"
+    again = runner.invoke(args=["registry", "deactivate-user", "--email", "leaving@example.org"])
+    assert again.exit_code == 0 and "deactivated already; nothing changed" in again.output
+
+
+def test_set_password_gives_a_new_password_and_ends_every_session(app, runner, session):
+    from tests.conftest import csrf_token
+    from tests.factories import PASSWORD, make_user
+
+    user = make_user(session, email="forgot@example.org")
+    client = _signed_in_client(app, user)
+    result = runner.invoke(
+        args=[
+            "registry", "set-password", "--email", "forgot@example.org",
+            "--password", "the new password 7",
+        ]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Set a new password for forgot@example.org" in result.output
+    assert client.get("/filings/").status_code == 302
+
+    def sign_in(password: str) -> int:
+        data = {"email": user.email, "password": password, "csrf_token": csrf_token(client)}
+        return client.post("/account/signin", data=data).status_code
+
+    assert sign_in(PASSWORD) == 422
+    assert sign_in("the new password 7") == 302
+    generated = runner.invoke(args=["registry", "set-password", "--email", user.email])
+    assert generated.exit_code == 0 and "Its password is:" in generated.output
+    assert client.get("/filings/").status_code == 302
+
+
+def test_account_commands_refuse_unknown_accounts_and_bad_passwords(runner, session):
+    from registry.models import User
+    from tests.factories import make_user
+
+    user = make_user(session, email="kept@example.org")
+    before = (user.password_hash, user.session_version)
+    for args, message in [
+        (["deactivate-user", "--email", "nobody@example.org"], "no account with the email"),
+        (["set-password", "--email", "nobody@example.org", "--password", "x" * 12], "no account"),
+        (["set-password", "--email", "not-an-email", "--password", "x" * 12], "not a valid"),
+        (["set-password", "--email", "kept@example.org", "--password", "short"], "at least 10"),
+    ]:
+        result = runner.invoke(args=["registry", *args])
+        assert result.exit_code != 0 and message in result.output, (args, result.output)
+    session.expire_all()
+    kept = session.get(User, user.id)
+    assert (kept.password_hash, kept.session_version, kept.active) == (*before, True)

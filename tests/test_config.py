@@ -52,3 +52,56 @@ def test_secure_cookies_setting_covers_the_remember_me_cookie(tmp_path):
     settings = load_settings(tmp_path, {"REGISTRY_SECURE_COOKIES": "1"})
     assert settings["SESSION_COOKIE_SECURE"] and settings["REMEMBER_COOKIE_SECURE"]
     assert not load_settings(tmp_path, {})["REMEMBER_COOKIE_SECURE"]
+
+
+def test_the_public_address_must_be_an_http_address(tmp_path):
+    kept = load_settings(tmp_path, {"REGISTRY_PUBLIC_URL": "https://example.org/air/"})
+    assert kept["REGISTRY_PUBLIC_URL"] == "https://example.org/air"
+    for bad in (
+        "air.example",
+        "ftp://air.example",
+        "https://",
+        "https://air.example/?x=1",
+        "https://user:pw@air.example",
+        "https://air.example:port",
+    ):
+        with pytest.raises(ValueError, match="REGISTRY_PUBLIC_URL"):
+            load_settings(tmp_path, {"REGISTRY_PUBLIC_URL": bad})
+
+
+def test_trusted_hosts_are_names_or_a_star(tmp_path):
+    def hosts(value: str):  # type: ignore[no-untyped-def]
+        return load_settings(tmp_path, {"REGISTRY_TRUSTED_HOSTS": value})["REGISTRY_TRUSTED_HOSTS"]
+
+    assert load_settings(tmp_path, {})["REGISTRY_TRUSTED_HOSTS"] is None
+    assert hosts(" Air.Example, .air.example,,10.0.0.5 ,air.example") == (
+        "air.example",
+        ".air.example",
+        "10.0.0.5",
+    )
+    assert hosts("*") == ("*",)
+    for bad in (
+        "https://air.example",
+        "air.example:443",
+        "air.example/x",
+        "[::1]",
+        "*,air.example",
+    ):
+        with pytest.raises(ValueError, match="REGISTRY_TRUSTED_HOSTS"):
+            hosts(bad)
+
+
+def test_which_hosts_flask_trusts():
+    from registry.config import LOCAL_HOSTS, trusted_hosts
+
+    # Neither set: only this machine's names, so the embedded default works on a laptop.
+    assert trusted_hosts(None, None) == list(LOCAL_HOSTS) == [".localhost", "127.0.0.1"]
+    # The public address's host, by default; named hosts come with it.
+    assert trusted_hosts(None, "https://Air.Example:8443/registry") == ["air.example"]
+    assert trusted_hosts(("registry.internal",), "https://air.example") == [
+        "registry.internal",
+        "air.example",
+    ]
+    assert trusted_hosts(("air.example",), None) == ["air.example"]
+    # "*": any host (for a proxy that checks the host itself).
+    assert trusted_hosts(("*",), "https://air.example") is None

@@ -2,6 +2,11 @@
 
 Passwords are hashed with Argon2id (argon2-cffi's RFC 9106 profile) and rehashed on sign-in
 when the parameters change.
+
+Every sign-in cookie names the account's session version (``User.get_id``) and is honoured
+only while that is the account's current one (``session_user``). ``end_sessions`` (signing
+out), ``change_password``, ``set_password`` and ``deactivate`` raise it: every session and
+remember-me cookie of the account, on every device and every copy, stops working at once.
 """
 
 from __future__ import annotations
@@ -12,9 +17,9 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlmodel import Session, select
+from sqlmodel import Session, select, update
 
-from ..db import begin_write
+from ..db import begin_write, writing
 from ..models import User
 
 MIN_PASSWORD = 10
@@ -112,3 +117,88 @@ def authenticate(*, session: Session, email: str, password: str) -> User | None:
 def get_user(*, session: Session, user_id: int) -> User | None:
     """The user with ``user_id``, or None."""
     return session.get(User, user_id)
+
+
+def get_user_by_email(*, session: Session, email: str) -> User | None:
+    """The account with ``email`` (any spelling), or None; AccountError for a malformed one."""
+    return session.exec(select(User).where(User.email == normalise_email(email))).first()
+
+
+def session_user(*, session: Session, token: str) -> User | None:
+    """The active user a sign-in cookie's token (``User.get_id``) names, or None when the
+    account is gone or deactivated, or the token's session version is no longer current."""
+    parsed = User.parse_session_token(token)
+    if parsed is None:
+        return None
+    user_id, version = parsed
+    user = session.get(User, user_id)
+    if user is None or not user.active or user.session_version != version:
+        return None
+    return user
+
+
+def _bump(session: Session, row: User) -> None:
+    """Raise the session version of ``row`` (a User of ``session``) inside the caller's write
+    transaction, in one UPDATE so that two at once both count; ``row`` then holds the new
+    value."""
+    session.exec(
+        update(User)
+        .where(User.id == row.id)  # type: ignore[arg-type]
+        .values(session_version=User.session_version + 1)
+    )
+    session.refresh(row, ["session_version"])
+
+
+def end_sessions(*, session: Session, user: User) -> None:
+    """Sign ``user`` out everywhere: every session and remember-me cookie issued so far ends,
+    copies included (the cookies are signed but kept by the browser, so the registry cannot tell
+    one device's from a copy of it)."""
+    with writing(session):
+        row = session.get(User, user.id)
+        if row is not None:
+            _bump(session, row)
+
+
+def set_password(*, session: Session, user: User, password: str) -> User:
+    """Give ``user`` a new password (staff use: no current password asked) and end every
+    session of the account; raises AccountError for an unacceptable password."""
+    check_password(password, email=user.email)
+    password_hash = _hasher.hash(password)
+    with writing(session):
+        row = session.get(User, user.id)
+        if row is None:
+            raise LookupError(user.id)
+        row.password_hash = password_hash
+        session.add(row)
+        _bump(session, row)
+    return row
+
+
+def change_password(
+    *, session: Session, user: User, current_password: str, new_password: str
+) -> User:
+    """The account holder's own change of password: ``current_password`` must be right. Ends
+    every session of the account, this one too; a view signs the holder in again with the
+    returned user (whose ``get_id`` names the new version)."""
+    try:
+        _hasher.verify(user.password_hash, current_password)
+    except (VerificationError, InvalidHashError):
+        raise AccountError("current_password", "Your current password is not right.") from None
+    if new_password == current_password:
+        raise AccountError("password", "Choose a password different from the current one.")
+    return set_password(session=session, user=user, password=new_password)
+
+
+def deactivate(*, session: Session, user: User) -> bool:
+    """Deactivate ``user``: no sign-in, no session, no remember-me cookie and no API token of
+    theirs works any more. False (and nothing changes) when it was deactivated already."""
+    with writing(session):
+        row = session.get(User, user.id)
+        if row is None:
+            raise LookupError(user.id)
+        if not row.active:
+            return False
+        row.active = False
+        session.add(row)
+        _bump(session, row)
+    return True

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, flash, g, redirect
+from flask import Flask, abort, current_app, flash, g, redirect, url_for
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine
@@ -44,6 +46,21 @@ class Extension:
 
 def ext() -> Extension:
     return current_app.extensions["registry"]
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """The absolute address of ``endpoint`` for an answer (a link in JSON, a Location header):
+    under ``REGISTRY_PUBLIC_URL`` when that is set, whatever Host the request named; otherwise
+    from the request's scheme and host, which ``TRUSTED_HOSTS`` has checked (web.templating)."""
+    public = current_app.config.get("REGISTRY_PUBLIC_URL")
+    if not public:
+        return url_for(endpoint, _external=True, **values)
+    parts = urlsplit(public)
+    current_app.inject_url_defaults(endpoint, values)
+    adapter = current_app.url_map.bind(
+        parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme
+    )
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def perform(action, success: str, back: str):  # type: ignore[no-untyped-def]

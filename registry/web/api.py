@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import fields as dataclass_fields
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request
 from werkzeug.datastructures import MultiDict
 
 from ..domain.declaration import SCALAR_FIELDS, AiTool, Author, Declaration, InputSource
@@ -37,7 +37,7 @@ from ..services import (
     tokens,
     transparency,
 )
-from . import csrf, db_session, ext
+from . import csrf, db_session, ext, external_url
 from .errors import SEARCH_UNAVAILABLE, error_body
 from .forms import FilingForm, to_declaration
 from .limits import filing_limit, reverse_search_limit
@@ -326,7 +326,7 @@ def public_record(reg) -> dict:  # type: ignore[no-untyped-def]
             {"leaf_index": e.idx, "leaf": e.leaf, "leaf_hash": e.leaf_hash}
             for e in transparency.entries_of(session, reg)
         ],
-        "url": url_for("public.record", number=reg.number, _external=True),
+        "url": external_url("public.record", number=reg.number),
     }
 
 
@@ -338,7 +338,7 @@ def _summary(reg) -> dict:  # type: ignore[no-untyped-def]
         "status_label": Status(reg.status).label,
         "claimant_name": reg.claimant_name,
         "filed_at": _date(reg.submitted_at),
-        "url": url_for("api.registration", number=reg.number, _external=True),
+        "url": external_url("api.registration", number=reg.number),
     }
 
 
@@ -439,7 +439,7 @@ def file_registration():  # type: ignore[no-untyped-def]
         ) from None
     response = jsonify(public_record(reg))
     response.status_code = 201
-    response.headers["Location"] = url_for("api.registration", number=reg.number, _external=True)
+    response.headers["Location"] = external_url("api.registration", number=reg.number)
     if once is not None and replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response

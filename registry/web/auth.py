@@ -16,11 +16,10 @@ bp = Blueprint("auth", __name__, url_prefix="/account")
 
 
 @login_manager.user_loader
-def _load_user(user_id: str):  # type: ignore[no-untyped-def]
-    if not user_id.isdigit():
-        return None
-    user = accounts.get_user(session=db_session(), user_id=int(user_id))
-    return user if user is not None and user.active else None
+def _load_user(token: str):  # type: ignore[no-untyped-def]
+    """The user a session or remember-me cookie names, on every request: None (signed out)
+    once the account's session version has moved on (see services.accounts)."""
+    return accounts.session_user(session=db_session(), token=token)
 
 
 def _safe_next(default: str) -> str:
@@ -81,6 +80,9 @@ def signin():  # type: ignore[no-untyped-def]
 @bp.route("/signout", methods=["POST"])
 def signout():  # type: ignore[no-untyped-def]
     if SignOutForm().validate_on_submit():
+        if current_user.is_authenticated:
+            # Ends this session and every copy of it, and every remember-me cookie.
+            accounts.end_sessions(session=db_session(), user=current_user)
         logout_user()
         flash("You are signed out.", "info")
     return redirect(url_for("public.home"))

@@ -59,6 +59,18 @@ def _page(code: int, message: str | None = None):  # type: ignore[no-untyped-def
     return render_template("error.html", code=code, title=title, message=message or default), code
 
 
+def untrusted_host():  # type: ignore[no-untyped-def]
+    """A request sent to a host name the registry does not answer to (web.templating)."""
+    message = (
+        "This registry does not answer to the host name this request was sent to. Use the "
+        "registry's own address. If you run this registry, add the name to "
+        "REGISTRY_TRUSTED_HOSTS (or set REGISTRY_PUBLIC_URL)."
+    )
+    if request.path.startswith("/api/"):
+        return error_body("untrusted_host", message), 400
+    return _page(400, message)
+
+
 def _wait() -> tuple[str, int]:
     """How long until the client's rate limit lets it in again: in words, and in seconds (as
     Flask-Limiter counts them for the Retry-After header)."""

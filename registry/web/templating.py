@@ -1,14 +1,17 @@
-"""What every template can use (labels, badges, dates) and the headers and cookies of every
-response."""
+"""What every template can use (labels, badges, dates), the headers and cookies of every
+response, and which host names the registry answers to."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, Response, has_request_context, request
+from flask import Flask, Response, current_app, has_request_context, request
+from flask.globals import request_ctx
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ..config import trusted_hosts
 from ..domain import vocabulary
 from ..domain.risk import Tier
 from ..domain.statuses import Status
@@ -74,6 +77,29 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def _refuse_untrusted_host():  # type: ignore[no-untyped-def]
+    """A request whose Host (or trusted proxy's X-Forwarded-Host) is not in ``TRUSTED_HOSTS``
+    gets a 400 page (JSON under /api/) before anything else runs: no view, no CSRF check, no
+    rate limit. Flask found it out while routing and left no URL adapter, so the error page's
+    own (relative) links are built with one bound to a trusted name."""
+    if not isinstance(request.routing_exception, SecurityError):
+        return None
+    from .errors import untrusted_host
+
+    hosts = current_app.config.get("TRUSTED_HOSTS") or ["localhost"]
+    name = next((h for h in hosts if not h.startswith(".")), hosts[0].lstrip("."))
+    request_ctx.url_adapter = current_app.url_map.bind(
+        name, script_name=request.root_path or "/", url_scheme=request.scheme
+    )
+    current_app.logger.warning(
+        "Refused a request for the host %r: it is neither in REGISTRY_TRUSTED_HOSTS nor "
+        "REGISTRY_PUBLIC_URL's host (trusted: %s)",
+        request.environ.get("HTTP_HOST", ""),
+        ", ".join(hosts),
+    )
+    return untrusted_host()
+
+
 def logged_time(stamp: str) -> str:
     """A log time (2026-11-24T09:30:00.000000Z) as people read it; anything else as it is."""
     try:
@@ -93,6 +119,13 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
+    # Flask refuses a request whose Host is not one of these (after ProxyFix: a forwarded host
+    # is checked too). Absolute links come from REGISTRY_PUBLIC_URL when set (external_url).
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(
+        app.config.get("REGISTRY_TRUSTED_HOSTS"), app.config.get("REGISTRY_PUBLIC_URL")
+    )
+    # First of all the before-request functions, ahead of Flask-WTF's and Flask-Limiter's.
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_untrusted_host)
     app.jinja_env.filters["when"] = _when
     app.jinja_env.filters["logged_time"] = logged_time
     app.jinja_env.globals["status_of"] = _status

@@ -8,8 +8,8 @@ import pytest
 from tests.conftest import TEST_LIMITS, csrf_token, dispose, make_app
 from tests.factories import PASSWORD, make_user
 
-HTTPS = "https://registry.test"
-HTTP = "http://registry.test"
+HTTPS = "https://registry.localhost"  # a name the embedded default answers to
+HTTP = "http://registry.localhost"
 
 
 def _cookies(response) -> dict[str, str]:
