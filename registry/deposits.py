@@ -462,7 +462,9 @@ def inspect_image(path: Path, *, max_pixels: int) -> DepositInfo:
             raise DepositRejected(
                 "The file is not a JPEG, PNG or WebP image. Save it in one of those formats."
             ) from exc
-        except (OSError, SyntaxError, ValueError, EOFError, IndexError, MemoryError) as exc:
+        # MemoryError is left to the caller: the picture ran out of its memory budget (see
+        # registry.sandbox), which says so; it is no sign that the file is damaged.
+        except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
             raise DepositRejected(
                 "The image is damaged or incomplete and cannot be read. Export it again."
             ) from exc

@@ -96,6 +96,23 @@ def _vm_data() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+
+
+def _large_blocks_mapped() -> None:
+    """Make glibc give every large allocation (128 KB or more: picture buffers, arrays) pages of
+    its own, as it does by default until a large block is freed. RLIMIT_DATA counts new
+    mappings only: without this, a large buffer could be carved out of memory the parent had
+    freed, and escape the budget."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+    except (OSError, AttributeError):  # not glibc: the budget is as RLIMIT_DATA counts it
+        pass
+
+
 def _on_cpu_limit(_signum: int, _frame: object) -> None:
     raise CpuSpent
 
@@ -111,6 +128,7 @@ def limit_current_process(budget: Budget) -> None:
     if hard != resource.RLIM_INFINITY:
         memory = min(memory, hard)
     resource.setrlimit(resource.RLIMIT_DATA, (memory, hard))
+    _large_blocks_mapped()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a task killed for its budget dumps nothing
     signal.signal(signal.SIGXCPU, _on_cpu_limit)
 
