@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,10 +91,13 @@ def enqueue_search(queue: Queue, name: str, pasted: bool, *, budget: Budget) -> 
 def search_outcome(job: Job, *, timeout: float) -> tuple[str, Any] | None:
     """What a queued search came to, waiting at most ``timeout`` seconds: ("result",
     ReverseResult), ("rejected", problems) or ("failed", why); None if it is not done."""
-    result = job.latest_result(timeout=max(1, int(timeout)))
-    if result is None:
-        job.cancel()
-        return None
+    deadline = time.monotonic() + timeout
+    # polled: a blocking read would outlast the connection's socket timeout
+    while (result := job.latest_result()) is None:
+        if time.monotonic() > deadline:
+            job.cancel()
+            return None
+        time.sleep(0.05)
     if result.type == result.Type.SUCCESSFUL:
         return result.return_value
     return ("failed", "the reverse search failed in the worker")

@@ -62,7 +62,10 @@ def queued(database_url, instance_path, redis_url, queue_name):
     from redis import Redis
     from rq import Queue
 
-    Queue(queue_name, connection=Redis.from_url(redis_url)).delete(delete_jobs=True)
+    from registry.worker import search_queue_name
+
+    for name in (queue_name, search_queue_name(queue_name)):
+        Queue(name, connection=Redis.from_url(redis_url)).delete(delete_jobs=True)
     dispose(app)
 
 
@@ -222,6 +225,61 @@ def test_a_worker_killed_mid_job_leaves_the_job_to_another(queued, queue_name, t
         assert client.get(f"/api/v1/registrations/{reg.number}").get_json()["checking"] is False
         ok, output = _log_verifies(queued)
         assert ok, output
+
+
+def _search(app, data: bytes):
+    import base64
+
+    body = {"deposit": {"filename": "q.png", "content_base64": base64.b64encode(data).decode()}}
+    return app.test_client().post("/api/v1/search/similar", json=body)
+
+
+def test_a_reverse_search_is_run_by_a_worker(queued, queue_name):
+    picture = image_bytes("PNG", (96, 64), (200, 40, 40))
+    with _session(queued) as session:
+        _, reg = _file(queued, session)
+    _worker(queued, queue_name, "--burst")  # the filing is checked, so it can be found
+    proc = _worker(queued, queue_name, wait=False)
+    try:
+        response = _search(queued, picture)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    found = response.get_json()
+    assert found["modality"] == "image" and found["matches"][0]["number"] == reg.number
+    assert "reverse search" in out  # the worker ran it, not the web process
+    staged = queued.extensions["registry"].store.tmp
+    assert not staged.exists() or list(staged.iterdir()) == []  # the upload is not kept
+
+
+def test_a_reverse_search_no_worker_answers_is_a_clear_503(database_url, instance_path, redis_url):
+    from registry.sandbox import Budget
+
+    name = f"test-checks-{uuid.uuid4().hex[:12]}"
+    app = make_app(
+        database_url,
+        instance_path,
+        REGISTRY_REDIS_URL=redis_url,
+        REGISTRY_QUEUE=name,
+        RATELIMIT_ENABLED=False,
+        REGISTRY_SEARCH_BUDGET=Budget(cpu_seconds=1, memory_bytes=256 << 20, wall_seconds=1),
+    )
+    try:
+        response = _search(app, image_bytes("PNG", (96, 64), (200, 40, 40)))
+        assert response.status_code == 503, response.get_data(as_text=True)
+        assert response.get_json()["error"]["code"] == "search_unavailable"
+        assert response.headers["Retry-After"]
+    finally:
+        from redis import Redis
+        from rq import Queue
+
+        from registry.worker import search_queue_name
+
+        Queue(search_queue_name(name), connection=Redis.from_url(redis_url)).delete(
+            delete_jobs=True
+        )
+        dispose(app)
 
 
 def test_without_a_queue_the_worker_command_says_it_is_not_needed(runner):
