@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-import uuid
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
@@ -29,8 +28,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import sandbox
-from .domain.declaration import Problem
 from .sandbox import Budget, BudgetExceeded
+from .services.filing import FilingRejected, budget_refusal, too_large
+from .storage import DepositTooLarge
 
 if TYPE_CHECKING:
     from rq import Queue
@@ -156,86 +156,67 @@ class Runner:
 
         Raises ``filing.FilingRejected`` for an upload the registry does not accept or one that
         runs out of its budget, and SearchUnavailable when the workers do not answer in time."""
-        from .services.filing import FilingRejected, budget_refusal
+        if self.search_queue is not None:
+            try:
+                return self._queued_search(upload)
+            except (SearchUnavailable, FilingRejected):
+                raise
+            except Exception:  # the queue is down: search here rather than fail
+                log.exception("could not queue a reverse search; running it here")
+        from .worker import run_search
 
-        limits = replace(self.ext.limits, budget=None)  # the whole search is budgeted at once
-        budget = self.budgets.search
+        # The whole search is budgeted at once; the child's scratch folder is made and removed
+        # here, so that a child killed for its budget leaves nothing behind.
+        limits = replace(self.ext.limits, budget=None)
         scratch = Path(tempfile.mkdtemp(prefix="registry-search-"))
         try:
-            if self.search_queue is not None:
-                try:
-                    return self._queued_search(upload, budget)
-                except SearchUnavailable:
-                    raise
-                except FilingRejected:
-                    raise
-                except Exception:  # the queue is down: search here rather than fail
-                    log.exception("could not queue a reverse search; running it here")
-            from .worker import run_search
-
-            try:
-                result, _used = sandbox.run(
-                    run_search,
-                    self.ext,
-                    limits,
-                    upload,
-                    scratch,
-                    budget=budget,
-                    hold=self.ext.matcher.lock,
-                )
-            except BudgetExceeded as exc:
-                if exc.resource in ("time", "crash"):
-                    log.error("a reverse search ran out of its %s budget", exc.resource)
-                    raise SearchUnavailable(str(exc)) from None
-                raise FilingRejected([budget_refusal(exc, "Searching for this file")]) from None
-            return result
+            result, _used = sandbox.run(
+                run_search,
+                self.ext,
+                limits,
+                upload,
+                scratch,
+                budget=self.budgets.search,
+                hold=self.ext.matcher.lock,
+            )
+        except BudgetExceeded as exc:
+            if exc.resource in ("time", "crash"):
+                log.error("a reverse search ran out of its %s budget", exc.resource)
+                raise SearchUnavailable(str(exc)) from None
+            raise FilingRejected([budget_refusal(exc, "Searching for this file")]) from None
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+        return result
 
-    def _queued_search(self, upload: DepositUpload, budget: Budget) -> ReverseResult:
+    def _queued_search(self, upload: DepositUpload) -> ReverseResult:
         """Stage the upload where the workers read deposits, queue the search, wait for it."""
-        from .services.filing import FilingRejected
         from .worker import enqueue_search, search_outcome
 
-        store = self.ext.store
-        limits = self.ext.limits
+        store, limits, budget = self.ext.store, self.ext.limits, self.budgets.search
         pasted = upload.file is None
-        data = upload.file if upload.file is not None else None
-        store.tmp.mkdir(parents=True, exist_ok=True)
-        name = f"search-{uuid.uuid4().hex}"
-        path = store.tmp / name
-        scratch = store.tmp / f"{name}.d"  # the worker's scratch folder, removed here
         try:
-            with path.open("xb") as out:
-                if data is not None:
-                    written = 0
-                    while chunk := data.read(1 << 20):
-                        written += len(chunk)
-                        if written > limits.max_deposit_bytes:
-                            from .deposits import human_size
-
-                            raise FilingRejected(
-                                [
-                                    Problem(
-                                        "deposit",
-                                        "The file is larger than the limit of "
-                                        f"{human_size(limits.max_deposit_bytes)}.",
-                                    )
-                                ]
-                            )
-                        out.write(chunk)
-                else:
-                    out.write((upload.pasted_text or "").encode("utf-8", "surrogatepass"))
-            job = enqueue_search(self.search_queue, name, pasted, budget=budget)
-            outcome = search_outcome(job, timeout=budget.wall_seconds + 5)
-            if outcome is None:
-                raise SearchUnavailable("the reverse search was not answered in time")
-            kind, value = outcome
-            if kind == "result":
-                return value
-            if kind == "rejected":
-                raise FilingRejected(value)
-            raise SearchUnavailable(str(value))
-        finally:
-            path.unlink(missing_ok=True)
-            shutil.rmtree(scratch, ignore_errors=True)
+            staging = (
+                store.stage_bytes(
+                    (upload.pasted_text or "").encode("utf-8", "surrogatepass"),
+                    limit=limits.max_text_bytes,
+                )
+                if pasted
+                else store.stage(upload.file, limit=limits.max_deposit_bytes)
+            )
+            with staging as staged:
+                scratch = staged.path.with_name(staged.path.name + ".d")  # the worker's
+                try:
+                    job = enqueue_search(self.search_queue, staged.path.name, pasted, budget=budget)
+                    outcome = search_outcome(job, timeout=budget.wall_seconds + 5)
+                finally:
+                    shutil.rmtree(scratch, ignore_errors=True)
+        except DepositTooLarge as exc:
+            raise too_large(upload, exc) from None
+        if outcome is None:
+            raise SearchUnavailable("the reverse search was not answered in time")
+        kind, value = outcome
+        if kind == "result":
+            return value
+        if kind == "rejected":
+            raise FilingRejected(value)
+        raise SearchUnavailable(str(value))

@@ -341,11 +341,14 @@ def staged_upload(
                 raise FilingRejected([Problem("deposit", "The file is empty.")])
             yield _Incoming(staged, _inspect(staged, limits, decl))
     except DepositTooLarge as exc:
-        what = "file" if upload.file is not None else "text"
-        limit = deposit_rules.human_size(exc.limit)
-        raise FilingRejected(
-            [Problem("deposit", f"The {what} is larger than the limit of {limit}.")]
-        ) from exc
+        raise too_large(upload, exc) from exc
+
+
+def too_large(upload: DepositUpload, exc: DepositTooLarge) -> FilingRejected:
+    """The refusal of an upload that is larger than its limit."""
+    what = "file" if upload.file is not None else "text"
+    limit = deposit_rules.human_size(exc.limit)
+    return FilingRejected([Problem("deposit", f"The {what} is larger than the limit of {limit}.")])
 
 
 def budget_refusal(exc: BudgetExceeded, what: str) -> Problem:
