@@ -17,6 +17,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from limits import parse_many
 
+from .domain.checkpoint import valid_name
 from .domain.risk import RoutingPolicy
 from .domain.transparency import load_private_key, new_private_key_pem
 
@@ -103,6 +104,16 @@ def _load_log_key(path: Path) -> Ed25519PrivateKey:
         ) from None
 
 
+def _log_origin(environ: Mapping[str, str]) -> str | None:
+    raw = (environ.get("REGISTRY_LOG_ORIGIN") or "").strip()
+    if raw and not valid_name(raw):
+        raise ValueError(
+            f"REGISTRY_LOG_ORIGIN must be a name without spaces or '+', such as "
+            f"air.example/log, not {raw!r}"
+        )
+    return raw or None
+
+
 def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return the Flask config mapping built from ``environ`` (default: ``os.environ``).
 
@@ -141,6 +152,9 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         # Where the registry is published, e.g. https://registry.example: signed certificates
         # name their key and record there. Never taken from a request's Host header.
         "REGISTRY_PUBLIC_URL": (env.get("REGISTRY_PUBLIC_URL") or "").rstrip("/") or None,
+        # The log's name in its C2SP checkpoints (and their signature lines), e.g.
+        # air.example/log; None: made from REGISTRY_PUBLIC_URL.
+        "REGISTRY_LOG_ORIGIN": _log_origin(env),
         # Redis for the rate limits shared by every worker and for the job queue of checks
         # (RQ); None keeps limits in memory and runs checks in the request.
         "REGISTRY_REDIS_URL": env.get("REGISTRY_REDIS_URL") or None,

@@ -52,3 +52,12 @@ def test_secure_cookies_setting_covers_the_remember_me_cookie(tmp_path):
     settings = load_settings(tmp_path, {"REGISTRY_SECURE_COOKIES": "1"})
     assert settings["SESSION_COOKIE_SECURE"] and settings["REMEMBER_COOKIE_SECURE"]
     assert not load_settings(tmp_path, {})["REMEMBER_COOKIE_SECURE"]
+
+
+def test_the_log_origin_is_a_key_name_or_unset(tmp_path):
+    assert load_settings(tmp_path, {})["REGISTRY_LOG_ORIGIN"] is None
+    named = load_settings(tmp_path, {"REGISTRY_LOG_ORIGIN": " air.example/log "})
+    assert named["REGISTRY_LOG_ORIGIN"] == "air.example/log"
+    for bad in ("air example/log", "air+example/log"):
+        with pytest.raises(ValueError, match="REGISTRY_LOG_ORIGIN"):
+            load_settings(tmp_path, {"REGISTRY_LOG_ORIGIN": bad})

@@ -38,6 +38,7 @@ from . import csrf, db_session, ext
 from .errors import error_body
 from .forms import FilingForm, to_declaration
 from .limits import filing_limit, reverse_search_limit
+from .log import checkpoint_response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -526,3 +527,9 @@ def consistency_proof():  # type: ignore[no-untyped-def]
             "consistency": _hexes(proof),
         }
     )
+
+
+@bp.get("/log/checkpoint")
+def log_checkpoint():  # type: ignore[no-untyped-def]
+    """The latest signed tree head as a C2SP checkpoint (text), for witnesses to poll."""
+    return checkpoint_response(ext().log, db_session())
