@@ -45,6 +45,7 @@ from ..domain.checkpoint import (
     split_notes,
     verifier_key,
 )
+from ..domain.statuses import Status
 from ..domain.transparency import (
     LOGGED_EVENTS,
     LeafError,
@@ -694,20 +695,28 @@ def _status_disagreements(session: Session, last_event: dict[int, str]) -> list[
         if status in {s.value for s in allowed}:
             continue
         name = number or f"The filing #{reg_id} (no number)"
-        shown = str(status).replace("_", " ")
+        shown = _status_words(status)
         if logged is None:
             problems.append(
                 f"{name} is {shown}, but nothing about it is in the log: its status was set "
                 "without its filing being logged."
             )
         else:
-            expected = ", ".join(sorted(s.value.replace("_", " ") for s in allowed))
+            words = sorted(_status_words(s.value) for s in allowed)
+            expected = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
             problems.append(
                 f"{name} is {shown}, but its last logged event is {logged.replace('_', ' ')}, "
-                f"which leaves it {expected}: its status was changed without the change being "
-                "logged."
+                f"after which it can only be {expected}: its status was changed without the "
+                "change being logged."
             )
     return problems
+
+
+def _status_words(status: str) -> str:
+    try:
+        return Status(status).label.lower()
+    except ValueError:
+        return repr(status)
 
 
 def _check_checkpoints(
