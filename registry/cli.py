@@ -236,7 +236,9 @@ def fast_track() -> None:
 @registry.command(
     "verify-log",
     help="Recompute the transparency log from the database and check it against every signed "
-    "tree head; exit 1 and name each entry changed, removed or out of order.",
+    "tree head, every registration's status and the checkpoints kept elsewhere; exit 1 and name "
+    "each entry changed, removed or out of order, each missing head and each status the log "
+    "does not account for.",
 )
 @click.option(
     "--key",
@@ -244,13 +246,34 @@ def fast_track() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The log's public key (PEM); by default the key of this registry's signing key.",
 )
-def verify_log(key_file: Path | None) -> None:
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file of one or more signed checkpoints kept outside the database (as /log/checkpoint "
+    "serves them, or the history in instance/checkpoints/checkpoints): the log must contain each. "
+    "Repeat for several. The checkpoint this instance last published is always checked.",
+)
+@click.option(
+    "--deposits",
+    is_flag=True,
+    help="Also read every deposit file and check it against its SHA-256.",
+)
+def verify_log(key_file: Path | None, checkpoints: tuple[Path, ...], deposits: bool) -> None:
     from .domain.transparency import load_public_key
     from .services import transparency
 
-    public_key = load_public_key(key_file.read_bytes()) if key_file else ext().log.public_key
+    log = ext().log
+    public_key = load_public_key(key_file.read_bytes()) if key_file else log.public_key
+    kept: list[tuple[str, bytes]] = []
+    published = log.published_checkpoint()
+    if published is not None and published.resolve() not in {p.resolve() for p in checkpoints}:
+        kept.append((f"The checkpoint this instance published ({published})", _read(published)))
+    kept.extend((str(path), _read(path)) for path in checkpoints)
     with _session() as session:
-        audit = transparency.verify(session, public_key)
+        audit = transparency.verify(session, public_key, kept)
+        store_audit = transparency.verify_deposits(session, ext().store) if deposits else None
     latest = audit.latest
     click.echo(
         f"{audit.entries} entries, {audit.heads} signed tree heads"
@@ -258,12 +281,28 @@ def verify_log(key_file: Path | None) -> None:
     )
     for note in audit.notes:
         click.echo(f"note: {note}")
-    for problem in audit.problems:
+    for line in audit.checked:
+        click.echo(f"checkpoint: {line}")
+    problems = list(audit.problems)
+    if store_audit is not None:
+        click.echo(
+            f"{store_audit.files} deposit files checked against their SHA-256"
+            + (": all present and unchanged." if store_audit.ok else ".")
+        )
+        problems.extend(store_audit.problems)
+    for problem in problems:
         click.echo(f"PROBLEM: {problem}", err=True)
-    if not audit.ok:
-        click.echo(f"The log does NOT verify: {len(audit.problems)} problem(s).", err=True)
+    if problems:
+        click.echo(f"The log does NOT verify: {len(problems)} problem(s).", err=True)
         sys.exit(1)
     click.echo("The log verifies.")
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"Cannot read {path}: {exc.strerror or exc}") from None
 
 
 @registry.command(

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from limits import parse_many
 
+from .domain.checkpoint import valid_name
 from .domain.risk import RoutingPolicy
 from .domain.transparency import load_private_key, new_private_key_pem
 
@@ -198,6 +199,16 @@ def _load_log_key(path: Path) -> Ed25519PrivateKey:
         ) from None
 
 
+def _log_origin(environ: Mapping[str, str]) -> str | None:
+    raw = (environ.get("REGISTRY_LOG_ORIGIN") or "").strip()
+    if raw and not valid_name(raw):
+        raise ValueError(
+            f"REGISTRY_LOG_ORIGIN must be a name without spaces or '+', such as "
+            f"air.example/log, not {raw!r}"
+        )
+    return raw or None
+
+
 def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return the Flask config mapping built from ``environ`` (default: ``os.environ``).
 
@@ -246,6 +257,9 @@ def load_settings(instance_path: Path, environ: Mapping[str, str] | None = None)
         "REGISTRY_PUBLIC_URL": _public_url(env),
         # The host names requests may be sent to (see trusted_hosts); None: see there.
         "REGISTRY_TRUSTED_HOSTS": _trusted_hosts(env),
+        # The log's name in its C2SP checkpoints (and their signature lines), e.g.
+        # air.example/log; None: made from REGISTRY_PUBLIC_URL.
+        "REGISTRY_LOG_ORIGIN": _log_origin(env),
         # Redis for the rate limits shared by every worker and for the job queue of checks
         # (RQ); None keeps limits in memory and runs checks in the request.
         "REGISTRY_REDIS_URL": env.get("REGISTRY_REDIS_URL") or None,

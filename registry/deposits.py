@@ -22,6 +22,7 @@ import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from xml.parsers import expat
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -560,8 +561,9 @@ def inspect(
         ) from error
 
 
-def make_thumbnail(source: Path, target: Path, *, max_side: int) -> None:
-    """Write a WebP thumbnail of the image at ``source`` no larger than ``max_side`` pixels."""
+def make_thumbnail(source: Path | BinaryIO, target: Path, *, max_side: int) -> None:
+    """Write a WebP thumbnail of the image at ``source`` (a path, or an open file such as a
+    deposit the store verified) no larger than ``max_side`` pixels."""
     with Image.open(source, formats=list(IMAGE_FORMATS)) as im:
         im = ImageOps.exif_transpose(im)
         im.thumbnail((max_side, max_side))

@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, delete
 
 from . import db
 from .domain.declaration import Author, Contribution, Declaration, InputSource
 from .models import Event, Fingerprint, LogEntry, MatchReport, Registration
-from .services import accounts, filing, matching
+from .services import accounts, filing, matching, transparency
 from .storage import DepositStore
 
 _LIMITS = filing.Limits(
@@ -153,6 +154,8 @@ def evaluate(dataset: Path, progress: Callable[[str], None] | None = None) -> Re
     with tempfile.TemporaryDirectory(prefix="registry-eval-") as scratch:
         engine = db.make_engine(f"sqlite:///{scratch}/eval.sqlite3")
         db.upgrade(engine)
+        # the scratch registry's log is thrown away with it: a key of its own signs its heads
+        transparency.bind_signer(engine, transparency.TransparencyLog(Ed25519PrivateKey.generate()))
         store = DepositStore(Path(scratch) / "deposits")
         matcher = matching.Matcher()
         with db.new_session(engine) as session:

@@ -385,13 +385,18 @@ class LogEntry(SQLModel, table=True):
 
 class LogState(SQLModel, table=True):
     """The log's one row: its size and compact range (the roots of its complete subtrees, hex,
-    largest first), locked by each append."""
+    largest first), locked by each append.
+
+    ``signed_from`` is the first tree size that must have a signed head: every append signs the
+    head of the log it makes, so from this size on a size without a head was tampered with. A
+    log begun before that rule (migration 0009) signed its earlier sizes only when asked."""
 
     __tablename__ = "log_state"
 
     id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
     tree_size: int = Field(default=0)
     frontier: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    signed_from: int = Field(default=1)
 
 
 class TreeHeadRecord(SQLModel, table=True):

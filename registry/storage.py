@@ -30,6 +30,17 @@ class DepositTooLarge(ValueError):
         self.limit = limit
 
 
+class DepositDamaged(Exception):
+    """A stored deposit whose file is missing (``actual`` is None) or whose bytes no longer hash
+    to the SHA-256 it is stored under (``actual`` is what they hash to now)."""
+
+    def __init__(self, sha256: str, actual: str | None) -> None:
+        what = "is missing" if actual is None else f"now hashes to {actual}"
+        super().__init__(f"the stored file of deposit {sha256} {what}")
+        self.sha256 = sha256
+        self.actual = actual
+
+
 @dataclass
 class StagedFile:
     store: DepositStore
@@ -80,6 +91,38 @@ class DepositStore:
 
     def read_bytes(self, sha256: str) -> bytes:
         return self.path_for(sha256).read_bytes()
+
+    def open_verified(self, sha256: str) -> BinaryIO:
+        """Open a stored deposit for reading once its bytes are checked against ``sha256``:
+        the open file is read through and rewound, so what the caller reads is what was
+        hashed even if the file is replaced meanwhile. Raises DepositDamaged when the file is
+        missing or its bytes changed."""
+        try:
+            fh = self.path_for(sha256).open("rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise DepositDamaged(sha256, None) from None
+        try:
+            digest = hashlib.sha256()
+            while chunk := fh.read(CHUNK):
+                digest.update(chunk)
+            if digest.hexdigest() != sha256:
+                raise DepositDamaged(sha256, digest.hexdigest())
+            fh.seek(0)
+        except BaseException:
+            fh.close()
+            raise
+        return fh
+
+    def read_verified(self, sha256: str) -> bytes:
+        """The bytes of a stored deposit, checked against ``sha256``; raises DepositDamaged."""
+        try:
+            data = self.path_for(sha256).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise DepositDamaged(sha256, None) from None
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != sha256:
+            raise DepositDamaged(sha256, actual)
+        return data
 
     def remove(self, sha256: str) -> None:
         self.path_for(sha256).unlink(missing_ok=True)

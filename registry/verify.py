@@ -5,6 +5,11 @@
 It reads only the certificate, the deposited file and the log's public key: no database, no
 network, no web framework (it imports nothing from ``registry`` but ``registry.domain``). Exit
 status 0 when every check holds, 1 when any fails, 2 when an input cannot be read.
+
+Without ``--key`` nothing is verified: anyone can sign a certificate with a key of their own, so
+the key a certificate carries proves nothing by itself. The checks are still run with it and
+shown, with the key id the certificate names and where to get the registry's key; the exit
+status is 1.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m registry.verify",
         description=f"Verify an AIR registration certificate ({FORMAT}) offline.",
-        epilog="Exit status: 0 verified, 1 a check failed, 2 an input could not be read.",
+        epilog="Exit status: 0 verified, 1 a check failed or no --key was given, 2 an input "
+        "could not be read.",
     )
     parser.add_argument("certificate", type=Path, help="the certificate (JSON)")
     parser.add_argument(
@@ -49,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
         "--key",
         type=Path,
         help="the log's public key (PEM, as the registry publishes at /log/key.pem). Without "
-        "it, the key inside the certificate is used and you must compare its id yourself.",
+        "it the certificate is not verified: its checks are shown with the key it carries, "
+        "whose id you must compare with the registry's.",
     )
     return parser
 
@@ -111,16 +118,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     if reg.get("number"):
         print(f"Certificate of registration {reg['number']}: {reg.get('title', '')}", file=out)
     kid = key_id(public_key)
+    published = _published_key(cert)
     if args.key is None:
-        where = ""
-        log = cert.get("log")
-        if isinstance(log, dict) and isinstance(log.get("published_key"), str):
-            where = f" ({log['published_key']})"
         print(
-            f"WARNING: no --key given, so the certificate was checked with the key it carries "
-            f"itself, id {kid}. Anyone can make a certificate that verifies with its own key: "
-            f"compare this id with the key the registry publishes at /log/key.pem{where}, or "
-            "run again with --key.",
+            f"WARNING: no --key given. The certificate carries the log key {kid}, and its "
+            "checks below use that key; but anyone can sign a certificate with a key of their "
+            "own, so they prove nothing until you know this key is the registry's.",
             file=out,
         )
     else:
@@ -131,21 +134,38 @@ def run(argv: Sequence[str] | None = None) -> int:
     if deposit_sha256 is None:
         print("  (No deposit file given: the file itself was not checked.)", file=out)
     print(file=out)
-    if verified(checks):
-        if args.key is None:
-            print(
-                "VERIFIED with the key the certificate carries: it proves nothing until that "
-                "key id is the one the registry publishes.",
-                file=out,
-            )
-        else:
-            print("VERIFIED.", file=out)
-        for note in (PROVED_BY_LOG, STATED_BY_REGISTRY, AS_OF):
-            print(note, file=out)
-        return OK
     failed = sum(not c.ok for c in checks)
-    print(f"NOT VERIFIED: {failed} check{'s' if failed != 1 else ''} failed.", file=out)
-    return FAILED
+    if failed or not verified(checks):
+        print(f"NOT VERIFIED: {failed} check{'s' if failed != 1 else ''} failed.", file=out)
+        return FAILED
+    if args.key is None:
+        print("NOT VERIFIED: no key to check the certificate against.", file=out)
+        where = (
+            f"the certificate names {published}: make sure that is the registry's own address"
+            if published
+            else "its /log/key.pem page"
+        )
+        print(
+            f"To verify it, get the log's public key from the registry itself ({where}), "
+            f"check that its key id is {kid}, and run again with it: "
+            f"python -m registry.verify {args.certificate}"
+            + (f" {args.deposit}" if args.deposit is not None else "")
+            + " --key key.pem",
+            file=out,
+        )
+        return FAILED
+    print("VERIFIED.", file=out)
+    for note in (PROVED_BY_LOG, STATED_BY_REGISTRY, AS_OF):
+        print(note, file=out)
+    return OK
+
+
+def _published_key(cert: dict) -> str | None:
+    """Where the certificate says the registry publishes its key (a claim of the certificate,
+    so only a hint of where to look)."""
+    log = cert.get("log")
+    where = log.get("published_key") if isinstance(log, dict) else None
+    return where if isinstance(where, str) else None
 
 
 def main() -> None:

@@ -213,3 +213,75 @@ def test_account_commands_refuse_unknown_accounts_and_bad_passwords(runner, sess
     session.expire_all()
     kept = session.get(User, user.id)
     assert (kept.password_hash, kept.session_version, kept.active) == (*before, True)
+
+
+def _roll_back_newest_entry(session):
+    """Undo the newest logged change consistently, as someone restoring an older copy of the
+    database (or hiding a decision) would: its leaf, its event, its signed head, the compact
+    range, and the registration's status."""
+    from sqlalchemy import text
+
+    from registry.domain import merkle
+
+    def rows(sql, **params):
+        return list(session.execute(text(sql), params))
+
+    idx, event_id, reg_id = rows(
+        "SELECT idx, event_id, registration_id FROM log_entry ORDER BY idx DESC LIMIT 1"
+    )[0]
+    before = rows("SELECT from_status FROM event WHERE id = :id", id=event_id)[0][0]
+    for sql in (
+        "DELETE FROM log_entry WHERE idx = :idx",
+        "DELETE FROM tree_head WHERE tree_size > :idx",
+        "DELETE FROM determination WHERE registration_id = :reg",
+        "DELETE FROM event WHERE id = :event",
+        "UPDATE registration SET status = :status WHERE id = :reg",
+    ):
+        session.execute(text(sql), {"idx": idx, "event": event_id, "reg": reg_id, "status": before})
+    frontier: list[bytes] = []
+    for i, (digest,) in enumerate(rows("SELECT leaf_hash FROM log_entry ORDER BY idx")):
+        frontier = merkle.frontier_push(frontier, i, bytes.fromhex(digest))
+    session.execute(
+        text("UPDATE log_state SET tree_size = :n, frontier = :f WHERE id = 1"),
+        {"n": idx, "f": b"".join(frontier).hex()},
+    )
+    session.commit()
+
+
+def test_verify_log_checks_a_checkpoint_kept_elsewhere(runner, client, session, app, tmp_path):
+    assert runner.invoke(args=["registry", "demo"]).exit_code == 0
+    served = client.get("/log/checkpoint")
+    assert served.status_code == 200 and served.mimetype == "text/plain"
+    kept = tmp_path / "checkpoint"
+    kept.write_bytes(served.data)
+    ok = runner.invoke(args=["registry", "verify-log", "--checkpoint", str(kept)])
+    assert ok.exit_code == 0, ok.output
+    assert f"{kept}: size 9, consistent with the log" in ok.output
+
+    _roll_back_newest_entry(session)
+    bad = runner.invoke(args=["registry", "verify-log", "--checkpoint", str(kept)])
+    assert bad.exit_code == 1, bad.output
+    assert f"{kept}: the log was signed at size 9, but the database holds 8 entries" in bad.output
+    assert "rolled back" in bad.output
+
+
+def test_verify_log_with_deposits_names_each_missing_and_changed_file(runner, session, app):
+    from registry.models import Deposit
+
+    assert runner.invoke(args=["registry", "demo"]).exit_code == 0
+    ok = runner.invoke(args=["registry", "verify-log", "--deposits"])
+    assert ok.exit_code == 0, ok.output
+    assert "7 deposit files checked against their SHA-256: all present and unchanged" in ok.output
+
+    store = app.extensions["registry"].store
+    regs = session.exec(select(Registration).order_by(Registration.id)).all()
+    changed, missing = regs[0], regs[1]
+    path = store.path_for(changed.deposit_sha256)
+    path.chmod(0o644)
+    path.write_bytes(path.read_bytes() + b"tampered")
+    store.path_for(missing.deposit_sha256).unlink()
+    assert session.get(Deposit, changed.deposit_sha256) is not None
+    bad = runner.invoke(args=["registry", "verify-log", "--deposits"])
+    assert bad.exit_code == 1, bad.output
+    assert f"The deposit {changed.deposit_sha256} ({changed.number}) was changed" in bad.output
+    assert f"The deposit {missing.deposit_sha256} ({missing.number}) is missing" in bad.output

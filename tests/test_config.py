@@ -105,3 +105,12 @@ def test_which_hosts_flask_trusts():
     assert trusted_hosts(("air.example",), None) == ["air.example"]
     # "*": any host (for a proxy that checks the host itself).
     assert trusted_hosts(("*",), "https://air.example") is None
+
+
+def test_the_log_origin_is_a_key_name_or_unset(tmp_path):
+    assert load_settings(tmp_path, {})["REGISTRY_LOG_ORIGIN"] is None
+    named = load_settings(tmp_path, {"REGISTRY_LOG_ORIGIN": " air.example/log "})
+    assert named["REGISTRY_LOG_ORIGIN"] == "air.example/log"
+    for bad in ("air example/log", "air+example/log"):
+        with pytest.raises(ValueError, match="REGISTRY_LOG_ORIGIN"):
+            load_settings(tmp_path, {"REGISTRY_LOG_ORIGIN": bad})

@@ -80,14 +80,33 @@ def test_a_good_certificate_and_deposit_verify_with_the_key(files):
     assert "The title, the claimant" in run.stdout  # says what the log does not prove
 
 
-def test_without_a_key_it_warns_to_compare_the_key_id(files):
+def test_without_a_key_it_never_reports_success(files):
     cert, deposit, _ = files
     run = verify(cert, deposit)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "WARNING: no --key given" in run.stdout
-    assert key_id(KEY.public_key()) in run.stdout
-    assert "https://air.example/log/key.pem" in run.stdout
-    assert "VERIFIED with the key the certificate carries" in run.stdout
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "VERIFIED" not in run.stdout.replace("NOT VERIFIED", "")
+    assert f"carries the log key {key_id(KEY.public_key())}" in run.stdout
+    assert "https://air.example/log/key.pem" in run.stdout  # where to get the key
+    assert "--key" in run.stdout
+    assert "NOT VERIFIED: no key to check the certificate against." in run.stdout
+
+
+def test_a_forgers_certificate_signed_with_its_own_key_is_not_verified(files, tmp_path):
+    forger = Ed25519PrivateKey.generate()
+    global KEY
+    real, KEY = KEY, forger
+    try:
+        forged = certificate()  # every signature made by the forger's own key
+    finally:
+        KEY = real
+    path = tmp_path / "forged.json"
+    path.write_text(json.dumps(forged), encoding="utf-8")
+    _, deposit, key = files
+    run = verify(path, deposit)
+    assert run.returncode != 0, run.stdout
+    assert "VERIFIED" not in run.stdout.replace("NOT VERIFIED", "")
+    assert key_id(forger.public_key()) in run.stdout
+    assert verify(path, deposit, "--key", key).returncode == 1  # the registry's key: caught
 
 
 def test_a_modified_certificate_fails(files):

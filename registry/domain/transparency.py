@@ -24,6 +24,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from .statuses import TRANSITIONS, Status
+
 LEAF_VERSION = 1
 # The events that change a registration's public status; each becomes one leaf.
 LOGGED_EVENTS = (
@@ -239,3 +241,37 @@ def logged_event(from_status: str | None, to_status: str | None, supplementary: 
     if to_status in {"registered", "registered_with_limitation", "refused", "cancelled"}:
         return to_status if from_status != to_status else None
     return None
+
+
+# The status each logged event leaves a registration in.
+STATUS_AFTER = {
+    "submitted": Status.SUBMITTED,
+    "supplementary": Status.SUBMITTED,
+    "registered": Status.REGISTERED,
+    "registered_with_limitation": Status.REGISTERED_WITH_LIMITATION,
+    "refused": Status.REFUSED,
+    "cancelled": Status.CANCELLED,
+}
+
+
+def consistent_statuses(last_event: str | None) -> frozenset[Status]:
+    """The statuses a registration may be in when ``last_event`` is the last event the log
+    records for it (None: nothing logged yet): the status that event left, and every status
+    reachable from there through changes the log leaves out (taken up for examination, a
+    letter, closed for no response, a request for reconsideration, ...). Any other status was
+    set without the change that leads to it being logged."""
+    if last_event is None:
+        return frozenset({Status.DRAFT})
+    start = STATUS_AFTER[last_event]
+    reached, frontier = {start}, [start]
+    while frontier:
+        current = frontier.pop()
+        for target in TRANSITIONS[current]:
+            unlogged = all(
+                logged_event(current.value, target.value, supplementary) is None
+                for supplementary in (False, True)
+            )
+            if unlogged and target not in reached:
+                reached.add(target)
+                frontier.append(target)
+    return frozenset(reached)

@@ -616,10 +616,11 @@ def declaration_of(reg: Registration) -> Declaration:
 
 
 def deposit_text(store: DepositStore, deposit: Deposit) -> str:
-    """The text of a text deposit (as filed, UTF-8 decoded); raises ValueError for an image."""
+    """The text of a text deposit (as filed, UTF-8 decoded); raises ValueError for an image and
+    storage.DepositDamaged when the stored bytes are not the ones filed."""
     if deposit.kind != DepositKind.TEXT:
         raise ValueError("not a text deposit")
-    return deposit_rules.decode_text(store.read_bytes(deposit.sha256))
+    return deposit_rules.decode_text(store.read_verified(deposit.sha256))
 
 
 _SUPPLEMENTABLE = {Status.REGISTERED.value, Status.REGISTERED_WITH_LIMITATION.value}

@@ -18,10 +18,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from ..db import make_engine, new_session
+from ..domain.transparency import key_id
 from ..runner import Budgets, Runner
 from ..services.filing import Limits
 from ..services.matching import Matcher
-from ..services.transparency import TransparencyLog, attach_signer
+from ..services.transparency import TransparencyLog, attach_signer, bind_signer, default_origin
 from ..storage import DepositStore
 
 csrf = CSRFProtect()
@@ -41,7 +42,7 @@ class Extension:
 
     def session(self) -> Session:
         """A new session whose status changes sign the log's new tree head as they commit."""
-        return attach_signer(new_session(self.engine), self.log.key)
+        return attach_signer(new_session(self.engine), self.log)
 
 
 def ext() -> Extension:
@@ -92,6 +93,19 @@ def _close_session(_exc: BaseException | None) -> None:
         session.close()
 
 
+def _log(app: Flask) -> TransparencyLog:
+    """The log's key, its origin (``REGISTRY_LOG_ORIGIN``, or one made from
+    ``REGISTRY_PUBLIC_URL``) and the folder its checkpoints are published in."""
+    cfg = app.config
+    key = cfg["REGISTRY_LOG_SIGNING_KEY"]
+    origin = cfg.get("REGISTRY_LOG_ORIGIN") or default_origin(
+        cfg.get("REGISTRY_PUBLIC_URL"), key_id(key.public_key())
+    )
+    return TransparencyLog(
+        key, origin=origin, checkpoint_dir=Path(app.instance_path) / "checkpoints"
+    )
+
+
 def init_app(app: Flask) -> None:
     cfg = app.config
     app.extensions["registry"] = Extension(
@@ -104,8 +118,9 @@ def init_app(app: Flask) -> None:
             budget=cfg["REGISTRY_SEARCH_BUDGET"],
         ),
         cache_dir=Path(cfg["REGISTRY_CACHE_DIR"]),
-        log=TransparencyLog(cfg["REGISTRY_LOG_SIGNING_KEY"]),
+        log=_log(app),
     )
+    bind_signer(app.extensions["registry"].engine, app.extensions["registry"].log)
     queue = search_queue = None
     if cfg.get("REGISTRY_REDIS_URL"):
         from rq import Queue

@@ -41,6 +41,7 @@ from . import csrf, db_session, ext, external_url
 from .errors import SEARCH_UNAVAILABLE, error_body
 from .forms import FilingForm, to_declaration
 from .limits import filing_limit, reverse_search_limit
+from .log import checkpoint_response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -568,3 +569,9 @@ def consistency_proof():  # type: ignore[no-untyped-def]
             "consistency": _hexes(proof),
         }
     )
+
+
+@bp.get("/log/checkpoint")
+def log_checkpoint():  # type: ignore[no-untyped-def]
+    """The latest signed tree head as a C2SP checkpoint (text), for witnesses to poll."""
+    return checkpoint_response(ext().log, db_session())

@@ -22,6 +22,7 @@ from ..domain.declaration import AiTool
 from ..domain.statuses import Status
 from ..domain.vocabulary import ContributionCategory, DepositKind
 from ..services import checking, examination, filing, matching, provenance
+from ..storage import DepositDamaged
 from . import db_session, ext, perform
 from .forms import FilingForm, form_data, problem_map, to_declaration
 from .limits import filing_limit
@@ -147,7 +148,7 @@ def _render_form(form, registration, problems, prefilled=()):  # type: ignore[no
     current_text = None
     if registration is not None and registration.deposit is not None:
         if registration.deposit.kind == DepositKind.TEXT:
-            current_text = filing.deposit_text(ext().store, registration.deposit)
+            current_text = _deposit_text(registration)
     return render_template(
         "filing/form.html",
         form=form,
@@ -189,7 +190,7 @@ def case_file(reg) -> dict:  # type: ignore[no-untyped-def]
     session = db_session()
     text = None
     if reg.deposit is not None and reg.deposit.kind == DepositKind.TEXT:
-        text = filing.deposit_text(ext().store, reg.deposit)
+        text = _deposit_text(reg)
     report = matching.get_report(session, reg) if reg.number else None
     matches = matching.report_matches(report) if report else []
     numbers = {m["number"] for m in matches}
@@ -231,8 +232,12 @@ def deposit(uid: str):  # type: ignore[no-untyped-def]
         dep.media_type, "txt"
     )
     name = f"{reg.number or 'draft'}.{extension}"
+    try:
+        verified = ext().store.open_verified(dep.sha256)
+    except DepositDamaged as exc:
+        return _damaged(exc, reg.number)
     response = send_file(
-        ext().store.path_for(dep.sha256),
+        verified,
         mimetype=dep.media_type,
         as_attachment=dep.kind != DepositKind.IMAGE,
         download_name=name,
@@ -249,7 +254,7 @@ def thumbnail(uid: str):  # type: ignore[no-untyped-def]
     reg = _viewable(uid)
     if reg.deposit is None or reg.deposit.kind != DepositKind.IMAGE:
         abort(404)
-    return _send_thumbnail(reg.deposit.sha256)
+    return _send_thumbnail(reg.deposit.sha256, reg.number)
 
 
 @bp.route("/<uid>/matches/<number>/thumbnail")
@@ -259,16 +264,56 @@ def match_thumbnail(uid: str, number: str):  # type: ignore[no-untyped-def]
     earlier = matching.matched_registration(db_session(), _viewable(uid), number, current_user)
     if earlier is None or earlier.deposit is None or earlier.deposit.kind != DepositKind.IMAGE:
         abort(404)
-    return _send_thumbnail(earlier.deposit.sha256)
+    return _send_thumbnail(earlier.deposit.sha256, earlier.number)
 
 
-def _send_thumbnail(sha: str):  # type: ignore[no-untyped-def]
+def _send_thumbnail(sha: str, number: str | None):  # type: ignore[no-untyped-def]
+    """The thumbnail of a deposit whose bytes still hash to ``sha`` (checked on every request,
+    so a thumbnail cached before the file was damaged is not shown after), made from those
+    bytes."""
     cached = ext().cache_dir / "thumbnails" / f"{sha}-{THUMBNAIL_SIDE}.webp"
-    if not cached.exists():
-        make_thumbnail(ext().store.path_for(sha), cached, max_side=THUMBNAIL_SIDE)
+    try:
+        verified = ext().store.open_verified(sha)
+    except DepositDamaged as exc:
+        return _damaged(exc, number)
+    with verified:
+        if not cached.exists():
+            make_thumbnail(verified, cached, max_side=THUMBNAIL_SIDE)
     response = send_file(cached, mimetype="image/webp", etag=sha, max_age=0)
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def report_damage(exc: DepositDamaged, number: str | None) -> str:
+    """Log a deposit whose stored file is missing or changed, for the operator, and return
+    what the viewer reads instead of its bytes."""
+    current_app.logger.error(
+        "Deposit %s of %s is damaged: %s; it was not served (check the store with: "
+        "flask --app wsgi registry verify-log --deposits)",
+        exc.sha256,
+        number or "a draft",
+        "the file is missing" if exc.actual is None else f"its bytes now hash to {exc.actual}",
+    )
+    what = "is missing" if exc.actual is None else "no longer matches its SHA-256"
+    return (
+        f"The stored file of {number or 'this draft'} {what} ({exc.sha256[:16]}…), so it was "
+        "not sent: the registry shows no bytes but those it registered. The registry's staff "
+        "have been alerted."
+    )
+
+
+def _damaged(exc: DepositDamaged, number: str | None):  # type: ignore[no-untyped-def]
+    message = report_damage(exc, number)
+    return render_template("error.html", code=500, title="Deposit damaged", message=message), 500
+
+
+def _deposit_text(reg) -> str:  # type: ignore[no-untyped-def]
+    """A text deposit's text, or nothing (with the reason flashed) when its file is damaged."""
+    try:
+        return filing.deposit_text(ext().store, reg.deposit)
+    except DepositDamaged as exc:
+        flash(report_damage(exc, reg.number), "error")
+        return ""
 
 
 def _creator_step(uid: str, action, success: str):  # type: ignore[no-untyped-def]

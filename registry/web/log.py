@@ -1,5 +1,6 @@
 """The transparency log's public page: the signed tree head, the entries, and inclusion and
-consistency proofs anyone can ask for and see checked; and the log's public key."""
+consistency proofs anyone can ask for and see checked; the log's public key; and the newest
+signed checkpoint (C2SP) for witnesses and monitors to poll."""
 
 from __future__ import annotations
 
@@ -54,6 +55,9 @@ def index():  # type: ignore[no-untyped-def]
     return render_template(
         "public/log.html",
         head=head,
+        checkpoint=log.checkpoint(head),
+        origin=log.origin,
+        verifier_key=log.verifier_key,
         key_id=log.key_id,
         public_key=raw_public_key(log.public_key),
         entries=entries,
@@ -67,3 +71,15 @@ def index():  # type: ignore[no-untyped-def]
 @bp.route("/key.pem")
 def key():  # type: ignore[no-untyped-def]
     return Response(public_pem(ext().log.public_key), mimetype="text/plain")
+
+
+def checkpoint_response(log, session) -> Response:  # type: ignore[no-untyped-def]
+    """The log's newest signed head as a C2SP checkpoint, never cached for long."""
+    response = Response(log.checkpoint(log.head(session)), mimetype="text/plain")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/checkpoint")
+def checkpoint():  # type: ignore[no-untyped-def]
+    return checkpoint_response(ext().log, db_session())

@@ -613,6 +613,23 @@ def document() -> dict:
                     },
                 }
             },
+            "/api/v1/log/checkpoint": {
+                "get": {
+                    "operationId": "logCheckpoint",
+                    "summary": "The latest signed tree head as a C2SP signed checkpoint",
+                    "description": "Text (https://c2sp.org/tlog-checkpoint): the log's origin, "
+                    "the tree size, the base64 root hash, an empty line, and the Ed25519 "
+                    "signature line of the log's key named by the origin "
+                    "(https://c2sp.org/signed-note), for witnesses and monitors to check, "
+                    "keep and cosign.",
+                    "responses": {
+                        "200": {
+                            "description": "The signed checkpoint",
+                            "content": {"text/plain": {"schema": STRING}},
+                        }
+                    },
+                }
+            },
         },
         "components": {
             "securitySchemes": {

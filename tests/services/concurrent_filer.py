@@ -2,16 +2,20 @@
 
 import json
 import sys
+from pathlib import Path
 
 from registry.db import make_engine, new_session
+from registry.domain.transparency import load_private_key
 from registry.models import User
-from registry.services import filing
+from registry.services import filing, transparency
 from registry.storage import DepositStore
 from tests.factories import LIMITS, text_declaration
 
 
-def main(url: str, deposit_dir: str, user_id: int, count: int, tag: str) -> None:
+def main(url: str, deposit_dir: str, user_id: int, count: int, tag: str, key: str) -> None:
     engine = make_engine(url)
+    log = transparency.TransparencyLog(load_private_key(Path(key).read_bytes()))
+    transparency.bind_signer(engine, log)
     store = DepositStore(deposit_dir)
     numbers = []
     with new_session(engine) as session:
@@ -31,4 +35,4 @@ def main(url: str, deposit_dir: str, user_id: int, count: int, tag: str) -> None
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6])

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -25,7 +26,7 @@ def log(app):
 
 @pytest.fixture
 def signed(session, log):
-    return transparency.attach_signer(session, log.key)
+    return transparency.attach_signer(session, log)
 
 
 def _register(session, reg, examiner, outcome="registered", **kw):
@@ -115,15 +116,33 @@ def test_signed_heads_and_proofs_verify(signed, history, log):
         log.consistency(signed, 0, 8)
 
 
-def test_without_the_key_in_the_session_the_head_is_signed_when_asked(session, store, log):
+def test_every_append_signs_its_head_in_sessions_of_the_registrys_engine(session, store, log):
+    """The test's plain session carries no key: its engine's does (as the CLI's, the demo's and
+    the worker's sessions)."""
     owner = make_user(session)
-    submit_text(session, store, owner, "Unsigned for now.\n")
-    assert count(session, TreeHeadRecord) == 0
-    head = log.head(session)
-    assert head.tree_size == 1
-    head.verify(log.public_key)
-    assert log.head(session) == head  # once signed, the same head is served
-    assert count(session, TreeHeadRecord) == 1
+    submit_text(session, store, owner, "Signed as it is filed.\n")
+    submit_text(session, store, owner, "And so is this.\n")
+    assert [h.tree_size for h in session.exec(select(TreeHeadRecord))] == [1, 2]
+    transparency.head_at(session, 2).verify(log.public_key)
+    assert log.head(session) == transparency.head_at(session, 2)  # nothing left to sign
+
+
+def test_a_session_that_cannot_sign_changes_nothing(database_url, tmp_path):
+    from registry.db import make_engine, new_session
+    from registry.storage import DepositStore
+    from tests.conftest import stored_files
+
+    engine = make_engine(database_url)  # an engine of its own, with no signer bound
+    store = DepositStore(tmp_path / "deposits")
+    try:
+        with new_session(engine) as session:
+            owner = make_user(session)
+            with pytest.raises(transparency.LogError, match="no signing key"):
+                submit_text(session, store, owner, "Filed by a script without the key.\n")
+            assert count(session, Registration) == 0 and count(session, LogEntry) == 0
+            assert transparency.size(session) == 0 and stored_files(store) == []
+    finally:
+        engine.dispose()
 
 
 def test_an_empty_log_has_a_signed_empty_head(session, log):
@@ -242,15 +261,17 @@ def test_one_log_one_key_a_second_key_neither_signs_nor_serves(session, store, l
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     owner = make_user(session)
-    transparency.attach_signer(session, log.key)
+    transparency.attach_signer(session, log)
     submit_text(session, store, owner, "Signed by the log's key.\n")
     stranger = transparency.TransparencyLog(Ed25519PrivateKey.generate())
-    transparency.attach_signer(session, stranger.key)
-    submit_text(session, store, owner, "Filed on a misconfigured instance.\n")
-    assert count(session, LogEntry) == 2 and count(session, TreeHeadRecord) == 1  # not signed
+    transparency.attach_signer(session, stranger)
+    with pytest.raises(transparency.LogError, match="REGISTRY_LOG_KEY_FILE"):
+        submit_text(session, store, owner, "Filed on a misconfigured instance.\n")
+    assert count(session, LogEntry) == 1 and count(session, TreeHeadRecord) == 1  # refused
+    assert count(session, Registration) == 1
     with pytest.raises(transparency.LogError, match="REGISTRY_LOG_KEY_FILE"):
         stranger.head(session)
-    assert log.head(session).tree_size == 2  # the log's own key signs it
+    assert log.head(session).tree_size == 1
     assert transparency.verify(session, log.public_key).ok
 
 
@@ -263,3 +284,270 @@ def test_logged_times_never_go_backwards(signed, store, monkeypatch):
     times = [decode_leaf(e.leaf.encode())["time"] for e in transparency.entries(signed, 0, 9)]
     assert times[1] == times[0]
     assert second.events[-1].at.year != 2000  # the event keeps the time it was logged with
+
+
+# ---- tampering an attacker with the database can do consistently ----------------------------
+
+
+def _column(session, sql, **params):
+    return [row[0] for row in session.execute(text(sql), params)]
+
+
+def _recompute_compact_range(session):
+    """Set the log's compact range to what its (edited) leaves give, as a careful attacker
+    would, so the recorded state agrees with the rows."""
+    frontier: list[bytes] = []
+    hashes = _column(session, "SELECT leaf_hash FROM log_entry ORDER BY idx")
+    for index, digest in enumerate(hashes):
+        frontier = merkle.frontier_push(frontier, index, bytes.fromhex(digest))
+    _tamper(
+        session,
+        "UPDATE log_state SET tree_size = :n, frontier = :f WHERE id = 1",
+        n=len(hashes),
+        f=b"".join(frontier).hex(),
+    )
+
+
+def _rewrite_decision(session, index, outcome):
+    """Rewrite the decision logged at ``index`` consistently in the event, the leaf (and its
+    hash), the registration and the log's compact range."""
+    row = session.get(LogEntry, index)
+    leaf = json.loads(row.leaf)
+    leaf["event"] = outcome
+    forged = json.dumps(leaf, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    _tamper(
+        session,
+        "UPDATE log_entry SET leaf = :l, leaf_hash = :h WHERE idx = :i",
+        l=forged,
+        h=merkle.leaf_hash(forged.encode()).hex(),
+        i=index,
+    )
+    _tamper(session, "UPDATE event SET to_status = :s WHERE id = :id", s=outcome, id=row.event_id)
+    _tamper(
+        session,
+        "UPDATE registration SET status = :s WHERE id = :id",
+        s=outcome,
+        id=row.registration_id,
+    )
+    _recompute_compact_range(session)
+
+
+def test_deleted_heads_and_a_consistent_rewrite_of_a_decision_are_named(signed, history, log):
+    _rewrite_decision(signed, 5, "registered")  # "Rain" was refused; now it says registered
+    _tamper(signed, "DELETE FROM tree_head")
+    audit = transparency.verify(signed, log.public_key)
+    assert not audit.ok
+    assert any("sizes 1–8 have no signed tree head" in p for p in audit.problems), audit.problems
+
+
+def test_a_single_missing_head_is_named(signed, history, log):
+    _tamper(signed, "DELETE FROM tree_head WHERE tree_size = 4")
+    audit = transparency.verify(signed, log.public_key)
+    assert audit.problems == [
+        "Tree size 4 has no signed tree head: every append signs the head of the log it "
+        "makes, so it was deleted."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("which", "status", "logged"),
+    [("three", "registered", "refused"), ("supplement", "cancelled", "supplementary")],
+)
+def test_a_status_changed_on_the_registration_alone_is_named(
+    signed, history, log, which, status, logged
+):
+    reg = history[which]
+    _tamper(signed, "UPDATE registration SET status = :s WHERE id = :id", s=status, id=reg.id)
+    audit = transparency.verify(signed, log.public_key)
+    assert not audit.ok
+    assert any(
+        p.startswith(
+            f"{reg.number} is {status.replace('_', ' ')}, but its last logged event is {logged}"
+        )
+        for p in audit.problems
+    ), audit.problems
+
+
+def test_every_status_the_examination_reaches_agrees_with_the_log(signed, history, log, store):
+    """Statuses the log leaves out (under examination, waiting on the creator, closed for no
+    response, reconsideration) are consistent with the last logged event."""
+    examiner = signed.exec(select(User).where(User.email == "ex@example.org")).one()
+    owner = signed.exec(select(User).where(User.email == "a@example.org")).one()
+    examination.request_reconsideration(
+        session=signed, uid=history["three"].uid, creator=owner, argument="Look again."
+    )
+    waiting = submit_text(signed, store, owner, "Fourth.\n", title="Snow")
+    examination.claim(session=signed, uid=waiting.uid, examiner=examiner)
+    examination.request_information(
+        session=signed, uid=waiting.uid, examiner=examiner, question="Which tool?"
+    )
+    closed = submit_text(signed, store, owner, "Fifth.\n", title="Hail")
+    examination.claim(session=signed, uid=closed.uid, examiner=examiner)
+    examination.request_information(
+        session=signed, uid=closed.uid, examiner=examiner, question="Which tool?"
+    )
+    examination.close_overdue(session=signed, today=date(2100, 1, 1))
+    statuses = {r.status for r in signed.exec(select(Registration))}
+    assert {"reconsideration", "closed_no_response", "submitted"} <= statuses
+    audit = transparency.verify(signed, log.public_key)
+    assert audit.ok, audit.problems
+
+
+# ---- checkpoints: heads published outside the database ---------------------------------------
+
+
+def _roll_back(session, keep):
+    """Remove every entry from ``keep`` on with its event and head, and set the statuses and
+    the compact range back, consistently: what restoring an older copy of the database (or
+    hiding the newest decisions) leaves."""
+    for idx, event_id, reg_id in list(
+        session.execute(
+            text(
+                "SELECT idx, event_id, registration_id FROM log_entry WHERE idx >= :k "
+                "ORDER BY idx DESC"
+            ),
+            {"k": keep},
+        )
+    ):
+        before = _column(session, "SELECT from_status FROM event WHERE id = :id", id=event_id)[0]
+        _tamper(session, "DELETE FROM log_entry WHERE idx = :i", i=idx)
+        _tamper(session, "DELETE FROM event WHERE id = :id", id=event_id)
+        _tamper(session, "UPDATE registration SET status = :s WHERE id = :id", s=before, id=reg_id)
+    _tamper(session, "DELETE FROM tree_head WHERE tree_size > :k", k=keep)
+    _recompute_compact_range(session)
+
+
+def test_a_checkpoint_kept_elsewhere_catches_a_consistent_rollback(signed, history, log):
+    kept = log.checkpoint(log.head(signed))
+    examiner = signed.exec(select(User).where(User.email == "ex@example.org")).one()
+    examination.cancel(session=signed, uid=history["two"].uid, examiner=examiner, reason="Copied.")
+    newer = log.checkpoint(log.head(signed))
+    _roll_back(signed, 8)  # the cancellation is undone everywhere in the database
+    assert transparency.verify(signed, log.public_key).ok  # the database alone cannot tell
+    audit = transparency.verify(signed, log.public_key, [("kept", kept), ("newer", newer)])
+    assert audit.problems == [
+        "newer: the log was signed at size 9, but the database holds 8 entries: the newest 1 "
+        "were removed (the log was rolled back)."
+    ]
+    assert audit.checked == [
+        f"kept: size 8, consistent with the log of 8 entries (origin {log.origin}; a consistency "
+        "proof of 0 hashes)."
+    ]
+
+
+def test_a_checkpoint_kept_elsewhere_catches_a_rewrite_even_with_every_head_re_signed(
+    signed, history, log
+):
+    kept = log.checkpoint(log.head(signed))
+    _rewrite_decision(signed, 5, "registered")
+    # an insider with the signing key deletes every head and signs the rewritten log afresh
+    _tamper(signed, "DELETE FROM tree_head")
+    frontier: list[bytes] = []
+    for index, digest in enumerate(_column(signed, "SELECT leaf_hash FROM log_entry ORDER BY idx")):
+        frontier = merkle.frontier_push(frontier, index, bytes.fromhex(digest))
+        head = TreeHead(index + 1, 1, merkle.frontier_root(frontier)).signed_with(log.key)
+        signed.add(transparency._record(head, log.key_id))
+    signed.commit()
+    assert transparency.verify(signed, log.public_key).ok
+    audit = transparency.verify(signed, log.public_key, [("kept", kept)])
+    assert len(audit.problems) == 1
+    assert audit.problems[0].startswith(
+        "kept: the first 8 entries no longer give the root the log signed at that size"
+    )
+    assert "(the log was rewritten)" in audit.problems[0]
+
+
+def test_checkpoints_that_are_not_the_logs_are_problems(signed, history, log):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    real = log.checkpoint(log.head(signed))
+    forged = transparency.TransparencyLog(Ed25519PrivateKey.generate(), origin=log.origin)
+    audit = transparency.verify(
+        signed,
+        log.public_key,
+        [
+            ("forged", forged.checkpoint(log.head(signed))),
+            ("edited", real.replace("\n8\n", "\n7\n")),
+            ("junk", "not a checkpoint"),
+            ("history", real + real),
+        ],
+    )
+    text_ = "\n".join(audit.problems)
+    assert "forged: not a checkpoint signed by this log's key" in text_
+    assert (
+        "edited: not a checkpoint signed by this log's key" in text_ and "does not verify" in text_
+    )
+    assert "junk: not a checkpoint signed by this log's key" in text_
+    assert len(audit.problems) == 3
+    assert [c.split(":")[0] for c in audit.checked] == [
+        "history (checkpoint 1 of 2)",
+        "history (checkpoint 2 of 2)",
+    ]
+
+
+def test_each_commit_publishes_the_newest_checkpoint_and_its_history(app, session, store, log):
+    from registry.domain.checkpoint import open_checkpoint, split_notes
+
+    folder = log.checkpoint_dir
+    assert folder == Path(app.instance_path) / "checkpoints"
+    owner = make_user(session)
+    for i in range(3):
+        submit_text(session, store, owner, f"Poem {i}.\n")
+    current = open_checkpoint((folder / "checkpoint").read_bytes(), log.public_key)
+    assert current.tree_size == 3 and current.origin == log.origin
+    assert current.root_hash == transparency.head_at(session, 3).root_hash
+    history = split_notes((folder / "checkpoints").read_text(encoding="utf-8"))
+    assert [open_checkpoint(n, log.public_key).tree_size for n in history] == [1, 2, 3]
+    # a failed change publishes nothing
+    examiner = make_user(session, role="examiner")
+    with pytest.raises(examination.ExaminationError):
+        examination.cancel(
+            session=session,
+            uid=session.exec(select(Registration)).first().uid,
+            examiner=examiner,
+            reason="Not registered.",
+        )
+    assert len(split_notes((folder / "checkpoints").read_text(encoding="utf-8"))) == 3
+
+
+def test_a_published_checkpoint_never_goes_backwards(app, session, store, log):
+    owner = make_user(session)
+    submit_text(session, store, owner, "One.\n")
+    submit_text(session, store, owner, "Two.\n")
+    folder = log.checkpoint_dir
+    older = transparency.head_at(session, 1)
+    other = transparency.TransparencyLog(log.key, origin=log.origin, checkpoint_dir=folder)
+    other.publish(older)  # another process, late with an older head
+    from registry.domain.checkpoint import open_checkpoint, split_notes
+
+    assert open_checkpoint((folder / "checkpoint").read_bytes(), log.public_key).tree_size == 2
+    assert len(split_notes((folder / "checkpoints").read_text(encoding="utf-8"))) == 2
+
+
+def test_a_log_begun_before_every_append_signed_still_verifies(signed, history, log):
+    # as migration 0007 leaves a log of 8 entries whose heads were signed only when asked for
+    _tamper(signed, "DELETE FROM tree_head WHERE tree_size IN (2, 3, 5, 6, 7, 8)")
+    _tamper(signed, "UPDATE log_state SET signed_from = 9")
+    audit = transparency.verify(signed, log.public_key)
+    assert audit.ok, audit.problems
+    assert any("Tree sizes 1–8 were written before every append signed" in n for n in audit.notes)
+    assert any("4 newest entries are not yet covered" in n for n in audit.notes)
+    assert log.head(signed).tree_size == 8  # signed now, when asked for
+    examiner = signed.exec(select(User).where(User.email == "ex@example.org")).one()
+    examination.cancel(session=signed, uid=history["two"].uid, examiner=examiner, reason="x")
+    assert transparency.verify(signed, log.public_key).ok
+    _tamper(signed, "DELETE FROM tree_head WHERE tree_size = 9")
+    assert transparency.verify(signed, log.public_key).problems == [
+        "Tree size 9 has no signed tree head: every append signs the head of the log it "
+        "makes, so it was deleted."
+    ]
+
+
+def test_a_mark_beyond_the_log_is_named(signed, history, log):
+    _tamper(signed, "DELETE FROM tree_head")
+    _tamper(signed, "UPDATE log_state SET signed_from = 1000")
+    problems = transparency.verify(signed, log.public_key).problems
+    assert problems == [
+        "The log records that every tree size from 1000 on is signed, but it holds 8 entries: "
+        "that record was changed."
+    ]

@@ -323,6 +323,47 @@ def test_the_tree_head_verifies_with_the_published_key(client, filed):
     assert client.get("/log/key.pem").get_data(as_text=True) == key["pem"]
 
 
+def test_the_checkpoint_is_the_signed_head_in_c2sp_form_for_witnesses(client, app, filed):
+    from registry.domain.checkpoint import open_checkpoint, verifier_key
+
+    log = app.extensions["registry"].log
+    head = TreeHead.from_json(client.get("/api/v1/log/tree-head").get_json())
+    for url in ("/api/v1/log/checkpoint", "/log/checkpoint"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response.content_type == "text/plain; charset=utf-8"
+        assert response.headers["Cache-Control"] == "no-cache"
+        public = load_public_key(client.get("/api/v1/log/key").get_json()["pem"])
+        checkpoint = open_checkpoint(response.data, public)
+        assert (checkpoint.tree_size, checkpoint.root_hash) == (3, head.root_hash)
+        assert checkpoint.origin == log.origin
+    # no REGISTRY_PUBLIC_URL: a name of its own that no real log has
+    assert log.origin == f"air-registry.invalid/{log.key_id[:16]}"
+    page = client.get("/log").get_data(as_text=True)
+    assert verifier_key(log.origin, log.public_key) in page
+    assert client.get("/log/checkpoint").get_data(as_text=True).split("\n")[0] in page
+
+
+def test_the_origin_comes_from_the_public_address_or_its_own_setting(database_url, tmp_path):
+    from tests.conftest import dispose, make_app
+
+    for overrides, origin in (
+        ({"REGISTRY_PUBLIC_URL": "https://air.example"}, "air.example/log"),
+        ({"REGISTRY_PUBLIC_URL": "https://example.org/air/"}, "example.org/air/log"),
+        (
+            {"REGISTRY_PUBLIC_URL": "https://air.example", "REGISTRY_LOG_ORIGIN": "air.example/t1"},
+            "air.example/t1",
+        ),
+    ):
+        app = make_app(database_url, tmp_path / "instance", **overrides)
+        try:
+            assert app.extensions["registry"].log.origin == origin
+            text = app.test_client().get("/log/checkpoint").get_data(as_text=True)
+            assert text.startswith(f"{origin}\n0\n") and f"\n\n— {origin} " in text
+        finally:
+            dispose(app)
+
+
 def test_entries_and_proofs_verify_against_the_signed_head(client, filed):
     head = TreeHead.from_json(client.get("/api/v1/log/tree-head").get_json())
     entries = client.get("/api/v1/log/entries").get_json()["entries"]

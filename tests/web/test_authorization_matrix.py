@@ -76,6 +76,7 @@ MATRIX = [
     ("POST", "/verify",                                          "",           422,   422,   422,   422,   422),
     ("GET",  "/log",                                             "",           200,   200,   200,   200,   200),
     ("GET",  "/log/key.pem",                                     "",           200,   200,   200,   200,   200),
+    ("GET",  "/log/checkpoint",                                  "",           200,   200,   200,   200,   200),
     # --- accounts: sign-in and sign-up for the signed-out; tokens are each user's own ------------
     ("GET",  "/account/signin",                                  "",           200,   REDIR, REDIR, REDIR, REDIR),
     ("POST", "/account/signin",                                  "",           422,   REDIR, REDIR, REDIR, REDIR),
@@ -120,6 +121,7 @@ MATRIX = [
     ("POST", "/api/v1/search/similar",                           "",           400,   400,   400,   400,   400),
     ("GET",  "/api/v1/log/key",                                  "",           200,   200,   200,   200,   200),
     ("GET",  "/api/v1/log/tree-head",                            "",           200,   200,   200,   200,   200),
+    ("GET",  "/api/v1/log/checkpoint",                           "",           200,   200,   200,   200,   200),
     ("GET",  "/api/v1/log/entries",                              "",           200,   200,   200,   200,   200),
     ("GET",  "/api/v1/log/proof/inclusion",                      "",           200,   200,   200,   200,   200),
     ("GET",  "/api/v1/log/proof/consistency",                    "",           200,   200,   200,   200,   200),

@@ -274,3 +274,53 @@ def test_json_that_is_not_a_certificate_fails_the_format_check(client):
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "✗ Not verified" in html and "This is not an air-certificate/1 certificate" in html
+
+
+def test_a_certificate_re_signed_by_a_forger_is_not_verified_offline_without_a_key(
+    client, registered, store, tmp_path
+):
+    import subprocess
+    import sys
+    from datetime import UTC, datetime
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from registry.domain.certificate import LoggedEntry, issue
+    from registry.domain.transparency import TreeHead, key_id
+
+    real = json.loads(client.get(f"/registrations/{registered.number}/certificate.json").data)
+    forger = Ed25519PrivateKey.generate()
+    head = TreeHead.from_json(real["tree_head"])
+    reg = real["registration"]
+    forged = issue(
+        key=forger,
+        head=TreeHead(head.tree_size, head.timestamp, head.root_hash).signed_with(forger),
+        entries=[
+            LoggedEntry(e["index"], e["leaf"], [bytes.fromhex(p) for p in e["inclusion_proof"]])
+            for e in real["entries"]
+        ],
+        number=reg["number"],
+        title=reg["title"],
+        claimant_name="A Forger",
+        work_category=reg["work_category"],
+        work_category_label=reg["work_category_label"],
+        status=reg["status"],
+        limitation="",
+        deposit_sha256=reg["deposit"]["sha256"],
+        media_type=reg["deposit"]["media_type"],
+        issued_at=datetime.now(UTC),
+    )
+    path = tmp_path / "forged.json"
+    path.write_text(json.dumps(forged), encoding="utf-8")
+    deposit = tmp_path / "poem.txt"
+    deposit.write_bytes(store.read_bytes(registered.deposit_sha256))
+    run = subprocess.run(
+        [sys.executable, "-m", "registry.verify", str(path), str(deposit)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+    )
+    assert run.returncode == 1, run.stdout
+    assert "VERIFIED" not in run.stdout.replace("NOT VERIFIED", "")
+    assert key_id(forger.public_key()) in run.stdout

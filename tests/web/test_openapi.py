@@ -53,7 +53,7 @@ def test_the_api_keeps_to_its_document(app, session):
     headers = {"Authorization": f"Bearer {token}"}
     api = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in api.get_all_operations()]
-    assert len(operations) == 10
+    assert len(operations) == 11
 
     for operation in operations:
 
