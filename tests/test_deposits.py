@@ -200,13 +200,13 @@ def test_a_png_cut_short_or_with_a_bad_checksum_is_refused(tmp_path):
         check(tmp_path, bytes(flipped), DepositKind.IMAGE)
 
 
-def test_a_jpeg_with_an_unknown_marker_or_several_pictures_is_refused(tmp_path):
+def test_a_jpeg_with_an_unknown_marker_or_a_broken_picture_index_is_refused(tmp_path):
     data = bytearray(image_bytes("JPEG"))
     data[2:4] = b"\xff\x05"
     with pytest.raises(DepositRejected, match="unknown JPEG marker"):
         check(tmp_path, bytes(data), DepositKind.IMAGE)
     mpo = _jpeg_with(_segment(0xE2, b"MPF\0II*\0\x08\0\0\0"))
-    with pytest.raises(DepositRejected, match="several pictures"):
+    with pytest.raises(DepositRejected, match=r"multi-picture \(MPF\) index is malformed"):
         check(tmp_path, mpo, DepositKind.IMAGE)
 
 

@@ -26,6 +26,7 @@ import random
 import re
 import struct
 import time
+import unicodedata
 import zipfile
 import zlib
 from collections import Counter, defaultdict
@@ -465,13 +466,15 @@ INVALID_UTF8 = [
 
 def is_plain_utf8_text(data: bytes) -> bool:
     """What the registry accepts as a text, said independently: UTF-8 (a BOM allowed), no control
-    characters but tab, newlines and form feed, something other than white space."""
+    characters but tab, newlines (U+0085 among them) and form feed, something visible (not
+    white space, nor a format character such as a zero-width space or a direction mark)."""
     try:
         text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
     except UnicodeDecodeError:
         return False
-    controls = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]} - set("\t\n\r\f")
-    return not any(ch in controls for ch in text) and bool(text.strip())
+    controls = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]} - set("\t\n\r\f\x85")
+    visible = any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text)
+    return not any(ch in controls for ch in text) and visible
 
 
 # ---- the generator -------------------------------------------------------------------------------
@@ -828,7 +831,7 @@ def _invalid_text(rng: random.Random) -> list[Case]:
         cases.append(
             Case("invalid-text", "cut-mid-character", (UTF8,), data[:cut], "t.txt", "text")
         )
-    controls = [0, 1, 2, 7, 8, 0x0B, 0x0E, 0x1B, 0x1F, 0x7F, 0x80, 0x85, 0x9B, 0x9F]
+    controls = [0, 1, 2, 7, 8, 0x0B, 0x0E, 0x1B, 0x1F, 0x7F, 0x80, 0x84, 0x9B, 0x9F]
     for _ in range(30):  # control characters, NUL among them
         text = TEXTS[rng.choice(list(TEXTS))]
         at = rng.randrange(len(text))
