@@ -225,9 +225,10 @@ _NO_ROOM_SQLITE = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY}
 _NO_ROOM_SQLSTATE = {"53100", "25006"}
 
 
-def _no_room(exc: DBAPIError) -> bool:
+def database_has_no_room(exc: DBAPIError) -> bool:
     """A database that cannot take writes: SQLite's "database or disk is full" and
-    "attempt to write a readonly database", PostgreSQL's disk full and read-only transaction."""
+    "attempt to write a readonly database", PostgreSQL's disk full and read-only transaction.
+    (The web layer asks this too, of a write failing anywhere else, such as a token's use.)"""
     orig = exc.orig
     if isinstance(orig, sqlite3.Error):
         return (getattr(orig, "sqlite_errorcode", 0) & 0xFF) in _NO_ROOM_SQLITE
@@ -239,7 +240,7 @@ def _database_room() -> Iterator[None]:
     try:
         yield
     except DBAPIError as exc:
-        if _no_room(exc):
+        if database_has_no_room(exc):
             raise StorageUnavailable(f"writing to the database: {exc.orig}") from exc
         raise
 

@@ -7,9 +7,11 @@ from typing import Any
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, TooManyRequests
 
 from ..deposits import human_size
+from ..services.filing import database_has_no_room
 from ..storage import StorageUnavailable
 from .limits import limiter
 
@@ -144,6 +146,14 @@ def init_app(app: Flask) -> None:
         )
         body, code = _page(503, str(exc))  # JSON under /api/, the error page elsewhere
         return body, code, {"Retry-After": str(STORAGE_RETRY_AFTER)}
+
+    @app.errorhandler(DBAPIError)
+    def _database(exc: DBAPIError):  # type: ignore[no-untyped-def]
+        """A write the database refuses for want of room (outside a filing, which says so
+        itself: a token's use, a sign-in) is the same 503; any other database error a 500."""
+        if database_has_no_room(exc):
+            return _no_room(StorageUnavailable(f"writing to the database: {exc.orig}"))
+        return _unexpected(exc)
 
     @app.errorhandler(TooManyRequests)
     def _rate_limited(_exc: TooManyRequests):  # type: ignore[no-untyped-def]
