@@ -287,3 +287,57 @@ def test_filing_form_posts_need_a_csrf_token(client, auth, session, store):
     response = client.post("/filings/new", data={"title": "x", "action": "save"})
     assert response.status_code == 400
     assert count(session, Registration) == 0 and count(session, Event) == 0
+
+
+def test_pasted_text_with_a_replacement_character_is_refused(client, auth, session, store):
+    """What the browser sends for bytes that were not UTF-8; the service refuses it (so the API
+    does too, tests/web/test_api.py), and the form shows why beside the box."""
+    auth.login()
+    response = post_filing(client, text_declaration(), text="The harbour \ufffd sleeps.\n")
+    assert response.status_code == 422
+    assert "it was not sent as valid UTF-8" in response.get_data(as_text=True)
+    assert nothing_written(session, store)
+
+
+def test_a_text_with_next_line_is_taken_and_one_with_nothing_visible_refused(
+    client, auth, session, store
+):
+    auth.login()
+    response = post_filing(
+        client, text_declaration(), file=(io.BytesIO("\u200b\u200f\u2060\n".encode()), "a.txt")
+    )
+    assert response.status_code == 422
+    assert "no visible characters" in response.get_data(as_text=True)
+    assert nothing_written(session, store)
+    response = post_filing(client, text_declaration(), text="First line\u0085Second line\n")
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    session.rollback()  # a new snapshot: the one above was read before the filing
+    assert session.exec(select(Registration)).one().deposit.char_count == 23
+
+
+def test_pasted_text_far_over_the_form_limit_is_told_the_texts_limit(
+    app, client, auth, session, store
+):
+    """Werkzeug refuses a form field over MAX_FORM_MEMORY_SIZE before the form sees it: the 413
+    says the pasted text's limit, not the number of parts. (The settings' own margin: the test
+    app's request limit is lower than it, so it is set here as the settings make it.)"""
+    app.config["MAX_FORM_MEMORY_SIZE"] = app.config["REGISTRY_MAX_TEXT_BYTES"] + 512 * 1024
+    auth.login()
+    response = post_filing(client, text_declaration(), text="Gulls are other gulls. " * 40_000)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 413
+    assert "Pasted text may be" in page and "256 KB (262,144 bytes)" in page
+    assert "500 parts" not in page and "too many fields" not in page
+    assert nothing_written(session, store)
+
+
+def test_too_many_form_parts_are_told_the_number_of_parts(client, auth, session, store):
+    auth.login()
+    data = {f"extra-{i}": "x" for i in range(600)}
+    data["csrf_token"] = "x"
+    response = client.post("/filings/new", data=data, content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 413
+    assert "too many fields or parts: at most 500 are taken" in page
+    assert "Pasted text may be" not in page
+    assert nothing_written(session, store)
