@@ -1,3 +1,4 @@
+import hashlib
 import io
 import re
 from dataclasses import replace
@@ -6,7 +7,7 @@ import pytest
 from sqlmodel import select
 
 from registry.domain.declaration import Author
-from registry.models import Deposit, Event, Registration
+from registry.models import Deposit, Event, Fingerprint, MatchReport, Registration
 from tests.conftest import csrf_token, stored_files
 from tests.factories import (
     POEM,
@@ -17,6 +18,7 @@ from tests.factories import (
     png_bomb,
     text_declaration,
 )
+from tests.fuzz import seeds
 from tests.web.forms import post_filing
 
 
@@ -341,3 +343,24 @@ def test_too_many_form_parts_are_told_the_number_of_parts(client, auth, session,
     assert "too many fields or parts: at most 500 are taken" in page
     assert "Pasted text may be" not in page
     assert nothing_written(session, store)
+
+
+@pytest.mark.parametrize("kind", ["ultra-hdr", "mpo"])
+def test_a_phone_photo_with_a_gain_map_is_filed_as_sent(client, auth, session, store, kind):
+    """An Ultra HDR JPEG (MPF index, gain map after the picture) or a stereo MPO: filed, kept
+    byte for byte (its SHA-256 the creator's), checked, its thumbnail the first picture."""
+    auth.login()
+    data = seeds.ultra_hdr((160, 120)) if kind == "ultra-hdr" else seeds.mpo((160, 120))
+    response = post_filing(client, declaration(), file=(io.BytesIO(data), "PXL_0001.jpg"))
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    reg = session.exec(select(Registration)).one()
+    assert reg.deposit.sha256 == hashlib.sha256(data).hexdigest()
+    assert store.read_bytes(reg.deposit.sha256) == data
+    assert (reg.deposit.media_type, reg.deposit.width, reg.deposit.height) == (
+        "image/jpeg",
+        160,
+        120,
+    )
+    assert count(session, MatchReport) == 1 and count(session, Fingerprint) >= 1  # checked
+    thumb = client.get(f"/filings/{reg.uid}/thumbnail")
+    assert thumb.status_code == 200 and thumb.mimetype == "image/webp"
