@@ -633,7 +633,7 @@ def test_a_large_image_is_inspected_and_thumbnailed_without_a_full_size_copy(tmp
                 check=True,
             )
             peaks[f"{name} {step}"] = int(result.stdout)
-    assert max(peaks.values()) < 70, peaks
+    assert max(peaks.values()) < 70, peaks  # 4 to 30 MB when measured
 
 
 def test_nel_is_a_line_break_and_taken(tmp_path):
