@@ -108,8 +108,8 @@ def _form_too_large(app: Flask, exc: BaseException) -> str:
         )
     if hit == "field":
         return (
-            "A field of the form was far longer than this registry accepts. Pasted text may be "
-            f"at most {text_limit}; a longer work is not taken as a text. Nothing was saved."
+            "A field of the form was far longer than this registry accepts: pasted text may be "
+            f"at most {text_limit}. Nothing was saved."
         )
     return (
         f"The form sent had too many fields or parts (at most {parts}), or a field far too "
