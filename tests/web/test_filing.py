@@ -328,7 +328,7 @@ def test_pasted_text_far_over_the_form_limit_is_told_the_texts_limit(
     response = post_filing(client, text_declaration(), text="Gulls are other gulls. " * 40_000)
     page = response.get_data(as_text=True)
     assert response.status_code == 413
-    assert "Pasted text may be" in page and "256 KB (262,144 bytes)" in page
+    assert "pasted text may be at most" in page and "256 KB (262,144 bytes)" in page
     assert "500 parts" not in page and "too many fields" not in page
     assert nothing_written(session, store)
 
@@ -341,7 +341,7 @@ def test_too_many_form_parts_are_told_the_number_of_parts(client, auth, session,
     page = response.get_data(as_text=True)
     assert response.status_code == 413
     assert "too many fields or parts: at most 500 are taken" in page
-    assert "Pasted text may be" not in page
+    assert "pasted text may be at most" not in page
     assert nothing_written(session, store)
 
 
