@@ -1,37 +1,53 @@
 """What a deposited file is, decided by decoding it, never by its name.
 
 An image must decode fully as JPEG, PNG or WebP within the pixel limit (a decompression bomb is
-refused before its pixels are decoded); a text must be UTF-8 with something in it. Rejections
-carry a message written for the person who uploaded the file. Pure: Pillow, no Flask, no SQL.
+refused before its pixels are decoded); a text must be UTF-8 with something visible in it.
+Rejections carry a message written for the person who uploaded the file. Pure: Pillow, no Flask,
+no SQL.
 
 Before Pillow sees an image its container is walked (:func:`check_container`): it must end where
 the image ends (a file cut short, or with another file appended to it, is refused), every PNG
 chunk must pass its checksum, and the metadata it carries must be of a sane size and shape: no
 block over 1 MB (compressed ones are unpacked only that far), no XML with a DTD or entities, no
-nesting deeper than 100 levels, no EXIF directories that loop. What passes can still be odd (the
-provenance readers report what they cannot read), but it cannot be a bomb or a polyglot.
+nesting deeper than 100 levels, no EXIF directories that loop, no archive (ZIP, JAR, RAR, 7z,
+...) or PDF inside a segment or chunk. A JPEG may be written in at most 32 scans (each costs a
+decoding pass over the whole picture). A JPEG with a multi-picture (MPF) index, as phones write
+Ultra HDR photos (the picture, then its gain map), is taken when what follows the picture is
+exactly the pictures its index lists, each passing the same rules; the first is the work. What
+passes can still be odd (the provenance readers report what they cannot read), but it cannot be
+a bomb or a polyglot.
+
+The pixels are then decoded completely, but never into a full-size copy: a JPEG at an eighth of
+its size (every scan is still entropy-decoded, so damage is still found), a PNG's image data
+inflated and its rows' filters checked as a stream, a WebP by libwebp scaled down as it decodes
+(the libwebp Pillow itself uses; Pillow's full decode where it cannot be found). Thumbnails are
+made the same way.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
+import io
 import os
 import re
+import struct
 import tempfile
-import unicodedata
 import warnings
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 from xml.parsers import expat
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from .domain.vocabulary import DepositKind
 
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+_OPENED_AS = {**IMAGE_FORMATS, "MPO": "image/jpeg"}  # Pillow opens a JPEG with an MPF index so
 TEXT_MEDIA_TYPE = "text/plain; charset=utf-8"
-_ALLOWED_CONTROLS = {"\t", "\n", "\r", "\f"}
 
 
 class DepositRejected(ValueError):
@@ -122,6 +138,40 @@ class _Metadata:
             )
         self.block(carrier, len(data))
         return data
+
+
+MAX_JPEG_SCANS = 32  # libjpeg's progression writes 10 (6 grey, 14 RGB, 18 CMYK), mozjpeg 5 to 17
+MAX_PICTURES = 8  # pictures one multi-picture (MPF) index may list: Ultra HDR and stereo write 2
+
+# Signatures that make a file open as an archive or document wherever they sit in it (ZIP and JAR
+# readers look for the end-of-directory record near the end, RAR and 7-Zip scan for theirs, PDF
+# readers take "%PDF-" in the first KB). Four bytes at least: in random bytes (an EXIF
+# thumbnail, an ICC profile) one of these turns up about once in 700 MB; a two-byte signature
+# would every 64 KB.
+_ARCHIVES = {
+    b"PK\x03\x04": "a ZIP archive (a ZIP or JAR file's entry)",
+    b"PK\x01\x02": "a ZIP archive (a ZIP or JAR file's directory)",
+    b"PK\x05\x06": "a ZIP archive (a ZIP or JAR file's directory end)",
+    b"PK\x06\x06": "a ZIP archive (a ZIP64 directory end)",
+    b"PK\x06\x07": "a ZIP archive (a ZIP64 directory locator)",
+    b"PK\x07\x08": "a ZIP archive (a ZIP entry's descriptor)",
+    b"Rar!\x1a\x07": "a RAR archive",
+    b"7z\xbc\xaf\x27\x1c": "a 7-Zip archive",
+    b"\xfd7zXZ\x00": "an XZ archive",
+    b"MSCF\x00\x00\x00\x00": "a Windows cabinet (CAB) archive",
+    b"%PDF-": "a PDF document",
+}
+_ARCHIVE = re.compile(b"|".join(re.escape(k) for k in _ARCHIVES))
+
+
+def _no_archive(body: bytes | memoryview, carrier: str) -> None:
+    """Refuse a segment or chunk body that carries another file's signature."""
+    found = _ARCHIVE.search(body)
+    if found:
+        raise DepositRejected(
+            f"The image's {carrier} holds {_ARCHIVES[found.group()]}: another file is hidden "
+            "in the image. " + _METADATA_ADVICE
+        )
 
 
 class _Refused(Exception):
@@ -282,9 +332,23 @@ _PNG_IMAGE_CHUNKS = {
 }  # fmt: skip
 
 
-def _check_png(data: bytes, meta: _Metadata) -> int:
+@dataclass
+class _Walk:
+    """What the container walk found: the format, where the image ends, and where its pixel
+    data lies for the decoding check."""
+
+    fmt: str  # "PNG", "JPEG" or "WebP"
+    end: int
+    pictures: list[tuple[int, int]] = field(default_factory=list)  # JPEG: each picture's bytes
+    ihdr: bytes = b""  # PNG
+    idat: list[tuple[int, int]] = field(default_factory=list)  # PNG: the image data's bodies
+    frames: list[tuple[int, int]] = field(default_factory=list)  # WebP: animation frames' bodies
+
+
+def _check_png(data: bytes, meta: _Metadata, walk: _Walk) -> int:
     view = memoryview(data)
     n, pos = len(data), 8
+    idat_run = "before"  # the image data: before it, in its one run of IDAT chunks, after it
     while True:
         if pos + 8 > n:
             raise DepositRejected(_TRUNCATED)
@@ -301,6 +365,17 @@ def _check_png(data: bytes, meta: _Metadata) -> int:
         if pos == 8 and kind != b"IHDR":
             raise _damaged("it does not begin with a PNG header")
         body = view[pos + 8 : end - 4]
+        if kind == b"IDAT":
+            if idat_run != "after":
+                walk.idat.append((pos + 8, end - 4))
+                idat_run = "in"
+        else:
+            if idat_run == "in":
+                idat_run = "after"
+            if kind not in (b"fdAT", b"IEND"):
+                _no_archive(body, f"PNG “{name}” chunk")
+        if kind == b"IHDR":
+            walk.ihdr = bytes(body)
         if kind == b"IEND":
             return end
         if kind in (b"tEXt", b"zTXt", b"iTXt"):
@@ -318,10 +393,18 @@ def _check_png(data: bytes, meta: _Metadata) -> int:
 
 _JPEG_SCAN_END = re.compile(rb"\xff(?![\x00\xd0-\xd7\xff])")
 _XMP_APP1 = b"http://ns.adobe.com/xap/1.0/\x00"
+_SEVERAL = "The file holds several pictures (a multi-picture JPEG, as phones save HDR photos)"
 
 
-def _check_jpeg(data: bytes, meta: _Metadata) -> int:
-    n, pos = len(data), 2
+@dataclass
+class _Jpeg:
+    end: int
+    mpf: tuple[int, int] | None = None  # where its MPF index's TIFF header starts and ends
+
+
+def _check_jpeg(data: bytes, meta: _Metadata, start: int = 0) -> _Jpeg:
+    n, pos = len(data), start + 2
+    scans, mpf = 0, None
     while True:
         if pos < n and data[pos] != 0xFF:  # stray bytes before a marker: libjpeg skips them
             pos = data.find(b"\xff", pos)
@@ -334,7 +417,7 @@ def _check_jpeg(data: bytes, meta: _Metadata) -> int:
         code = data[pos]
         pos += 1
         if code == 0xD9:  # end of image
-            return pos
+            return _Jpeg(pos, mpf)
         if code == 0x00 or 0x02 <= code <= 0xBF:
             raise _damaged(f"it holds an unknown JPEG marker (FF{code:02X})")
         if code == 0xD8:
@@ -351,31 +434,110 @@ def _check_jpeg(data: bytes, meta: _Metadata) -> int:
             raise DepositRejected(_TRUNCATED)
         if 0xE0 <= code <= 0xEF or code == 0xFE:
             body = data[pos + 2 : end]
+            name = "comment" if code == 0xFE else f"APP{code - 0xE0}"
+            _no_archive(body, f"JPEG {name} segment")
             if code == 0xE1 and body.startswith(b"Exif\x00\x00"):
                 meta.block("EXIF", len(body))
                 check_exif(body)
             elif code == 0xE1 and body.startswith(_XMP_APP1):
                 meta.block("XMP", len(body))
                 check_xmp(body[len(_XMP_APP1) :])
-            elif code == 0xE2 and body.startswith(b"MPF\x00"):
-                raise DepositRejected(
-                    "The file holds several pictures (a multi-picture “MPO” JPEG, as some "
-                    "cameras save). Export the main picture as a plain JPEG and upload that."
-                )
             else:
-                meta.block("JPEG comment" if code == 0xFE else f"JPEG APP{code - 0xE0}", len(body))
+                meta.block(f"JPEG {name}", len(body))
+                if code == 0xE2 and body.startswith(b"MPF\x00") and mpf is None:
+                    mpf = (pos + 6, end)
         pos = end
         if code == 0xDA:  # start of scan: entropy-coded data runs to the next real marker
+            scans += 1
+            if scans > MAX_JPEG_SCANS:
+                raise DepositRejected(
+                    f"The JPEG image is written in more than {MAX_JPEG_SCANS} scans (passes "
+                    "over the picture, each of which must be decoded in full); cameras and "
+                    "editors write 1 to about 20. Export it again as an ordinary JPEG "
+                    "(baseline, or progressive with the default settings) and upload it again."
+                )
             found = _JPEG_SCAN_END.search(data, pos)
             if found is None:
                 raise DepositRejected(_TRUNCATED)
             pos = found.start()
 
 
+def _mpf_index(data: bytes, at: int, end: int) -> list[tuple[int, int]]:
+    """The pictures after the first that an MPF index lists: (where each starts, its size)."""
+    block = data[at:end]
+    malformed = _damaged("its multi-picture (MPF) index is malformed")
+    if len(block) < 8 or block[:4] not in (b"II*\x00", b"MM\x00*"):
+        raise malformed
+    order = "little" if block[:2] == b"II" else "big"
+
+    def u16(i: int) -> int:
+        return int.from_bytes(block[i : i + 2], order)
+
+    def u32(i: int) -> int:
+        return int.from_bytes(block[i : i + 4], order)
+
+    ifd = u32(4)
+    if ifd + 2 > len(block):
+        raise malformed
+    tags = {}
+    for i in range(min(u16(ifd), 64)):
+        entry = ifd + 2 + 12 * i
+        if entry + 12 > len(block):
+            raise malformed
+        tags[u16(entry)] = (u32(entry + 4), u32(entry + 8))  # count, value or offset
+    if 0xB001 not in tags or 0xB002 not in tags:
+        raise malformed
+    number = tags[0xB001][1]  # a LONG, held in the entry itself
+    if number > MAX_PICTURES:
+        raise DepositRejected(
+            f"{_SEVERAL}: its index lists {number:,}, and at most {MAX_PICTURES} are taken. "
+            "Export the main picture as a plain JPEG and upload that."
+        )
+    size, offset = tags[0xB002]
+    if number < 1 or size != 16 * number or offset + size > len(block):
+        raise malformed
+    pictures = []
+    for i in range(1, number):  # the first entry is the main picture itself
+        entry = offset + 16 * i
+        length, start = u32(entry + 4), u32(entry + 8)
+        if start == 0:
+            raise malformed
+        pictures.append((at + start, length))
+    return sorted(pictures)
+
+
+def _check_pictures(data: bytes, meta: _Metadata, first: _Jpeg, walk: _Walk) -> int:
+    """Walk the pictures after the first that its MPF index lists: they must be exactly what
+    follows it (zero padding aside), each a JPEG passing the same rules. Returns their end."""
+    walk.pictures.append((0, first.end))
+    if first.mpf is None:
+        return first.end
+    end = first.end
+    mismatch = DepositRejected(
+        f"{_SEVERAL}, but what follows the first picture is not what its index lists (another "
+        "file may be hidden in it). Export the image again."
+    )
+    for start, length in _mpf_index(data, *first.mpf):
+        if start + length > len(data):
+            raise DepositRejected(_TRUNCATED)
+        if start < end or data.count(0, end, start) != start - end:
+            raise mismatch
+        if not data.startswith(b"\xff\xd8\xff", start):
+            raise mismatch
+        picture = _check_jpeg(data, meta, start)
+        if picture.end > start + length or data.count(0, picture.end, start + length) != (
+            start + length - picture.end
+        ):
+            raise mismatch
+        walk.pictures.append((start, start + length))
+        end = start + length
+    return end
+
+
 _WEBP_IMAGE_CHUNKS = {b"VP8 ", b"VP8L", b"VP8X", b"ALPH", b"ANIM", b"ANMF"}
 
 
-def _check_webp(data: bytes, meta: _Metadata) -> int:
+def _check_webp(data: bytes, meta: _Metadata, walk: _Walk) -> int:
     n = len(data)
     size = int.from_bytes(data[4:8], "little")
     end = 8 + size
@@ -393,51 +555,305 @@ def _check_webp(data: bytes, meta: _Metadata) -> int:
         if body_end > end:
             raise _damaged("a WebP chunk runs past the end of the image")
         body = data[pos + 8 : body_end]
+        if kind not in _WEBP_IMAGE_CHUNKS:
+            name = "".join(c if c.isprintable() else "?" for c in kind.decode("latin-1"))
+            _no_archive(body, f"WebP “{name.strip()}” chunk")
         if kind == b"EXIF":
             meta.block("EXIF", length)
             check_exif(body)
         elif kind == b"XMP ":
             meta.block("XMP", length)
             check_xmp(body)
+        elif kind == b"ANMF":
+            walk.frames.append((pos + 8, body_end))
         elif kind not in _WEBP_IMAGE_CHUNKS:
             meta.block("ICC colour profile" if kind == b"ICCP" else "WebP extra", length)
         pos = body_end + (length & 1)
     return max(end, min(pos, n))
 
 
-def check_container(data: bytes) -> str | None:
-    """Walk a PNG, JPEG or WebP file's container and return its format (None for other files,
-    left to Pillow, which refuses them); raise DepositRejected when it is cut short, damaged,
-    has data after its end, or carries metadata that is too large or hostile."""
+def _walk(data: bytes) -> _Walk | None:
     meta = _Metadata()
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        fmt, end = "PNG", _check_png(data, meta)
+        walk = _Walk("PNG", 0)
+        walk.end = _check_png(data, meta, walk)
     elif data.startswith(b"\xff\xd8\xff"):
-        fmt, end = "JPEG", _check_jpeg(data, meta)
+        walk = _Walk("JPEG", 0)
+        walk.end = _check_pictures(data, meta, _check_jpeg(data, meta), walk)
     elif len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        fmt, end = "WebP", _check_webp(data, meta)
+        walk = _Walk("WebP", 0)
+        walk.end = _check_webp(data, meta, walk)
     else:
         return None
-    extra = len(data) - end
-    if extra > 0 and data.count(0, end) != extra:  # padding with zero bytes is harmless
+    extra = len(data) - walk.end
+    if extra > 0 and data.count(0, walk.end) != extra:  # padding with zero bytes is harmless
         raise DepositRejected(
             f"The file has {human_size(extra)} of other data after the end of the image (another "
             "file may be hidden in it). Export the image again so that the file holds the image "
             "alone."
         )
-    return fmt
+    return walk
+
+
+def check_container(data: bytes) -> str | None:
+    """Walk a PNG, JPEG or WebP file's container and return its format (None for other files,
+    left to Pillow, which refuses them); raise DepositRejected when it is cut short, damaged,
+    has data after its end, or carries metadata that is too large or hostile."""
+    walk = _walk(data)
+    return walk.fmt if walk else None
+
+
+# --------------------------------------------------------------------------- decoding in full
+
+
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+_ADAM7 = (  # Adam7's passes: first column and row, steps across and down
+    (0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)  # fmt: skip
+_FILTERS = bytes(range(5))
+_PIECE = 1 << 20
+
+
+def _png_passes(ihdr: bytes) -> list[tuple[int, int]]:
+    """(rows, bytes a row takes with its filter byte) of each pass over the picture: one, or
+    Adam7's seven when it is interlaced."""
+    width, height, depth, colour, _method, _filter, interlace = struct.unpack(">IIBBBBB", ihdr)
+    if colour not in _PNG_CHANNELS:
+        raise _damaged("its PNG header names an unknown colour type")
+    bits = depth * _PNG_CHANNELS[colour]
+    passes = []
+    for x0, y0, dx, dy in _ADAM7 if interlace else ((0, 0, 1, 1),):
+        w = (width - x0 + dx - 1) // dx if width > x0 else 0
+        h = (height - y0 + dy - 1) // dy if height > y0 else 0
+        if w and h:
+            passes.append((h, 1 + (w * bits + 7) // 8))
+    return passes
+
+
+def _inflate_png(data: bytes, walk: _Walk) -> None:
+    """Inflate a PNG's image data as a stream, a megabyte at a time, and check that it is a
+    valid zlib stream (its checksum included) holding exactly the picture's rows, each with a
+    known filter: all Pillow's decoder would find wrong, without the picture in memory."""
+    passes, first = [], 0
+    for rows, stride in _png_passes(walk.ihdr):
+        passes.append((first, first + rows * stride, stride))
+        first += rows * stride
+    expected, done = first, 0
+    inflater = zlib.decompressobj()
+    view = memoryview(data)
+    try:
+        for start, end in walk.idat:
+            pending: bytes | memoryview = view[start:end]
+            while pending and not inflater.eof:
+                piece = inflater.decompress(pending, _PIECE)
+                pending = inflater.unconsumed_tail
+                for lo, hi, stride in passes:  # the filter bytes of each pass in this piece
+                    a, b = max(lo, done), min(hi, done + len(piece))
+                    if a < b:
+                        at = lo + -(-(a - lo) // stride) * stride
+                        if piece[at - done : b - done : stride].translate(None, _FILTERS):
+                            raise _damaged("a row of its image data has an unknown filter")
+                done += len(piece)
+                if done > expected:
+                    raise _damaged("its image data holds more than the picture")
+            if inflater.eof and (pending or inflater.unused_data):
+                raise _damaged("its image data holds more than the picture")
+    except zlib.error as exc:
+        raise _damaged("its image data is corrupt") from exc
+    if done < expected:
+        raise _damaged("its image data ends before the picture does")
+
+
+def _load_reduced(im: Image.Image) -> None:
+    """Decode a JPEG at an eighth of its size: every scan's data is still decoded (so damage is
+    found as at full size), only the inverse DCT and colour conversion are done small."""
+    width, height = im.size
+    im.draft(None, (max(1, width // 8), max(1, height // 8)))
+    im.load()
+
+
+def _check_jpeg_pictures(data: bytes, walk: _Walk, max_pixels: int) -> None:
+    """Decode the pictures after the first (a gain map) too, each reduced."""
+    for start, end in walk.pictures[1:]:
+        with Image.open(io.BytesIO(data[start:end]), formats=["JPEG"]) as picture:
+            width, height = picture.size
+            if width * height > max_pixels:
+                raise DepositRejected(
+                    f"One of the file's pictures is {width} × {height} pixels; the limit is "
+                    f"{_megapixels(max_pixels)}."
+                )
+            _load_reduced(picture)
+
+
+# libwebp, through the library Pillow itself is built with (WebPDecode scales as it decodes,
+# which Pillow does not ask it to). Structures as in libwebp's decode.h, ABI 2.x.
+class _WebPFeatures(ctypes.Structure):
+    _fields_ = [
+        *[(n, ctypes.c_int) for n in ("width", "height", "has_alpha", "has_animation", "format")],
+        ("pad", ctypes.c_uint32 * 5),
+    ]
+
+
+class _WebPRGBA(ctypes.Structure):
+    _fields_ = [("rgba", ctypes.c_void_p), ("stride", ctypes.c_int), ("size", ctypes.c_size_t)]
+
+
+class _WebPYUVA(ctypes.Structure):
+    _fields_ = [
+        *[(n, ctypes.c_void_p) for n in ("y", "u", "v", "a")],
+        *[(n, ctypes.c_int) for n in ("y_stride", "u_stride", "v_stride", "a_stride")],
+        *[(n, ctypes.c_size_t) for n in ("y_size", "u_size", "v_size", "a_size")],
+    ]
+
+
+class _WebPBuffers(ctypes.Union):
+    _fields_ = [("RGBA", _WebPRGBA), ("YUVA", _WebPYUVA)]
+
+
+class _WebPDecBuffer(ctypes.Structure):
+    _fields_ = [
+        *[(n, ctypes.c_int) for n in ("colorspace", "width", "height", "is_external_memory")],
+        ("u", _WebPBuffers),
+        ("pad", ctypes.c_uint32 * 4),
+        ("private_memory", ctypes.c_void_p),
+    ]
+
+
+class _WebPOptions(ctypes.Structure):
+    _fields_ = [
+        *[
+            (n, ctypes.c_int)
+            for n in (
+                "bypass_filtering",
+                "no_fancy_upsampling",
+                "use_cropping",
+                "crop_left",
+                "crop_top",
+                "crop_width",
+                "crop_height",
+                "use_scaling",
+                "scaled_width",
+                "scaled_height",
+                "use_threads",
+                "dithering_strength",
+                "flip",
+                "alpha_dithering_strength",
+            )
+        ],  # fmt: skip
+        ("pad", ctypes.c_uint32 * 5),
+    ]
+
+
+class _WebPConfig(ctypes.Structure):
+    _fields_ = [("input", _WebPFeatures), ("output", _WebPDecBuffer), ("options", _WebPOptions)]
+
+
+_WEBP_ABI = 0x0209  # WEBP_DECODER_ABI_VERSION of libwebp 1.x; libwebp checks the major byte
+_LIBWEBP = re.compile(r"/libwebp(-[0-9a-f]+)?\.so[.0-9]*$")
+
+
+@functools.cache
+def _libwebp() -> ctypes.CDLL | None:
+    """The libwebp Pillow's WebP support is linked against (found among the libraries this
+    process has loaded), else the system's; None when neither can be used."""
+    candidates = []
+    try:
+        from PIL import _webp  # noqa: F401  (loads Pillow's libwebp into this process)
+
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            for line in maps:
+                path = line.rstrip("\n").split(" ")[-1]
+                if _LIBWEBP.search(path) and path not in candidates:
+                    candidates.append(path)
+    except (ImportError, OSError):
+        pass
+    if found := ctypes.util.find_library("webp"):
+        candidates.append(found)
+    for name in candidates:
+        try:
+            lib = ctypes.CDLL(name)
+            lib.WebPInitDecoderConfigInternal.argtypes = [ctypes.POINTER(_WebPConfig), ctypes.c_int]
+            lib.WebPDecode.argtypes = [
+                ctypes.c_char_p,
+                ctypes.c_size_t,
+                ctypes.POINTER(_WebPConfig),
+            ]
+            lib.WebPFreeDecBuffer.argtypes = [ctypes.POINTER(_WebPDecBuffer)]
+            if lib.WebPInitDecoderConfigInternal(ctypes.byref(_WebPConfig()), _WEBP_ABI):
+                return lib
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+def _webp_decode(lib: ctypes.CDLL, blob: bytes, size: tuple[int, int], mode: str) -> bytes | None:
+    """Decode ``blob`` (a still WebP) scaled to ``size`` as ``mode`` ("RGB" or "RGBA"); the
+    pixels, or None when libwebp finds it broken."""
+    config = _WebPConfig()
+    if not lib.WebPInitDecoderConfigInternal(ctypes.byref(config), _WEBP_ABI):
+        return None
+    width, height = size
+    channels = len(mode)
+    buffer = ctypes.create_string_buffer(width * height * channels)
+    config.options.use_scaling = 1
+    config.options.scaled_width, config.options.scaled_height = width, height
+    config.output.colorspace = 1 if mode == "RGBA" else 0  # MODE_RGBA, MODE_RGB
+    config.output.is_external_memory = 1
+    config.output.u.RGBA.rgba = ctypes.cast(buffer, ctypes.c_void_p)
+    config.output.u.RGBA.stride = width * channels
+    config.output.u.RGBA.size = len(buffer)
+    status = lib.WebPDecode(blob, len(blob), ctypes.byref(config))
+    lib.WebPFreeDecBuffer(ctypes.byref(config.output))
+    return buffer.raw if status == 0 else None
+
+
+def _webp_stills(data: bytes, walk: _Walk) -> list[bytes]:
+    """The file as still WebPs libwebp can decode: itself, or each animation frame's
+    bitstream (its alpha with it) in a file of its own."""
+    if not walk.frames:
+        return [data[: walk.end]]
+    stills = []
+    for start, end in walk.frames:
+        width = int.from_bytes(data[start + 6 : start + 9], "little") + 1
+        height = int.from_bytes(data[start + 9 : start + 12], "little") + 1
+        chunks, pos = {}, start + 16
+        while pos + 8 <= end:
+            length = int.from_bytes(data[pos + 4 : pos + 8], "little")
+            chunks.setdefault(data[pos : pos + 4], data[pos : pos + 8 + length + (length & 1)])
+            pos += 8 + length + (length & 1)
+        bitstream = chunks.get(b"VP8 ") or chunks.get(b"VP8L") or b""
+        body = b"WEBP"
+        if b"ALPH" in chunks and bitstream.startswith(b"VP8 "):
+            header = bytes([0x10, 0, 0, 0]) + (width - 1).to_bytes(3, "little")
+            body += b"VP8X" + struct.pack("<I", 10) + header + (height - 1).to_bytes(3, "little")
+            body += chunks[b"ALPH"]
+        body += bitstream
+        stills.append(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return stills
+
+
+def _decode_webp(data: bytes, walk: _Walk, im: Image.Image) -> None:
+    lib = _libwebp()
+    if lib is None:  # no libwebp of our own to call: Pillow's full-size decode
+        im.load()
+        return
+    for still in _webp_stills(data, walk):
+        if _webp_decode(lib, still, (1, 1), "RGBA") is None:
+            raise _damaged("its WebP image data is corrupt or cut short")
 
 
 def inspect_image(path: Path, *, max_pixels: int) -> DepositInfo:
     """Decode the image at ``path`` completely; raise DepositRejected when it is not acceptable."""
-    container = check_container(path.read_bytes())
+    data = path.read_bytes()
+    walk = _walk(data)
     with warnings.catch_warnings():
         # Pillow warns of odd metadata ("Corrupt EXIF data"): the provenance readers report it;
         # here it is no reason to refuse, nor (with warnings as errors) to fail.
         warnings.simplefilter("ignore")
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            with Image.open(path, formats=list(IMAGE_FORMATS)) as im:
+            with Image.open(io.BytesIO(data), formats=list(IMAGE_FORMATS)) as im:
                 width, height = im.size
                 if width < 1 or height < 1:
                     raise DepositRejected("The image has no pixels.")
@@ -447,7 +863,15 @@ def inspect_image(path: Path, *, max_pixels: int) -> DepositInfo:
                         f"{_megapixels(max_pixels)}. Scale it down and upload it again."
                     )
                 fmt = im.format or ""
-                im.load()
+                if fmt not in _OPENED_AS or walk is None:
+                    raise DepositRejected("The file is not a JPEG, PNG or WebP image.")
+                if walk.fmt == "JPEG":
+                    _load_reduced(im)
+                    _check_jpeg_pictures(data, walk, max_pixels)
+                elif walk.fmt == "PNG":
+                    _inflate_png(data, walk)
+                else:
+                    _decode_webp(data, walk, im)
         except DepositRejected:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -456,9 +880,9 @@ def inspect_image(path: Path, *, max_pixels: int) -> DepositInfo:
                 "(it may be a decompression bomb). Scale it down and upload it again."
             ) from exc
         except UnidentifiedImageError as exc:
-            if container:  # the right signature, but a header Pillow cannot read
+            if walk:  # the right signature, but a header Pillow cannot read
                 raise _damaged(
-                    f"it is marked as a {container} image, but its header is invalid"
+                    f"it is marked as a {walk.fmt} image, but its header is invalid"
                 ) from exc
             raise DepositRejected(
                 "The file is not a JPEG, PNG or WebP image. Save it in one of those formats."
@@ -469,9 +893,7 @@ def inspect_image(path: Path, *, max_pixels: int) -> DepositInfo:
             raise DepositRejected(
                 "The image is damaged or incomplete and cannot be read. Export it again."
             ) from exc
-    if fmt not in IMAGE_FORMATS:
-        raise DepositRejected("The file is not a JPEG, PNG or WebP image.")
-    return DepositInfo(DepositKind.IMAGE, IMAGE_FORMATS[fmt], width=width, height=height)
+    return DepositInfo(DepositKind.IMAGE, _OPENED_AS[fmt], width=width, height=height)
 
 
 _UTF16 = (
@@ -493,6 +915,19 @@ def _looks_like_utf16(data: bytes) -> bool:
     return max(even, odd) >= 0.4 * pairs and min(even, odd) <= 0.05 * pairs
 
 
+# C0 and C1 controls but tab, line feed, form feed, carriage return and next line (U+0085, a
+# line break in Unicode and in EBCDIC-born texts).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x84\x86-\x9f]")
+# Something that shows: not white space, not a default-ignorable code point (zero-width
+# characters, direction marks and isolates, variation selectors, tags, Hangul fillers, ...:
+# Unicode's Default_Ignorable_Code_Point), not the blank Braille pattern.
+_VISIBLE = re.compile(
+    "[^\\s\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+
+
 def decode_text(data: bytes) -> str:
     """The text in ``data`` (UTF-8, an optional BOM); raise DepositRejected when it is not one."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -505,14 +940,19 @@ def decode_text(data: bytes) -> str:
         raise DepositRejected(
             f"The text is not valid UTF-8 (at byte {exc.start}). Save it as UTF-8 and try again."
         ) from exc
-    for ch in text:
-        if unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS:
-            raise DepositRejected(
-                f"The text contains control characters (such as U+{ord(ch):04X}), "
-                "so it is not a plain text file."
-            )
+    if found := _CONTROL.search(text):
+        raise DepositRejected(
+            f"The text contains control characters (such as U+{ord(found.group()):04X}), "
+            "so it is not a plain text file."
+        )
     if not text.strip():
         raise DepositRejected("The text is empty.")
+    if not _VISIBLE.search(text):
+        raise DepositRejected(
+            "The text has no visible characters: only spaces, line breaks and invisible "
+            "formatting characters (such as zero-width spaces or direction marks). Attach or "
+            "paste the text of the work itself."
+        )
     return text
 
 
@@ -561,21 +1001,60 @@ def inspect(
         ) from error
 
 
+_ORIENTATIONS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}  # EXIF orientation -> the turn that shows the picture upright, as ImageOps.exif_transpose
+
+
+def _webp_thumbnail(source: Path | BinaryIO, im: Image.Image, max_side: int) -> Image.Image | None:
+    """A still WebP decoded by libwebp straight at thumbnail size; None to leave it to Pillow."""
+    lib = _libwebp()
+    if lib is None or getattr(im, "is_animated", False):
+        return None
+    width, height = im.size
+    scale = min(1.0, max_side / max(width, height))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    mode = "RGBA" if im.mode == "RGBA" else "RGB"
+    if isinstance(source, Path):
+        data = source.read_bytes()
+    else:
+        at = source.tell()
+        source.seek(0)
+        data = source.read()
+        source.seek(at)
+    pixels = _webp_decode(lib, data, size, mode)
+    return None if pixels is None else Image.frombytes(mode, size, pixels)
+
+
 def make_thumbnail(source: Path | BinaryIO, target: Path, *, max_side: int) -> None:
     """Write a WebP thumbnail of the image at ``source`` (a path, or an open file such as a
-    deposit the store verified) no larger than ``max_side`` pixels."""
+    deposit the store verified) no larger than ``max_side`` pixels,
+    turned upright as its EXIF orientation says. Made small before anything else is done to
+    it: a JPEG decoded at a reduced scale, a WebP scaled as libwebp decodes it, a PNG reduced
+    right after decoding; turned and converted once small."""
     with Image.open(source, formats=list(IMAGE_FORMATS)) as im:
-        im = ImageOps.exif_transpose(im)
-        im.thumbnail((max_side, max_side))
-        if im.mode not in {"RGB", "RGBA"}:
-            im = im.convert("RGBA" if "A" in im.getbands() else "RGB")
+        orientation = im.getexif().get(0x0112)
+        small = _webp_thumbnail(source, im, max_side) if im.format == "WEBP" else None
+        if small is None:
+            im.thumbnail((max_side, max_side))
+            small = im
+        if orientation in _ORIENTATIONS:
+            small = small.transpose(_ORIENTATIONS[orientation])
+        if small.mode not in {"RGB", "RGBA"}:
+            small = small.convert("RGBA" if "A" in small.getbands() else "RGB")
         target.parent.mkdir(parents=True, exist_ok=True)
         # a temporary name of its own: two requests may make the same thumbnail at once
         fd, name = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
         tmp = Path(name)
         try:
             with os.fdopen(fd, "wb") as fh:
-                im.save(fh, format="WEBP", quality=80)
+                small.save(fh, format="WEBP", quality=80)
             tmp.replace(target)
         except BaseException:
             tmp.unlink(missing_ok=True)

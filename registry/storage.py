@@ -5,16 +5,21 @@ streams an upload into a temporary file in the store's own folder (size-limited,
 way, fsynced); the service inspects it, writes its rows, then ``promote`` renames it into place
 (atomic on one file system) just before the commit. A rejected upload is discarded and leaves
 nothing behind.
+
+A disk that is full, over its quota or read-only makes ``stage`` and ``promote`` raise
+:class:`StorageUnavailable` (what went wrong is in its ``reason``), the temporary file removed:
+the registry cannot take deposits until someone frees space, which is not the sender's fault.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -28,6 +33,35 @@ class DepositTooLarge(ValueError):
     def __init__(self, limit: int) -> None:
         super().__init__(f"the file is larger than {limit} bytes")
         self.limit = limit
+
+
+# A disk full, over its quota, a file over the size the system allows, a read-only file system.
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
+
+
+class StorageUnavailable(RuntimeError):
+    """The registry cannot store deposits right now (its disk, or its database's, is full or
+    read-only). ``str(exc)`` is for the person who sent the deposit; ``reason`` for the log."""
+
+    MESSAGE = (
+        "The registry cannot store deposits right now, so nothing was saved. This is a fault "
+        "on our side, not in what you sent: please try again later."
+    )
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(self.MESSAGE)
+        self.reason = reason
+
+
+@contextmanager
+def _room(doing: str) -> Iterator[None]:
+    """Raise StorageUnavailable for an OSError that means there is no room to write."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in NO_ROOM:
+            raise StorageUnavailable(f"{doing}: {exc}") from exc
+        raise
 
 
 class DepositDamaged(Exception):
@@ -52,22 +86,24 @@ class StagedFile:
     def promote(self) -> bool:
         """Move the file into the store; True when it was new, False when it was there already."""
         target = self.store.path_for(self.sha256)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            # Freshen its time: the clean-up spares recent files, and this one is about to be
-            # referenced again even if no row refers to it now.
-            os.utime(target)
-            self.path.unlink(missing_ok=True)
-            self.promoted = True
-            return False
-        os.replace(self.path, target)
-        _fsync_dir(target.parent)
+        with _room(f"promoting a deposit to {target}"):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                # Freshen its time: the clean-up spares recent files, and this one is about to
+                # be referenced again even if no row refers to it now.
+                os.utime(target)
+                self.path.unlink(missing_ok=True)
+                self.promoted = True
+                return False
+            os.replace(self.path, target)
+            _fsync_dir(target.parent)
         self.promoted = True
         return True
 
     def discard(self) -> None:
         if not self.promoted:
-            self.path.unlink(missing_ok=True)
+            with suppress(OSError):  # a read-only disk keeps it; the error said so already
+                self.path.unlink(missing_ok=True)
 
 
 class DepositStore:
@@ -131,15 +167,17 @@ class DepositStore:
     def stage(self, stream: BinaryIO, *, limit: int) -> Iterator[StagedFile]:
         """Stream ``stream`` into a temporary file; the file is removed on exit unless promoted.
 
-        Raises DepositTooLarge as soon as more than ``limit`` bytes have been read.
+        Raises DepositTooLarge as soon as more than ``limit`` bytes have been read, and
+        StorageUnavailable when the disk has no room for it (or is read-only).
         """
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=self.tmp, prefix="upload-")
+        with _room(f"staging an upload in {self.tmp}"):
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=self.tmp, prefix="upload-")
         staged = StagedFile(self, Path(name), "", 0)
         try:
             digest = hashlib.sha256()
             size = 0
-            with os.fdopen(fd, "wb") as out:
+            with _room(f"staging an upload in {name}"), os.fdopen(fd, "wb") as out:
                 while chunk := stream.read(CHUNK):
                     size += len(chunk)
                     if size > limit:

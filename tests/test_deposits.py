@@ -1,7 +1,11 @@
 import io
 import struct
+import subprocess
+import sys
 import warnings
+import zipfile
 import zlib
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageCms
@@ -16,6 +20,9 @@ from registry.deposits import (
 )
 from registry.domain.vocabulary import DepositKind
 from tests.factories import encoded, image_bytes, png_bomb, scene
+from tests.fuzz import seeds
+
+ROOT = Path(__file__).resolve().parents[1]
 
 LIMITS = {"max_pixels": 4_000_000, "max_text_bytes": 64 * 1024}
 
@@ -200,13 +207,13 @@ def test_a_png_cut_short_or_with_a_bad_checksum_is_refused(tmp_path):
         check(tmp_path, bytes(flipped), DepositKind.IMAGE)
 
 
-def test_a_jpeg_with_an_unknown_marker_or_several_pictures_is_refused(tmp_path):
+def test_a_jpeg_with_an_unknown_marker_or_a_broken_picture_index_is_refused(tmp_path):
     data = bytearray(image_bytes("JPEG"))
     data[2:4] = b"\xff\x05"
     with pytest.raises(DepositRejected, match="unknown JPEG marker"):
         check(tmp_path, bytes(data), DepositKind.IMAGE)
     mpo = _jpeg_with(_segment(0xE2, b"MPF\0II*\0\x08\0\0\0"))
-    with pytest.raises(DepositRejected, match="several pictures"):
+    with pytest.raises(DepositRejected, match=r"multi-picture \(MPF\) index is malformed"):
         check(tmp_path, mpo, DepositKind.IMAGE)
 
 
@@ -313,3 +320,353 @@ def test_xmp_declaring_an_odd_encoding_is_left_to_the_reader(encoding):
     """Found by fuzzing: expat looks the declared encoding up among Python's codecs, and one
     that is not a text encoding (or none at all) raised LookupError, not an XML error."""
     check_xmp(f'<?xml version="1.0" encoding="{encoding}"?><x:xmpmeta/>'.encode())
+
+
+# --------------------------------------------------------------------------- the outside attack
+
+FIXTURES = Path(__file__).parent / "fixtures" / "jpeg"
+
+
+def _progressive(mode: str = "RGB") -> bytes:
+    return encoded(scene(3, (64, 48)).convert(mode), "JPEG", progressive=True, quality=80)
+
+
+@pytest.mark.parametrize(
+    ("data", "scans"),
+    [
+        pytest.param(lambda: _progressive("RGB"), 10, id="libjpeg progression, colour"),
+        pytest.param(lambda: _progressive("L"), 6, id="libjpeg progression, grey"),
+        pytest.param(lambda: _progressive("CMYK"), 18, id="libjpeg progression, cmyk"),
+        pytest.param(lambda: (FIXTURES / "cjpeg-progressive.jpg").read_bytes(), 10, id="cjpeg"),
+        pytest.param(lambda: (FIXTURES / "mozjpeg-optimized.jpg").read_bytes(), 8, id="mozjpeg"),
+        pytest.param(lambda: seeds.jpeg_with_scans(_progressive(), 32), 32, id="at the limit"),
+    ],
+)
+def test_jpegs_in_as_many_scans_as_encoders_write_are_taken(tmp_path, data, scans):
+    data = data()
+    assert len(seeds._jpeg_scans(data)) == scans
+    assert check(tmp_path, data, DepositKind.IMAGE).media_type == "image/jpeg"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(lambda: seeds.jpeg_with_scans(_progressive(), 33), id="33 scans"),
+        pytest.param(lambda: seeds.jpeg_with_scans(_progressive(), 300), id="300 scans"),
+        pytest.param(lambda: (FIXTURES / "cjpeg-100-scans.jpg").read_bytes(), id="legal 100"),
+    ],
+)
+def test_a_jpeg_in_too_many_scans_is_refused_before_decoding(tmp_path, data):
+    with pytest.raises(DepositRejected, match="written in more than 32 scans"):
+        check(tmp_path, data(), DepositKind.IMAGE)
+
+
+def _zip(jar: bool = False) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        if jar:
+            z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nMain-Class: X\n")
+        z.writestr("index.html", "<script>alert(1)</script>")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (lambda: _jpeg_with(_segment(0xFE, _zip())), "JPEG comment segment"),
+        (lambda: _jpeg_with(_segment(0xE1, _zip(jar=True))), "JPEG APP1 segment"),
+        (lambda: _jpeg_with(_segment(0xE1, seeds.exif_block() + _zip())), "JPEG APP1 segment"),
+        (lambda: _jpeg_with(_segment(0xEF, _zip(jar=True))), "JPEG APP15 segment"),
+        (lambda: _png_with(_chunk(b"tEXt", b"Comment\0" + _zip())), "PNG “tEXt” chunk"),
+        (lambda: _png_with(_chunk(b"zipP", _zip(jar=True))), "PNG “zipP” chunk"),
+        (lambda: seeds.webp_with([seeds.riff_chunk(b"ZIPF", _zip())]), "WebP “ZIPF” chunk"),
+        (lambda: seeds.webp_with([seeds.riff_chunk(b"EXIF", _zip())]), "WebP “EXIF” chunk"),
+        (lambda: _jpeg_with(_segment(0xFE, _zip()[-22:])), "JPEG comment segment"),  # the end
+        (lambda: _jpeg_with(_segment(0xFE, b"x Rar!\x1a\x07\x01\x00 y")), "JPEG comment"),
+        (lambda: _jpeg_with(_segment(0xE9, b"7z\xbc\xaf\x27\x1c\x00\x04")), "JPEG APP9"),
+        (lambda: _png_with(_chunk(b"tEXt", b"Comment\0%PDF-1.7\n1 0 obj")), "PNG “tEXt”"),
+    ],
+    ids=[
+        "zip in jpeg comment",
+        "jar in jpeg app1",
+        "zip after exif",
+        "jar in jpeg app15",
+        "zip in png text",
+        "jar in png private chunk",
+        "zip in webp chunk",
+        "zip in webp exif",
+        "zip directory end alone",
+        "rar",
+        "7z",
+        "pdf",
+    ],
+)
+def test_an_archive_inside_a_segment_or_chunk_is_refused_naming_it(tmp_path, data, where):
+    with pytest.raises(DepositRejected, match="another file is hidden in the image") as refused:
+        check(tmp_path, data(), DepositKind.IMAGE)
+    assert where in str(refused.value)
+
+
+def test_the_images_the_corpus_and_cameras_make_carry_no_archive_signature(tmp_path):
+    """Real metadata (EXIF with a thumbnail, ICC profiles, XMP) passes the signature scan."""
+    with_thumbnail = encoded(scene(5, (800, 600)), "JPEG", exif=_exif_with_thumbnail())
+    for data in [*seeds.images()[:13], _camera_jpeg(), with_thumbnail]:
+        check(tmp_path, data, DepositKind.IMAGE)
+
+
+def _exif_with_thumbnail() -> bytes:
+    exif = Image.Exif()
+    exif[0x0131] = "Camera firmware 1.0"
+    thumb = encoded(scene(6, (160, 120)), "JPEG", quality=90)
+    return exif.tobytes() + thumb  # a thumbnail's bytes inside the EXIF block, as cameras write
+
+
+def test_an_ultra_hdr_photo_is_taken_as_its_primary_picture(tmp_path):
+    data = seeds.ultra_hdr((120, 90))
+    info = check(tmp_path, data, DepositKind.IMAGE)
+    assert (info.media_type, info.width, info.height) == ("image/jpeg", 120, 90)
+    assert b'hdrgm:Version="1.0"' in data and data.count(b"\xff\xd8\xff") == 2
+    make_thumbnail(tmp_path / "upload", tmp_path / "t.webp", max_side=60)
+    with Image.open(tmp_path / "t.webp") as im:
+        assert im.size == (60, 45)
+
+
+def test_a_stereo_mpo_is_taken_as_its_first_picture(tmp_path):
+    info = check(tmp_path, seeds.mpo((80, 60)), DepositKind.IMAGE)
+    assert (info.media_type, info.width, info.height) == ("image/jpeg", 80, 60)
+
+
+def _plain() -> bytes:
+    return encoded(scene(8, (64, 48)), "JPEG", quality=80)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (lambda: seeds.ultra_hdr() + b"PK\x05\x06" + b"\0" * 18, "other data after the end"),
+        (lambda: seeds.ultra_hdr()[:-40], "ends before the image does"),
+        (lambda: seeds.multi_picture(_plain(), _plain(), sizes=[100, 50]), "not what its index"),
+        (lambda: seeds.multi_picture(_plain(), _zip()), "not what its index lists"),
+        (lambda: seeds.multi_picture(_plain(), _plain() + _zip()), "not what its index lists"),
+        (lambda: seeds.multi_picture(_plain(), _plain(), count=3), "ends before the image does"),
+        (lambda: seeds.multi_picture(_plain(), count=9), "at most 8 are taken"),
+        (
+            lambda: seeds.multi_picture(_plain(), _jpeg_with(_segment(0xFE, _zip()))),
+            "another file is hidden",
+        ),
+        (
+            lambda: seeds.multi_picture(_plain(), seeds.jpeg_with_scans(_progressive(), 40)),
+            "more than 32 scans",
+        ),
+        (
+            lambda: seeds.multi_picture(_plain(), _jpeg_with(_segment(0xE1, _XMP + XMP_ENTITIES))),
+            "DTD or entities",
+        ),
+    ],
+    ids=[
+        "archive after the gain map",
+        "gain map cut short",
+        "sizes that do not add up",
+        "a zip where the gain map should be",
+        "a zip after the gain map, inside its size",
+        "a picture listed but missing",
+        "nine pictures",
+        "an archive in the gain map",
+        "a gain map in 40 scans",
+        "hostile xmp in the gain map",
+    ],
+)
+def test_a_multi_picture_jpeg_whose_pictures_do_not_match_its_index_is_refused(
+    tmp_path, data, message
+):
+    with pytest.raises(DepositRejected, match=message):
+        check(tmp_path, data(), DepositKind.IMAGE)
+
+
+_XMP = b"http://ns.adobe.com/xap/1.0/\0"
+
+
+def _png_data(img: Image.Image, raw: bytes | None = None, level: int = 6) -> bytes:
+    """``img`` as a PNG whose image data is ``raw`` (filter bytes and rows) compressed, with
+    every checksum right: damage only a decoder of the pixels finds."""
+    data = encoded(img, "PNG")
+    start = data.index(b"IDAT") - 4
+    end = data.index(b"IEND") - 4
+    return data[:start] + _chunk(b"IDAT", zlib.compress(raw, level)) + data[end:]
+
+
+def _rows(img: Image.Image) -> bytes:
+    w = img.size[0] * len(img.getbands())
+    pixels = img.tobytes()
+    return b"".join(b"\0" + pixels[y * w : (y + 1) * w] for y in range(img.size[1]))
+
+
+def test_a_png_whose_image_data_is_damaged_behind_good_checksums_is_refused(tmp_path):
+    img = scene(9, (40, 30))
+    rows = _rows(img)
+    assert check(tmp_path, _png_data(img, rows), DepositKind.IMAGE).width == 40
+    cases = {
+        "ends before the picture does": rows[:-41],
+        "unknown filter": rows[: 121 * 7] + b"\x07" + rows[121 * 7 + 1 :],  # row 7's filter
+        "holds more than the picture": rows + b"\0" * 121,
+    }
+    for message, raw in cases.items():
+        with pytest.raises(DepositRejected, match=message):
+            check(tmp_path, _png_data(img, raw), DepositKind.IMAGE)
+    packed = bytearray(zlib.compress(rows))
+    packed[-3] ^= 0xFF  # the Adler-32 checksum at the end of the stream
+    data = encoded(img, "PNG")
+    start, end = data.index(b"IDAT") - 4, data.index(b"IEND") - 4
+    broken = data[:start] + _chunk(b"IDAT", bytes(packed)) + data[end:]
+    with pytest.raises(DepositRejected, match="image data is corrupt"):
+        check(tmp_path, broken, DepositKind.IMAGE)
+
+
+def test_an_interlaced_png_is_checked_pass_by_pass(tmp_path):
+    img = seeds.picture((37, 23))  # sizes that leave Adam7's passes uneven
+    width, height = img.size
+    pixels = img.tobytes()
+    raw = b""
+    for x0, y0, dx, dy in ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4),
+                           (1, 0, 2, 2), (0, 1, 1, 2)):  # fmt: skip
+        for y in range(y0, height, dy):
+            row = b"".join(pixels[3 * (y * width + x) : 3 * (y * width + x) + 3]
+                           for x in range(x0, width, dx))  # fmt: skip
+            raw += b"\0" + row if row else b""
+    data = encoded(img, "PNG")
+    ihdr = _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 1))
+    start, end = data.index(b"IDAT") - 4, data.index(b"IEND") - 4
+    interlaced = data[:8] + ihdr + data[33:start] + _chunk(b"IDAT", zlib.compress(raw))
+    interlaced += data[end:]
+    assert check(tmp_path, interlaced, DepositKind.IMAGE).width == width
+    with Image.open(io.BytesIO(interlaced)) as im:
+        assert im.tobytes() == pixels  # the layout is Adam7's, as Pillow reads it
+    short = data[:8] + ihdr + data[33:start] + _chunk(b"IDAT", zlib.compress(raw[:-3]))
+    with pytest.raises(DepositRejected, match="ends before the picture does"):
+        check(tmp_path, short + data[end:], DepositKind.IMAGE)
+
+
+@pytest.mark.parametrize("lossless", [True, False])
+def test_a_webp_whose_bitstream_is_cut_behind_good_sizes_is_refused(tmp_path, lossless):
+    data = encoded(scene(11, (120, 90)), "WEBP", lossless=lossless, quality=80)
+    chunk = data[12:16]
+    body = data[20:]
+    cut = body[: len(body) * 2 // 3]
+    cut += b"\0" * (len(cut) & 1)
+    rebuilt = b"WEBP" + chunk + struct.pack("<I", len(cut)) + cut
+    with pytest.raises(DepositRejected, match="damaged or incomplete"):
+        check(tmp_path, b"RIFF" + struct.pack("<I", len(rebuilt)) + rebuilt, DepositKind.IMAGE)
+
+
+def test_every_frame_of_an_animated_webp_is_decoded(tmp_path):
+    frames = [scene(12, (40, 30)), scene(13, (40, 30)), scene(14, (40, 30))]
+    data = encoded(frames[0], "WEBP", save_all=True, append_images=frames[1:], lossless=True)
+    assert check(tmp_path, data, DepositKind.IMAGE).width == 40
+    last = data.rindex(b"VP8L")
+    length = int.from_bytes(data[last + 4 : last + 8], "little")
+    broken = bytearray(data)
+    broken[last + 8 + length // 2 : last + 8 + length] = b"\0" * (length - length // 2)
+    with pytest.raises(DepositRejected, match="damaged or incomplete"):
+        check(tmp_path, bytes(broken), DepositKind.IMAGE)
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_a_thumbnail_is_turned_upright_after_it_is_made_small(tmp_path, fmt, orientation):
+    img = scene(15, (200, 100))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    src = tmp_path / "src"
+    src.write_bytes(encoded(img, fmt, exif=exif.tobytes()))
+    make_thumbnail(src, tmp_path / "t.webp", max_side=50)
+    with Image.open(tmp_path / "t.webp") as im:
+        assert im.size == ((50, 25) if orientation in (1, 3) else (25, 50))
+
+
+# Peak memory of one step in a fresh process, as the rise of its resident set's high-water mark:
+# Pillow's and the codecs' buffers are C memory, which tracemalloc does not see.
+_PEAK = r"""
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from registry import deposits
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) // 1024
+
+path = Path(sys.argv[2])
+open("/proc/self/clear_refs", "w").write("5")
+before = status("VmRSS")
+if sys.argv[3] == "inspect":
+    deposits.inspect_image(path, max_pixels=50_000_000)
+else:
+    deposits.make_thumbnail(path, path.with_suffix(".webp"), max_side=640)
+print(status("VmHWM") - before)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux's /proc")
+def test_a_large_image_is_inspected_and_thumbnailed_without_a_full_size_copy(tmp_path):
+    """7000 x 7000 pixels: a full-size RGB copy is 140 MB. (The figures before the change:
+    about 190 MB to inspect either, 390 MB to thumbnail, 750 MB for the lossless WebP.)"""
+    big = Image.new("RGB", (7000, 7000), (12, 34, 56))
+    files = {
+        "png": encoded(big, "PNG"),
+        "jpeg": encoded(big, "JPEG", quality=85),
+        "webp": encoded(big, "WEBP", lossless=True),
+    }
+    del big
+    peaks = {}
+    for name, data in files.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        for step in ("inspect", "thumbnail"):
+            if name == "png" and step == "thumbnail":
+                continue  # Pillow decodes a PNG only at full size: one copy, then reduced
+            result = subprocess.run(
+                [sys.executable, "-c", _PEAK, str(ROOT), str(path), step],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            peaks[f"{name} {step}"] = int(result.stdout)
+    assert max(peaks.values()) < 70, peaks  # 4 to 30 MB when measured
+
+
+def test_nel_is_a_line_break_and_taken(tmp_path):
+    info = check(tmp_path, "first line\u0085second line\n".encode(), DepositKind.TEXT)
+    assert info.char_count == 23
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\u200b",
+        "\u200b\u200c\u200d\u2060",
+        "\u200e\u200f\u202a\u202c\u2066\u2069",
+        " \n\u200b\t\u00a0\ufeff\u3000",
+        "\u3164\u115f\u2800",
+        "\U000e0041\U000e007f",
+        "\ufe0f" * 10,
+    ],
+    ids=["zwsp", "zero-width", "bidi", "mixed with spaces", "fillers", "tags", "selectors"],
+)
+def test_a_text_with_nothing_visible_is_refused(tmp_path, text):
+    with pytest.raises(DepositRejected, match="no visible characters"):
+        check(tmp_path, text.encode(), DepositKind.TEXT)
+
+
+@pytest.mark.parametrize("text", ["\u200bA", "\u200f\u05e9\u05dc\u05d5\u05dd", "·", "\u0301x"])
+def test_a_text_with_something_visible_among_invisible_characters_is_taken(tmp_path, text):
+    assert check(tmp_path, text.encode(), DepositKind.TEXT).kind == DepositKind.TEXT
+
+
+def test_the_control_check_names_the_first_control_in_a_long_text():
+    text = ("Gulls are other gulls. " * 180_000) + "\x1b" + "end\x07"
+    assert len(text.encode()) > 4_000_000
+    with pytest.raises(DepositRejected, match=r"such as U\+001B"):
+        decode_text(text.encode())
+    assert decode_text(("Gulls are other gulls.\u0085" * 180_000).encode())

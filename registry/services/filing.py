@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from typing import BinaryIO
 
 from sqlalchemy import func, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, select
 
 from .. import deposits as deposit_rules
@@ -45,7 +46,7 @@ from ..models import (
 )
 from ..sandbox import Budget, BudgetExceeded
 from ..sandbox import run as run_budgeted
-from ..storage import DepositStore, DepositTooLarge, StagedFile
+from ..storage import DepositStore, DepositTooLarge, StagedFile, StorageUnavailable
 from .events import record
 
 log = logging.getLogger(__name__)
@@ -313,23 +314,61 @@ def _commit_or_unstore(
         raise
 
 
+_REPLACED = (
+    "The pasted text contains “\ufffd” (U+FFFD), the mark left where characters could not be "
+    "read: it was not sent as valid UTF-8. Paste it again from the original, or upload it as a "
+    "UTF-8 .txt file."
+)
+
+
+_NO_ROOM_SQLITE = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY}
+# PostgreSQL: disk_full, read_only_sql_transaction (a hot standby, or a database set read-only)
+_NO_ROOM_SQLSTATE = {"53100", "25006"}
+
+
+def database_has_no_room(exc: DBAPIError) -> bool:
+    """A database that cannot take writes: SQLite's "database or disk is full" and
+    "attempt to write a readonly database", PostgreSQL's disk full and read-only transaction.
+    (The web layer asks this too, of a write failing anywhere else, such as a token's use.)"""
+    orig = exc.orig
+    if isinstance(orig, sqlite3.Error):
+        return (getattr(orig, "sqlite_errorcode", 0) & 0xFF) in _NO_ROOM_SQLITE
+    return getattr(orig, "sqlstate", None) in _NO_ROOM_SQLSTATE
+
+
+@contextmanager
+def _database_room() -> Iterator[None]:
+    try:
+        yield
+    except DBAPIError as exc:
+        if database_has_no_room(exc):
+            raise StorageUnavailable(f"writing to the database: {exc.orig}") from exc
+        raise
+
+
 @contextmanager
 def staged_upload(
     store: DepositStore, limits: Limits, upload: DepositUpload, decl: Declaration
 ) -> Iterator[_Incoming | None]:
     """Stage, inspect and check the upload as a deposit; on exit the temporary file is gone
-    unless promoted. The reverse search checks its uploads with this too (in a scratch store)."""
+    unless promoted. The reverse search checks its uploads with this too (in a scratch store).
+
+    Raises StorageUnavailable when the store's disk, or the database (while the caller writes
+    its rows inside this block), has no room or is read-only."""
     if upload.file is not None and (upload.pasted_text or "").strip():
         raise FilingRejected(
             [Problem("deposit", "Either upload a file or paste the text, not both.")]
         )
     if upload.is_empty:
-        yield None
+        with _database_room():
+            yield None
         return
     if upload.file is not None:
         staging = store.stage(upload.file, limit=limits.max_deposit_bytes)
     else:
         text = (upload.pasted_text or "").replace("\r\n", "\n").replace("\r", "\n")
+        if "\ufffd" in text:  # a browser's mark for bytes that were not UTF-8; an API client's
+            raise FilingRejected([Problem("deposit", _REPLACED)])
         # surrogatepass: a lone surrogate (possible in JSON) reaches the decoder, which refuses
         # it as not UTF-8, instead of failing here.
         staging = store.stage_bytes(
@@ -339,7 +378,9 @@ def staged_upload(
         with staging as staged:
             if staged.size == 0:
                 raise FilingRejected([Problem("deposit", "The file is empty.")])
-            yield _Incoming(staged, _inspect(staged, limits, decl))
+            info = _inspect(staged, limits, decl)
+            with _database_room():
+                yield _Incoming(staged, info)
     except DepositTooLarge as exc:
         raise too_large(upload, exc) from exc
 

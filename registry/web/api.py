@@ -98,12 +98,26 @@ def _int_arg(name: str, default: int | Callable[[], int] | None, low: int, high:
 def _json_object() -> dict:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+    data = request.get_data(cache=True)
     try:
-        body = request.get_json(silent=True)
+        body = current_app.json.loads(data)
     except RecursionError:
         raise ApiError(400, "invalid_request", "The JSON is nested too deeply.") from None
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"The body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno} "
+            f"(character {exc.pos}).",
+        ) from None
+    except ValueError:  # UnicodeDecodeError: bytes that are not UTF-8 (nor UTF-16 or -32)
+        raise ApiError(
+            400, "invalid_request", "The body is not valid JSON: it is not UTF-8 text."
+        ) from None
     if not isinstance(body, dict):
-        raise ApiError(400, "invalid_request", "The body must be a JSON object.")
+        kind = {list: "an array", str: "a string", bool: "true or false", type(None): "null"}
+        what = kind.get(type(body), "a number")
+        raise ApiError(400, "invalid_request", f"The body must be a JSON object, not {what}.")
     return body
 
 

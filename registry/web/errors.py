@@ -7,9 +7,17 @@ from typing import Any
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, TooManyRequests
 
+from ..deposits import human_size
+from ..services.filing import database_has_no_room
+from ..storage import StorageUnavailable
 from .limits import limiter
+
+# How long a client is asked to wait when the registry cannot store deposits: someone has to
+# free space (or make the disk writable) first.
+STORAGE_RETRY_AFTER = 300
 
 _TEXT = {
     400: ("The request could not be understood", "Something in the request was malformed."),
@@ -23,6 +31,7 @@ _TEXT = {
     413: ("Too large", ""),
     429: ("Too many requests", "Wait a moment and try again."),
     500: ("Something went wrong on our side", "The error was logged. Please try again later."),
+    503: ("The registry cannot store deposits right now", StorageUnavailable.MESSAGE),
 }
 
 
@@ -40,6 +49,7 @@ _CODES = {
     415: "unsupported_media_type",
     429: "rate_limited",
     500: "server_error",
+    503: "storage_unavailable",  # the only 503 the registry answers
 }
 
 
@@ -85,6 +95,45 @@ def _wait() -> tuple[str, int]:
     return words, seconds
 
 
+def _form_limit_hit(exc: BaseException) -> str | None:
+    """Which of Werkzeug's form limits raised ``exc``: "parts" (MAX_FORM_PARTS) or "field"
+    (MAX_FORM_MEMORY_SIZE, a field other than a file too long); None when it cannot be told.
+    Werkzeug raises the same exception for both, so the frame that raised it tells them apart:
+    the multipart decoder counting parts, or the parser (or decoder) measuring a field."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None or "werkzeug" not in tb.tb_frame.f_code.co_filename:
+        return None
+    name = tb.tb_frame.f_code.co_name
+    if name == "next_event":
+        return "parts"
+    if name in ("parse", "receive_data"):
+        return "field"
+    return None
+
+
+def _form_too_large(app: Flask, exc: BaseException) -> str:
+    parts = app.config.get("MAX_FORM_PARTS", 500)
+    text = app.config.get("REGISTRY_MAX_TEXT_BYTES")
+    text_limit = f"{human_size(text)} ({text:,} bytes)" if text else "the limit for texts"
+    hit = _form_limit_hit(exc)
+    if hit == "parts":
+        return (
+            f"The form sent had too many fields or parts: at most {parts} are taken. "
+            "Nothing was saved."
+        )
+    if hit == "field":
+        return (
+            "A field of the form was far longer than this registry accepts: pasted text may be "
+            f"at most {text_limit}. Nothing was saved."
+        )
+    return (
+        f"The form sent had too many fields or parts (at most {parts}), or a field far too "
+        f"long (pasted text may be at most {text_limit}). Nothing was saved."
+    )
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(_exc: CSRFError):  # type: ignore[no-untyped-def]
@@ -95,21 +144,33 @@ def init_app(app: Flask) -> None:
         )
 
     @app.errorhandler(RequestEntityTooLarge)
-    def _too_large(_exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
+    def _too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
         length = request.content_length
         if length is not None and length <= (app.config.get("MAX_CONTENT_LENGTH") or length):
             # Small enough as a whole: too many form parts, or one field too long.
-            return _page(
-                413,
-                "The form sent had too many fields or parts, or a field far too long "
-                f"(at most {app.config.get('MAX_FORM_PARTS', 500)} parts). Nothing was saved.",
-            )
+            return _page(413, _form_too_large(app, exc))
         limit = app.config["REGISTRY_MAX_DEPOSIT_BYTES"] / 1_048_576
         return _page(
             413,
             f"The upload was larger than this registry accepts ({limit:.0f} MB for a file). "
             "Nothing was saved. Go back and choose a smaller file.",
         )
+
+    @app.errorhandler(StorageUnavailable)
+    def _no_room(exc: StorageUnavailable):  # type: ignore[no-untyped-def]
+        app.logger.error(
+            "Cannot store deposits (%s %s): %s", request.method, request.path, exc.reason
+        )
+        body, code = _page(503, str(exc))  # JSON under /api/, the error page elsewhere
+        return body, code, {"Retry-After": str(STORAGE_RETRY_AFTER)}
+
+    @app.errorhandler(DBAPIError)
+    def _database(exc: DBAPIError):  # type: ignore[no-untyped-def]
+        """A write the database refuses for want of room (outside a filing, which says so
+        itself: a token's use, a sign-in) is the same 503; any other database error a 500."""
+        if database_has_no_room(exc):
+            return _no_room(StorageUnavailable(f"writing to the database: {exc.orig}"))
+        return _unexpected(exc)
 
     @app.errorhandler(TooManyRequests)
     def _rate_limited(_exc: TooManyRequests):  # type: ignore[no-untyped-def]

@@ -104,14 +104,9 @@ class OneFileField(FileField):
 
 
 def _pasted_text(form: Any, field: Any) -> None:
-    """Pasted text: what the filing service checks too, said here beside the box."""
+    """Pasted text: its size, said here beside the box (the filing service checks it too, and
+    its content, for the form and the API alike)."""
     text = field.data or ""
-    if "\ufffd" in text:
-        raise ValidationError(
-            "The pasted text contains “\ufffd” (U+FFFD), the mark left where characters could "
-            "not be read: it was not sent as valid UTF-8. Paste it again from the original, or "
-            "upload it as a UTF-8 .txt file."
-        )
     limit = current_app.config.get("REGISTRY_MAX_TEXT_BYTES")
     size = len(text.replace("\r\n", "\n").encode("utf-8", "surrogatepass"))
     if limit and size > limit:

@@ -3,7 +3,7 @@ bytes, and ``provenance.read_text`` (explicit AI labels) on whatever text they g
 
     python tests/fuzz/fuzz_text.py CORPUS_DIR -max_total_time=30
 
-A text is accepted (UTF-8, no control characters, not blank) or refused with
+A text is accepted (UTF-8, no control characters, something visible) or refused with
 ``DepositRejected``; the labels found in any text are judged and stored as JSON without error.
 """
 
@@ -26,7 +26,7 @@ with atheris.instrument_imports():
 import seeds  # noqa: E402
 
 UPLOAD = Path(tempfile.mkdtemp(prefix="fuzz-text-")) / "upload"
-ALLOWED = {"\t", "\n", "\r", "\f"}
+ALLOWED = {"\t", "\n", "\r", "\f", "\x85"}  # U+0085, next line, is a line break
 
 
 def check_labels(text: str) -> None:

@@ -146,3 +146,118 @@ def write_corpus(directory: Path, samples: list[bytes]) -> None:
 def corpus_dir(argv: list[str]) -> Path | None:
     """The corpus folder among libFuzzer's arguments (the first that is not an option)."""
     return next((Path(a) for a in argv[1:] if not a.startswith("-")), None)
+
+
+def _jpeg_scans(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each scan in a JPEG: its SOS segment and the entropy-coded data after it."""
+    pos, scans = 2, []
+    while data[pos + 1] != 0xD9:
+        end = pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if data[pos + 1] == 0xDA:  # the data runs to the next marker that is not a stuffed byte
+            while data[data.index(b"\xff", end) + 1] in (0x00, *range(0xD0, 0xD8)):
+                end = data.index(b"\xff", end) + 2
+            end = data.index(b"\xff", end)
+            scans.append((pos, end))
+        pos = end
+    return scans
+
+
+def jpeg_with_scans(progressive: bytes, scans: int) -> bytes:
+    """``progressive`` (a progressive JPEG) with its later scans, and the tables sent before
+    each, repeated until it has ``scans`` scans: each costs a decoder a pass over the whole
+    picture, as in the hundreds-of-scans attack (libjpeg warns of the odd progression and goes
+    on)."""
+    found = _jpeg_scans(progressive)
+    head = progressive[: found[0][1]]
+    later = [progressive[found[i - 1][1] : found[i][1]] for i in range(1, len(found))]
+    # First passes only (Ah = 0): they set coefficients rather than refine them, so a repeat
+    # decodes as cleanly, and at the same cost, as the first time.
+    first = [
+        part for part, (at, _) in zip(later, found[1:], strict=True) if _ah(progressive, at) == 0
+    ]
+    extra = [first[i % len(first)] for i in range(scans - len(found))]
+    return head + b"".join(later) + b"".join(extra) + b"\xff\xd9"
+
+
+def _ah(data: bytes, sos: int) -> int:
+    count = data[sos + 4]
+    return data[sos + 5 + 2 * count + 2] >> 4
+
+
+# ---- multi-picture JPEGs (MPF), as phones write Ultra HDR photos --------------------------------
+
+HDRGM = "http://ns.adobe.com/hdr-gain-map/1.0/"
+
+
+def _xmp_packet(attributes: str, inner: str = "") -> bytes:
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+        f'xmlns:hdrgm="{HDRGM}" {attributes}>{inner}</rdf:Description></rdf:RDF></x:xmpmeta>'
+        '<?xpacket end="w"?>'
+    ).encode()
+
+
+def _mpf(sizes: list[int], at: int) -> bytes:
+    """An APP2 MPF segment indexing pictures of ``sizes`` bytes laid one after another, the
+    first (which holds this segment, its TIFF header at ``at`` in the file) starting at 0."""
+    entries = b""
+    offset = 0
+    for i, size in enumerate(sizes):
+        kind = 0x20030000 if i == 0 else 0  # representative, baseline primary; undefined
+        entries += struct.pack("<IIIHH", kind, size, offset - at if i else 0, 0, 0)
+        offset += size
+    ifd = struct.pack("<H", 3)
+    ifd += struct.pack("<HHI", 0xB000, 7, 4) + b"0100"
+    ifd += struct.pack("<HHII", 0xB001, 4, 1, len(sizes))
+    ifd += struct.pack("<HHII", 0xB002, 7, len(entries), 8 + 2 + 3 * 12 + 4)
+    body = b"MPF\x00II*\x00" + struct.pack("<I", 8) + ifd + b"\0\0\0\0" + entries
+    return jpeg_segment(0xE2, body)
+
+
+def multi_picture(
+    primary: bytes, *others: bytes, sizes: list[int] | None = None, count: int | None = None
+) -> bytes:
+    """``primary`` (a JPEG) with an MPF index right after its start listing itself and
+    ``others``, which follow it; ``sizes`` and ``count`` overrule what the index says."""
+    n = count or 1 + len(others)
+    real = [len(primary) + len(_mpf([0] * n, 0)), *map(len, others)]
+    listed = (sizes or real) + [1] * (n - len(real))  # entries beyond those sent: a byte each
+    return primary[:2] + _mpf(listed, 2 + 4 + 4) + primary[2:] + b"".join(others)
+
+
+def ultra_hdr(size: tuple[int, int] = (64, 48)) -> bytes:
+    """An Ultra HDR JPEG as Android phones write it: the picture with hdrgm XMP and a container
+    directory, an MPF index, then the gain map (a quarter-size JPEG with its hdrgm XMP)."""
+    gain_map = encode(
+        Image.new("L", (max(1, size[0] // 4), max(1, size[1] // 4)), 96),
+        "JPEG",
+        quality=85,
+        xmp=_xmp_packet(
+            'hdrgm:Version="1.0" hdrgm:GainMapMin="0" hdrgm:GainMapMax="2.3" hdrgm:Gamma="1" '
+            'hdrgm:OffsetSDR="0.015625" hdrgm:OffsetHDR="0.015625" hdrgm:HDRCapacityMin="0" '
+            'hdrgm:HDRCapacityMax="2.3" hdrgm:BaseRenditionIsHDR="False"'
+        ),
+    )
+    directory = (
+        "<Container:Directory><rdf:Seq>"
+        '<rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic="Primary" '
+        'Item:Mime="image/jpeg"/></rdf:li>'
+        '<rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic="GainMap" '
+        f'Item:Mime="image/jpeg" Item:Length="{len(gain_map)}"/></rdf:li>'
+        "</rdf:Seq></Container:Directory>"
+    )
+    xmp = _xmp_packet(
+        'xmlns:Container="http://ns.google.com/photos/1.0/container/" '
+        'xmlns:Item="http://ns.google.com/photos/1.0/container/item/" hdrgm:Version="1.0"',
+        directory,
+    )
+    primary = encode(picture(size), "JPEG", quality=90, exif=exif_block(), xmp=xmp)
+    return multi_picture(primary, gain_map)
+
+
+def mpo(size: tuple[int, int] = (64, 48)) -> bytes:
+    """A stereo MPO as Pillow (and 3D cameras) write it: two pictures, the MPF index Pillow's."""
+    left, right = picture(size), picture(size).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    return encode(left, "MPO", save_all=True, append_images=[right], quality=85)

@@ -588,3 +588,57 @@ def test_deeply_nested_json_is_400(client, session, token):
 def test_nul_in_a_search_is_400_and_the_web_search_copes(client):
     _error(client.get("/api/v1/registrations?q=a%00b"), 400, "invalid_request")
     assert client.get("/search?q=a%00b").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ("{not json", "line 1, column 2"),
+        ('{"declaration": {}, }', "line 1, column 21"),
+        ('{\n  "deposit": {"text": "a"\n', "line 3, column 1"),
+        ('{"a": 1} trailing', "Extra data at line 1, column 10"),
+    ],
+)
+def test_malformed_json_is_called_malformed_and_told_where(client, session, token, body, where):
+    response = client.post(
+        "/api/v1/registrations",
+        data=body,
+        headers={"Authorization": f"Bearer {token}"},
+        content_type="application/json",
+    )
+    error = _error(response, 400, "invalid_request")
+    assert error["message"].startswith("The body is not valid JSON: "), error
+    assert where in error["message"] and "must be a JSON object" not in error["message"]
+    assert count(session, Registration) == 0
+
+
+@pytest.mark.parametrize(("body", "what"), [("[1, 2]", "an array"), ('"x"', "a string")])
+def test_valid_json_that_is_not_an_object_is_told_so(client, token, body, what):
+    response = client.post(
+        "/api/v1/registrations",
+        data=body,
+        headers={"Authorization": f"Bearer {token}"},
+        content_type="application/json",
+    )
+    assert _error(response, 400, "invalid_request")["message"] == (
+        f"The body must be a JSON object, not {what}."
+    )
+
+
+def test_pasted_text_with_a_replacement_character_is_refused_as_by_the_form(
+    client, session, store, token
+):
+    """One rule for the form and the API: U+FFFD marks bytes that were not UTF-8."""
+    body = {"declaration": API_LITERARY, "deposit": {"text": "The harbour \ufffd sleeps.\n"}}
+    error = _error(_file(client, token, body), 422, "invalid_filing")
+    assert "it was not sent as valid UTF-8" in error["fields"]["deposit"][0]
+    assert count(session, Registration) == 0 and stored_files(store) == []
+
+
+def test_api_text_with_next_line_is_taken_and_invisible_text_refused(client, session, token):
+    body = {"declaration": API_LITERARY, "deposit": {"text": "First line\u0085Second line"}}
+    assert _file(client, token, body).status_code == 201
+    body = {"declaration": API_LITERARY, "deposit": {"text": "\u200b\u200e\u2066\u2069"}}
+    error = _error(_file(client, token, body), 422, "invalid_filing")
+    assert "no visible characters" in error["fields"]["deposit"][0]
+    assert count(session, Registration) == 1

@@ -1,3 +1,4 @@
+import hashlib
 import io
 import re
 from dataclasses import replace
@@ -6,7 +7,7 @@ import pytest
 from sqlmodel import select
 
 from registry.domain.declaration import Author
-from registry.models import Deposit, Event, Registration
+from registry.models import Deposit, Event, Fingerprint, MatchReport, Registration
 from tests.conftest import csrf_token, stored_files
 from tests.factories import (
     POEM,
@@ -17,6 +18,7 @@ from tests.factories import (
     png_bomb,
     text_declaration,
 )
+from tests.fuzz import seeds
 from tests.web.forms import post_filing
 
 
@@ -287,3 +289,78 @@ def test_filing_form_posts_need_a_csrf_token(client, auth, session, store):
     response = client.post("/filings/new", data={"title": "x", "action": "save"})
     assert response.status_code == 400
     assert count(session, Registration) == 0 and count(session, Event) == 0
+
+
+def test_pasted_text_with_a_replacement_character_is_refused(client, auth, session, store):
+    """What the browser sends for bytes that were not UTF-8; the service refuses it (so the API
+    does too, tests/web/test_api.py), and the form shows why beside the box."""
+    auth.login()
+    response = post_filing(client, text_declaration(), text="The harbour \ufffd sleeps.\n")
+    assert response.status_code == 422
+    assert "it was not sent as valid UTF-8" in response.get_data(as_text=True)
+    assert nothing_written(session, store)
+
+
+def test_a_text_with_next_line_is_taken_and_one_with_nothing_visible_refused(
+    client, auth, session, store
+):
+    auth.login()
+    response = post_filing(
+        client, text_declaration(), file=(io.BytesIO("\u200b\u200f\u2060\n".encode()), "a.txt")
+    )
+    assert response.status_code == 422
+    assert "no visible characters" in response.get_data(as_text=True)
+    assert nothing_written(session, store)
+    response = post_filing(client, text_declaration(), text="First line\u0085Second line\n")
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    session.rollback()  # a new snapshot: the one above was read before the filing
+    assert session.exec(select(Registration)).one().deposit.char_count == 23
+
+
+def test_pasted_text_far_over_the_form_limit_is_told_the_texts_limit(
+    app, client, auth, session, store
+):
+    """Werkzeug refuses a form field over MAX_FORM_MEMORY_SIZE before the form sees it: the 413
+    says the pasted text's limit, not the number of parts. (The settings' own margin: the test
+    app's request limit is lower than it, so it is set here as the settings make it.)"""
+    app.config["MAX_FORM_MEMORY_SIZE"] = app.config["REGISTRY_MAX_TEXT_BYTES"] + 512 * 1024
+    auth.login()
+    response = post_filing(client, text_declaration(), text="Gulls are other gulls. " * 40_000)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 413
+    assert "pasted text may be at most" in page and "256 KB (262,144 bytes)" in page
+    assert "500 parts" not in page and "too many fields" not in page
+    assert nothing_written(session, store)
+
+
+def test_too_many_form_parts_are_told_the_number_of_parts(client, auth, session, store):
+    auth.login()
+    data = {f"extra-{i}": "x" for i in range(600)}
+    data["csrf_token"] = "x"
+    response = client.post("/filings/new", data=data, content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 413
+    assert "too many fields or parts: at most 500 are taken" in page
+    assert "pasted text may be at most" not in page
+    assert nothing_written(session, store)
+
+
+@pytest.mark.parametrize("kind", ["ultra-hdr", "mpo"])
+def test_a_phone_photo_with_a_gain_map_is_filed_as_sent(client, auth, session, store, kind):
+    """An Ultra HDR JPEG (MPF index, gain map after the picture) or a stereo MPO: filed, kept
+    byte for byte (its SHA-256 the creator's), checked, its thumbnail the first picture."""
+    auth.login()
+    data = seeds.ultra_hdr((160, 120)) if kind == "ultra-hdr" else seeds.mpo((160, 120))
+    response = post_filing(client, declaration(), file=(io.BytesIO(data), "PXL_0001.jpg"))
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    reg = session.exec(select(Registration)).one()
+    assert reg.deposit.sha256 == hashlib.sha256(data).hexdigest()
+    assert store.read_bytes(reg.deposit.sha256) == data
+    assert (reg.deposit.media_type, reg.deposit.width, reg.deposit.height) == (
+        "image/jpeg",
+        160,
+        120,
+    )
+    assert count(session, MatchReport) == 1 and count(session, Fingerprint) >= 1  # checked
+    thumb = client.get(f"/filings/{reg.uid}/thumbnail")
+    assert thumb.status_code == 200 and thumb.mimetype == "image/webp"

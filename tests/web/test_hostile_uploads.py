@@ -26,6 +26,7 @@ import random
 import re
 import struct
 import time
+import unicodedata
 import zipfile
 import zlib
 from collections import Counter, defaultdict
@@ -50,7 +51,14 @@ from tests.factories import (
     scene,
     text_declaration,
 )
-from tests.fuzz.seeds import jpeg_segment, png_chunk, riff_chunk
+from tests.fuzz.seeds import (
+    jpeg_segment,
+    jpeg_with_scans,
+    multi_picture,
+    png_chunk,
+    riff_chunk,
+    ultra_hdr,
+)
 from tests.harness.server import API_DECLARATION, API_LITERARY
 from tests.web.forms import form_fields
 
@@ -97,6 +105,11 @@ ONE_FILE = "Attach one file:"
 BOTH = "Either upload a file or paste the text, not both."
 FIELD_LENGTH = "Field cannot be longer than"
 SERVER_ERROR = "Something went wrong on our side"
+SCANS = "written in more than 32 scans"
+HIDDEN = "another file is hidden in the image"
+MISMATCH = "what follows the first picture is not what its index lists"
+PICTURES = "at most 8 are taken"
+INVISIBLE = "The text has no visible characters"
 
 IMAGE_OR_TEXT = (NOT_IMAGE, TEXT_NOT_IMAGE)
 
@@ -463,15 +476,26 @@ INVALID_UTF8 = [
 ]
 
 
+# Characters that are letters or marks to Unicode but show nothing: Hangul fillers, the blank
+# Braille pattern, the combining grapheme joiner, Khmer's inherent vowels, variation selectors.
+BLANK = {*"\u3164\u115f\u1160\uffa0\u2800\u034f\u17b4\u17b5"} | {
+    chr(c) for c in [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)]
+}
+
+
 def is_plain_utf8_text(data: bytes) -> bool:
     """What the registry accepts as a text, said independently: UTF-8 (a BOM allowed), no control
-    characters but tab, newlines and form feed, something other than white space."""
+    characters but tab, newlines (U+0085 among them) and form feed, something visible (not
+    white space, nor a format character such as a zero-width space or a direction mark)."""
     try:
         text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
     except UnicodeDecodeError:
         return False
-    controls = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]} - set("\t\n\r\f")
-    return not any(ch in controls for ch in text) and bool(text.strip())
+    controls = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]} - set("\t\n\r\f\x85")
+    visible = any(
+        not ch.isspace() and unicodedata.category(ch) != "Cf" and ch not in BLANK for ch in text
+    )
+    return not any(ch in controls for ch in text) and visible
 
 
 # ---- the generator -------------------------------------------------------------------------------
@@ -828,7 +852,7 @@ def _invalid_text(rng: random.Random) -> list[Case]:
         cases.append(
             Case("invalid-text", "cut-mid-character", (UTF8,), data[:cut], "t.txt", "text")
         )
-    controls = [0, 1, 2, 7, 8, 0x0B, 0x0E, 0x1B, 0x1F, 0x7F, 0x80, 0x85, 0x9B, 0x9F]
+    controls = [0, 1, 2, 7, 8, 0x0B, 0x0E, 0x1B, 0x1F, 0x7F, 0x80, 0x84, 0x9B, 0x9F]
     for _ in range(30):  # control characters, NUL among them
         text = TEXTS[rng.choice(list(TEXTS))]
         at = rng.randrange(len(text))
@@ -1090,6 +1114,116 @@ def _form_parts(rng: random.Random) -> list[Case]:
     return cases
 
 
+ARCHIVE_SIGNATURES = [
+    b"Rar!\x1a\x07\x01\x00",
+    b"Rar!\x1a\x07\x00",
+    b"7z\xbc\xaf\x27\x1c\x00\x04",
+    b"\xfd7zXZ\x00\x00",
+    b"MSCF\x00\x00\x00\x00",
+    b"%PDF-1.7\n",
+]
+
+
+def _outside_attack(rng: random.Random) -> list[Case]:
+    """What an outside attack found accepted: JPEGs in hundreds of scans, archives inside
+    segments and chunks, multi-picture JPEGs whose pictures are not what their index says, PNG
+    and WebP image data damaged behind good checksums and sizes, texts with nothing visible."""
+    cases = []
+    for i in range(24):  # scans: each costs a pass over the whole picture
+        base = base_image("JPEG", 1 + 2 * (i % 2))  # the progressive variants
+        scans = rng.choice([33, 40, 64, 100, 300, rng.randint(33, 500)])
+        data = jpeg_with_scans(base, scans)
+        if i % 4 == 3:  # in the gain map of an Ultra HDR photo
+            data = multi_picture(base_image("JPEG"), data)
+        cases.append(Case("decompression-bomb", f"jpeg-{scans}-scans", (SCANS,), data, "p.jpg"))
+    for i in range(48):  # an archive inside a segment or chunk (appended ones are refused too)
+        kind, blob = rng.choice(
+            [("zip", zip_payload(False)), ("jar", zip_payload(True))]
+            + [(f"sig-{s[:3].hex()}", s + rng.randbytes(40)) for s in ARCHIVE_SIGNATURES]
+        )
+        carrier = i % 8
+        if carrier == 0:
+            data, where = _jpeg_with([jpeg_segment(0xFE, blob)]), "jpeg-com"
+        elif carrier == 1:
+            data, where = _jpeg_with([jpeg_segment(0xE1, blob)]), "jpeg-app1"
+        elif carrier == 2:
+            data, where = _jpeg_with([jpeg_segment(0xEF, blob)]), "jpeg-app15"
+        elif carrier == 3:
+            data = _png_with([png_chunk(b"tEXt", b"Comment\0" + blob)])
+            where = "png-text"
+        elif carrier == 4:
+            data, where = _png_with([png_chunk(b"prVt", blob)]), "png-private"
+        elif carrier == 5:
+            data, where = _webp_with([riff_chunk(b"ZIPF", blob)]), "webp-chunk"
+        elif carrier == 6:
+            data, where = _webp_with([riff_chunk(b"XMP ", blob)]), "webp-xmp"
+        else:
+            gain = _jpeg_with([jpeg_segment(0xFE, blob)], base_image("JPEG", 2))
+            data, where = multi_picture(base_image("JPEG"), gain), "gain-map-com"
+        cases.append(Case("polyglot", f"{kind}-in-{where}", (HIDDEN,), data, "art.jpg"))
+    for i in range(24):  # multi-picture JPEGs whose pictures do not match their index
+        primary, gain = base_image("JPEG", i % 3), base_image("JPEG", 2)
+        shape = rng.choice(["appended", "sizes", "zip-for-gain-map", "extra", "missing", "many"])
+        if shape == "appended":
+            kind, extra = payload(rng)
+            data, expect = ultra_hdr() + extra, (TRAILING,)
+        elif shape == "sizes":
+            sizes = [len(primary) + rng.randint(-20, 20) or 1, len(gain) + rng.randint(1, 60)]
+            data, expect = multi_picture(primary, gain, sizes=sizes), (MISMATCH, TRUNCATED)
+        elif shape == "zip-for-gain-map":
+            data, expect = multi_picture(primary, zip_payload(i % 2 == 1)), (MISMATCH,)
+        elif shape == "extra":
+            data, expect = multi_picture(primary, gain + zip_payload(False)), (MISMATCH,)
+        elif shape == "missing":
+            data, expect = multi_picture(primary, gain, count=3), (TRUNCATED,)
+        else:
+            data, expect = multi_picture(primary, gain, count=rng.randint(9, 300)), (PICTURES,)
+        cases.append(Case("polyglot", f"mpf-{shape}", expect, data, "IMG_0001.JPG"))
+    for i in range(18):  # PNG image data damaged behind good chunk checksums
+        img = scene(300 + i, (48, 32)).convert("RGB")
+        stride = 1 + 48 * 3
+        raw = b"".join(b"\0" + img.tobytes()[y * 144 : (y + 1) * 144] for y in range(32))
+        shape = ["short", "filter", "long"][i % 3]
+        if shape == "short":
+            raw = raw[: -rng.randint(1, 4 * stride)]
+        elif shape == "filter":
+            row = rng.randrange(32)
+            raw = raw[: row * stride] + bytes([rng.randint(5, 255)]) + raw[row * stride + 1 :]
+        else:
+            raw += b"\0" * rng.randint(1, 3 * stride)
+        data = encoded(img, "PNG")
+        start, end = data.index(b"IDAT") - 4, data.index(b"IEND") - 4
+        data = data[:start] + png_chunk(b"IDAT", zlib.compress(raw)) + data[end:]
+        cases.append(Case("corrupt", f"png-image-data-{shape}", (DAMAGED,), data, "x.png"))
+    for i in range(10):  # a WebP bitstream cut short, its chunk and RIFF sizes made to fit
+        data = base_image("WEBP", i % 2)
+        body = data[20 : 20 + int.from_bytes(data[16:20], "little")]
+        cut = body[: rng.randint(len(body) // 4, len(body) * 3 // 4)]
+        cut += b"\0" * (len(cut) & 1)
+        rebuilt = b"WEBP" + data[12:16] + struct.pack("<I", len(cut)) + cut
+        data = b"RIFF" + struct.pack("<I", len(rebuilt)) + rebuilt
+        cases.append(Case("corrupt", "webp-bitstream-cut", (DAMAGED,), data, "x.webp"))
+    invisible = [*"\u200b\u200c\u200d\u200e\u200f\u2060\u2066\u2069\u202e\ufeff\u00ad"]
+    invisible += ["\u3164", "\u2800", "\ufe0f", "\U000e0041"]
+    for i in range(20):  # texts with nothing visible in them, as files and pasted
+        text = "".join(rng.choice(invisible) for _ in range(rng.randint(1, 200)))
+        text += rng.choice(["", "\n", " \n", "\u3000"])
+        if i % 2:
+            data = text.encode()
+            case = Case("invalid-text", "invisible-file", (INVISIBLE,), data, "t.txt", "text")
+            cases.append(case)
+        else:
+            cases.append(
+                Case("invalid-text", "invisible-pasted", (INVISIBLE,), text=text, category="text")
+            )
+    for _ in range(4):  # U+FFFD pasted (through the API too: the same rule)
+        text = TEXTS[rng.choice(list(TEXTS))]
+        at = rng.randrange(len(text))
+        text = text[:at] + "\ufffd" + text[at:]
+        cases.append(Case("invalid-text", "pasted-U+FFFD", (REPLACED,), text=text, category="text"))
+    return cases
+
+
 FAMILIES = [
     _truncated,
     _corrupt,
@@ -1102,6 +1236,7 @@ FAMILIES = [
     _invalid_text,
     _metadata,
     _form_parts,
+    _outside_attack,
 ]
 
 
