@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import BinaryIO
 from xml.parsers import expat
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .domain.vocabulary import DepositKind
 
@@ -843,6 +843,9 @@ def _decode_webp(data: bytes, walk: _Walk, im: Image.Image) -> None:
             raise _damaged("its WebP image data is corrupt or cut short")
 
 
+_OUT_OF_MEMORY = ImageFile.ERRORS[-9]  # "out of memory error"
+
+
 def inspect_image(path: Path, *, max_pixels: int) -> DepositInfo:
     """Decode the image at ``path`` completely; raise DepositRejected when it is not acceptable."""
     data = path.read_bytes()
@@ -887,9 +890,15 @@ def inspect_image(path: Path, *, max_pixels: int) -> DepositInfo:
             raise DepositRejected(
                 "The file is not a JPEG, PNG or WebP image. Save it in one of those formats."
             ) from exc
-        # MemoryError is left to the caller: the picture ran out of its memory budget (see
-        # registry.sandbox), which says so; it is no sign that the file is damaged.
-        except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
+        # Running out of memory is left to the caller: the picture ran out of its memory budget
+        # (see registry.sandbox), which says so; it is no sign that the file is damaged.
+        except OSError as exc:
+            if _OUT_OF_MEMORY in str(exc):  # a decoder's allocation failed (Pillow's error -9)
+                raise MemoryError(str(exc)) from exc
+            raise DepositRejected(
+                "The image is damaged or incomplete and cannot be read. Export it again."
+            ) from exc
+        except (SyntaxError, ValueError, EOFError, IndexError) as exc:
             raise DepositRejected(
                 "The image is damaged or incomplete and cannot be read. Export it again."
             ) from exc

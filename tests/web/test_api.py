@@ -358,7 +358,8 @@ def test_the_origin_comes_from_the_public_address_or_its_own_setting(database_ur
         app = make_app(database_url, tmp_path / "instance", **overrides)
         try:
             assert app.extensions["registry"].log.origin == origin
-            text = app.test_client().get("/log/checkpoint").get_data(as_text=True)
+            base = overrides["REGISTRY_PUBLIC_URL"]  # the only host the registry answers to
+            text = app.test_client().get("/log/checkpoint", base_url=base).get_data(as_text=True)
             assert text.startswith(f"{origin}\n0\n") and f"\n\n— {origin} " in text
         finally:
             dispose(app)

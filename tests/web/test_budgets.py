@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+from dataclasses import replace
 
 import pytest
 from PIL import Image
@@ -20,7 +21,8 @@ MB = 1024 * 1024
 
 
 def _huge_but_tiny() -> bytes:
-    """A 5,000 x 5,000 picture of one colour: about 80 KB of PNG, 75 MB decoded."""
+    """A 5,000 x 5,000 picture of one colour: about 80 KB of PNG, 75 MB of pixels, and a few
+    megabytes to inflate and check as a stream."""
     out = io.BytesIO()
     Image.new("RGB", (5000, 5000), (90, 140, 200)).save(out, "PNG", optimize=True)
     return out.getvalue()
@@ -28,12 +30,14 @@ def _huge_but_tiny() -> bytes:
 
 @pytest.fixture
 def tight(database_url, instance_path):
-    """An app that gives reading and searching an upload 32 MB of memory."""
+    """An app that gives reading and searching an upload 1 MB of memory (an ordinary picture
+    is read in a few kilobytes), and checking a filing 32 MB."""
     app = make_app(
         database_url,
         instance_path,
         **{**TEST_LIMITS, "REGISTRY_MAX_IMAGE_PIXELS": 50_000_000},
-        REGISTRY_SEARCH_BUDGET=Budget(cpu_seconds=10, memory_bytes=32 * MB, wall_seconds=60),
+        REGISTRY_SEARCH_BUDGET=Budget(cpu_seconds=10, memory_bytes=1 * MB, wall_seconds=60),
+        REGISTRY_CHECK_BUDGET=Budget(cpu_seconds=10, memory_bytes=32 * MB, wall_seconds=60),
         RATELIMIT_ENABLED=False,
     )
     yield app
@@ -58,7 +62,7 @@ def test_a_filing_whose_deposit_costs_too_much_to_read_is_refused(tight):
     response = post_filing(client, declaration(), file=(io.BytesIO(data), "tiny.png"))
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "more than 32 MB of memory" in page and "Export it again" in page
+    assert "more than 1 MB of memory" in page and "Export it again" in page
     with tight.extensions["registry"].session() as session:
         assert count(session, Registration) == 0 and count(session, Deposit) == 0
     assert stored_files(store) == before
@@ -70,6 +74,30 @@ def test_an_ordinary_deposit_fits_its_budget(tight):
     Image.new("RGB", (300, 200), (10, 200, 30)).save(out, "PNG")
     response = post_filing(client, declaration(), file=(io.BytesIO(out.getvalue()), "work.png"))
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+
+
+def test_a_check_past_its_budget_leaves_the_filing_acknowledged_and_pending(tight, caplog):
+    """Reading the file fits its budget; decoding its 25 million pixels for the fingerprint
+    does not fit the check's: the filing stands, and `registry check` can finish it."""
+    from sqlmodel import select
+
+    from registry.models import MatchReport
+    from registry.sandbox import Budget as B
+
+    tight.extensions["registry"].limits = replace(
+        tight.extensions["registry"].limits, budget=B(10, 64 * MB, 60)
+    )
+    client = _signed_in(tight)
+    response = post_filing(client, declaration(), file=(io.BytesIO(_huge_but_tiny()), "t.png"))
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    tight.extensions["registry"].runner.wait(timeout=60)
+    with tight.extensions["registry"].session() as session:
+        reg = session.exec(select(Registration)).one()
+        assert reg.number and reg.status == "submitted"
+        assert session.exec(select(MatchReport)).first() is None
+    assert "ran out of its memory budget" in caplog.text
+    receipt = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert reg.number in receipt
 
 
 def test_a_reverse_search_that_costs_too_much_is_refused(tight):
@@ -84,7 +112,7 @@ def test_a_reverse_search_that_costs_too_much_is_refused(tight):
         content_type="multipart/form-data",
     )
     assert response.status_code == 422
-    assert "more than 32 MB of memory" in response.get_data(as_text=True)
+    assert "more than 1 MB of memory" in response.get_data(as_text=True)
     body = {
         "deposit": {
             "filename": "t.png",
@@ -94,5 +122,5 @@ def test_a_reverse_search_that_costs_too_much_is_refused(tight):
     api = client.post("/api/v1/search/similar", json=body)
     assert api.status_code == 422
     error = api.get_json()["error"]
-    assert error["code"] == "invalid_deposit" and "32 MB of memory" in error["message"]
+    assert error["code"] == "invalid_deposit" and "1 MB of memory" in error["message"]
     assert stored_files(tight.extensions["registry"].store) == []
