@@ -19,16 +19,14 @@ a bomb or a polyglot.
 
 The pixels are then decoded completely, but never into a full-size copy: a JPEG at an eighth of
 its size (every scan is still entropy-decoded, so damage is still found), a PNG's image data
-inflated and its rows' filters checked as a stream, a WebP by libwebp scaled down as it decodes
-(the libwebp Pillow itself uses; Pillow's full decode where it cannot be found). Thumbnails are
-made the same way.
+inflated and its rows' filters checked as a stream, a WebP (each frame of an animation) by libwebp
+scaled down as it decodes, through the ``webp`` package's bindings and the libwebp they bundle
+(its lossless decoder still keeps the whole picture inside, up to four bytes a pixel).
+Thumbnails are made the same way.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
 import io
 import os
 import re
@@ -41,6 +39,7 @@ from pathlib import Path
 from typing import BinaryIO
 from xml.parsers import expat
 
+import webp
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .domain.vocabulary import DepositKind
@@ -686,126 +685,38 @@ def _check_jpeg_pictures(data: bytes, walk: _Walk, max_pixels: int) -> None:
             _load_reduced(picture)
 
 
-# libwebp, through the library Pillow itself is built with (WebPDecode scales as it decodes,
-# which Pillow does not ask it to). Structures as in libwebp's decode.h, ABI 2.x.
-class _WebPFeatures(ctypes.Structure):
-    _fields_ = [
-        *[(n, ctypes.c_int) for n in ("width", "height", "has_alpha", "has_animation", "format")],
-        ("pad", ctypes.c_uint32 * 5),
-    ]
+# libwebp's WebPDecode, which scales as it decodes (Pillow does not ask it to), through the
+# ``webp`` package: cffi bindings compiled against libwebp's headers, with libwebp in the wheel.
+# Its declaration of WebPDecoderOptions names only ``use_threads``; the three fields that ask for
+# scaling (use_scaling, scaled_width, scaled_height) are the ints just before it in decode.h, as
+# they have been since its ABI 2.0, and are found from where the compiler put ``use_threads``.
+# Were they ever elsewhere, libwebp would decode at full size, find the buffer too small and
+# answer VP8_STATUS_INVALID_PARAM, which only the caller's parameters cause, never a file's
+# bytes: that is raised, not taken for damage, so every WebP test would fail.
+_SCALING = webp.ffi.offsetof("WebPDecoderOptions", "use_threads") // webp.ffi.sizeof("int") - 3
 
 
-class _WebPRGBA(ctypes.Structure):
-    _fields_ = [("rgba", ctypes.c_void_p), ("stride", ctypes.c_int), ("size", ctypes.c_size_t)]
-
-
-class _WebPYUVA(ctypes.Structure):
-    _fields_ = [
-        *[(n, ctypes.c_void_p) for n in ("y", "u", "v", "a")],
-        *[(n, ctypes.c_int) for n in ("y_stride", "u_stride", "v_stride", "a_stride")],
-        *[(n, ctypes.c_size_t) for n in ("y_size", "u_size", "v_size", "a_size")],
-    ]
-
-
-class _WebPBuffers(ctypes.Union):
-    _fields_ = [("RGBA", _WebPRGBA), ("YUVA", _WebPYUVA)]
-
-
-class _WebPDecBuffer(ctypes.Structure):
-    _fields_ = [
-        *[(n, ctypes.c_int) for n in ("colorspace", "width", "height", "is_external_memory")],
-        ("u", _WebPBuffers),
-        ("pad", ctypes.c_uint32 * 4),
-        ("private_memory", ctypes.c_void_p),
-    ]
-
-
-class _WebPOptions(ctypes.Structure):
-    _fields_ = [
-        *[
-            (n, ctypes.c_int)
-            for n in (
-                "bypass_filtering",
-                "no_fancy_upsampling",
-                "use_cropping",
-                "crop_left",
-                "crop_top",
-                "crop_width",
-                "crop_height",
-                "use_scaling",
-                "scaled_width",
-                "scaled_height",
-                "use_threads",
-                "dithering_strength",
-                "flip",
-                "alpha_dithering_strength",
-            )
-        ],  # fmt: skip
-        ("pad", ctypes.c_uint32 * 5),
-    ]
-
-
-class _WebPConfig(ctypes.Structure):
-    _fields_ = [("input", _WebPFeatures), ("output", _WebPDecBuffer), ("options", _WebPOptions)]
-
-
-_WEBP_ABI = 0x0209  # WEBP_DECODER_ABI_VERSION of libwebp 1.x; libwebp checks the major byte
-_LIBWEBP = re.compile(r"/libwebp(-[0-9a-f]+)?\.so[.0-9]*$")
-
-
-@functools.cache
-def _libwebp() -> ctypes.CDLL | None:
-    """The libwebp Pillow's WebP support is linked against (found among the libraries this
-    process has loaded), else the system's; None when neither can be used."""
-    candidates = []
-    try:
-        from PIL import _webp  # noqa: F401  (loads Pillow's libwebp into this process)
-
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
-            for line in maps:
-                path = line.rstrip("\n").split(" ")[-1]
-                if _LIBWEBP.search(path) and path not in candidates:
-                    candidates.append(path)
-    except (ImportError, OSError):
-        pass
-    if found := ctypes.util.find_library("webp"):
-        candidates.append(found)
-    for name in candidates:
-        try:
-            lib = ctypes.CDLL(name)
-            lib.WebPInitDecoderConfigInternal.argtypes = [ctypes.POINTER(_WebPConfig), ctypes.c_int]
-            lib.WebPDecode.argtypes = [
-                ctypes.c_char_p,
-                ctypes.c_size_t,
-                ctypes.POINTER(_WebPConfig),
-            ]
-            lib.WebPFreeDecBuffer.argtypes = [ctypes.POINTER(_WebPDecBuffer)]
-            if lib.WebPInitDecoderConfigInternal(ctypes.byref(_WebPConfig()), _WEBP_ABI):
-                return lib
-        except (OSError, AttributeError):
-            continue
-    return None
-
-
-def _webp_decode(lib: ctypes.CDLL, blob: bytes, size: tuple[int, int], mode: str) -> bytes | None:
+def _webp_decode(blob: bytes, size: tuple[int, int], mode: str) -> bytes | None:
     """Decode ``blob`` (a still WebP) scaled to ``size`` as ``mode`` ("RGB" or "RGBA"); the
     pixels, or None when libwebp finds it broken."""
-    config = _WebPConfig()
-    if not lib.WebPInitDecoderConfigInternal(ctypes.byref(config), _WEBP_ABI):
-        return None
+    ffi, lib = webp.ffi, webp.lib
+    config = webp.WebPDecoderConfig.new()
     width, height = size
     channels = len(mode)
-    buffer = ctypes.create_string_buffer(width * height * channels)
-    config.options.use_scaling = 1
-    config.options.scaled_width, config.options.scaled_height = width, height
-    config.output.colorspace = 1 if mode == "RGBA" else 0  # MODE_RGBA, MODE_RGB
-    config.output.is_external_memory = 1
-    config.output.u.RGBA.rgba = ctypes.cast(buffer, ctypes.c_void_p)
-    config.output.u.RGBA.stride = width * channels
-    config.output.u.RGBA.size = len(buffer)
-    status = lib.WebPDecode(blob, len(blob), ctypes.byref(config))
-    lib.WebPFreeDecBuffer(ctypes.byref(config.output))
-    return buffer.raw if status == 0 else None
+    pixels = ffi.new("uint8_t[]", width * height * channels)
+    options = ffi.cast("int *", ffi.addressof(config.ptr, "options"))
+    options[_SCALING : _SCALING + 3] = [1, width, height]
+    output = config.output
+    output.colorspace = lib.MODE_RGBA if mode == "RGBA" else lib.MODE_RGB
+    output.is_external_memory = 1
+    output.u.RGBA.rgba = pixels
+    output.u.RGBA.stride = width * channels
+    output.u.RGBA.size = len(pixels)
+    status = lib.WebPDecode(ffi.from_buffer(blob), len(blob), config.ptr)
+    lib.WebPFreeDecBuffer(ffi.addressof(config.ptr, "output"))
+    if status == lib.VP8_STATUS_INVALID_PARAM:
+        raise RuntimeError(f"libwebp refused to decode at {width} × {height} into the buffer given")
+    return ffi.buffer(pixels)[:] if status == lib.VP8_STATUS_OK else None
 
 
 def _webp_stills(data: bytes, walk: _Walk) -> list[bytes]:
@@ -833,13 +744,9 @@ def _webp_stills(data: bytes, walk: _Walk) -> list[bytes]:
     return stills
 
 
-def _decode_webp(data: bytes, walk: _Walk, im: Image.Image) -> None:
-    lib = _libwebp()
-    if lib is None:  # no libwebp of our own to call: Pillow's full-size decode
-        im.load()
-        return
+def _decode_webp(data: bytes, walk: _Walk) -> None:
     for still in _webp_stills(data, walk):
-        if _webp_decode(lib, still, (1, 1), "RGBA") is None:
+        if _webp_decode(still, (1, 1), "RGBA") is None:
             raise _damaged("its WebP image data is corrupt or cut short")
 
 
@@ -874,7 +781,7 @@ def inspect_image(path: Path, *, max_pixels: int) -> DepositInfo:
                 elif walk.fmt == "PNG":
                     _inflate_png(data, walk)
                 else:
-                    _decode_webp(data, walk, im)
+                    _decode_webp(data, walk)
         except DepositRejected:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -1023,8 +930,7 @@ _ORIENTATIONS = {
 
 def _webp_thumbnail(source: Path | BinaryIO, im: Image.Image, max_side: int) -> Image.Image | None:
     """A still WebP decoded by libwebp straight at thumbnail size; None to leave it to Pillow."""
-    lib = _libwebp()
-    if lib is None or getattr(im, "is_animated", False):
+    if getattr(im, "is_animated", False):
         return None
     width, height = im.size
     scale = min(1.0, max_side / max(width, height))
@@ -1037,7 +943,7 @@ def _webp_thumbnail(source: Path | BinaryIO, im: Image.Image, max_side: int) -> 
         source.seek(0)
         data = source.read()
         source.seek(at)
-    pixels = _webp_decode(lib, data, size, mode)
+    pixels = _webp_decode(data, size, mode)
     return None if pixels is None else Image.frombytes(mode, size, pixels)
 
 
