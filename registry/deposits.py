@@ -716,6 +716,8 @@ def _webp_decode(blob: bytes, size: tuple[int, int], mode: str) -> bytes | None:
     lib.WebPFreeDecBuffer(ffi.addressof(config.ptr, "output"))
     if status == lib.VP8_STATUS_INVALID_PARAM:
         raise RuntimeError(f"libwebp refused to decode at {width} × {height} into the buffer given")
+    if status == lib.VP8_STATUS_OUT_OF_MEMORY:  # the memory budget, not the file (see sandbox)
+        raise MemoryError("libwebp ran out of memory")
     return ffi.buffer(pixels)[:] if status == lib.VP8_STATUS_OK else None
 
 
