@@ -1,9 +1,10 @@
 """Benchmarks of the originality engine's candidate search, against the obvious baselines run in
-the same process, reported as ratios (``python -m registry.bench images|texts|ablation``).
+the same process, reported as ratios (``python -m registry.bench images|texts|align|ablation``).
 
     python -m registry.bench images --sizes 10000 100000 1000000
     python -m registry.bench texts --sizes 10000 100000
     python -m registry.bench ablation DATASET      # what each image signal adds, on a labelled set
+    python -m registry.bench align --sizes 5000 20000 80000 1048576 4194304   # adversarial texts
 
 Registries are synthetic and seeded. Images: each registered image has one 64-bit code per region
 (as the engine stores), drawn at random; a query is the engine's set of query codes (as filed,
@@ -14,6 +15,11 @@ holding a reworded passage of one registered text; then n/8 more texts are filed
 added and searched for, as a running registry does. Needs the development requirements (faiss-cpu,
 pybktree) for the baselines. Times are wall-clock on whatever else the machine is doing: compare
 the ratios, measured in the same run, rather than the absolute figures across runs.
+
+Alignment: one pairwise comparison of texts built to be slow (``ALIGN_FAMILIES``, paired as in
+``ALIGN_PAIRS``), at each size; CPU seconds (``time.process_time``, so the machine's load matters
+less), peak memory of the alignment (tracemalloc, in a second run) and the engine's own work
+counter, which tests/similarity/test_text_bounds.py bounds.
 """
 
 from __future__ import annotations
@@ -348,6 +354,148 @@ def _live_line(built: list[float], live: list[float]) -> None:
     print(_line(f"add + search, {len(live):,} filings live", live, f"{ratio:.1f}x as built"))
 
 
+# --------------------------------------------------------------------------- alignment
+
+#: Texts built to make a pairwise alignment slow: repeats of every period, small vocabularies,
+#: near-identical lines, short blocks each repeated as often as a seed allows; with ordinary
+#: prose (English, Chinese) for comparison.
+ALIGN_FAMILIES = (
+    "cjk-char",
+    "latin-char",
+    "latin-run",
+    "word",
+    "period-2",
+    "period-7",
+    "period-50",
+    "cjk-period-7",
+    "vocab-3",
+    "vocab-10",
+    "lines",
+    "blocks",
+    "prose",
+    "prose-zh",
+)
+#: How a family's text is paired: with itself, with a rotated copy, and with an ordinary text
+#: quoting 2,500 characters of it, either way round (a search against a registered repetitive
+#: text, and a repetitive text searched against a registered ordinary one).
+ALIGN_PAIRS = ("copy", "rotated", "query-vs-it", "it-vs-query")
+
+
+def adversarial_text(family: str, size: int, seed: int = 1) -> str:
+    """About ``size`` bytes (UTF-8) of the family's text, the same for the same seed."""
+    rng = random.Random(f"{family}:{seed}")
+
+    def repeat(unit: str) -> str:
+        return unit * max(1, size // len(unit.encode()))
+
+    def words(count: int) -> list[str]:
+        out: list[str] = []
+        while len(out) < count:
+            w = "".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 9)))
+            if w not in out:
+                out.append(w)
+        return out
+
+    if family == "cjk-char":
+        return repeat("啊")
+    if family == "latin-char":
+        return repeat("a ")
+    if family == "latin-run":
+        return repeat("a")
+    if family == "word":
+        return repeat("alpha ")
+    if family.startswith("cjk-period-"):
+        return repeat("".join(chr(0x4E00 + rng.randrange(3500)) for _ in range(int(family[11:]))))
+    if family.startswith("period-"):
+        return repeat(" ".join(words(int(family[7:]))) + " ")
+    if family.startswith("vocab-"):
+        vocab = words(int(family[6:]))
+        mean = sum(len(w) + 1 for w in vocab) / len(vocab)
+        return " ".join(rng.choice(vocab) for _ in range(int(size / mean)))
+    if family == "lines":
+        line = "The pump in bay {} reported a {} pressure reading at {} o'clock."
+        out, length = [], 0
+        while length < size:
+            s = line.format(rng.randint(1, 12), rng.choice(["normal", "low"]), rng.randint(1, 12))
+            out.append(s)
+            length += len(s) + 1
+        return "\n".join(out)
+    if family == "blocks":  # blocks of six words, each block eight times, shuffled
+        kinds = max(1, size // (8 * 40))
+        vocab = words(max(60, kinds))
+        blocks = [" ".join(rng.choices(vocab, k=6)) for _ in range(kinds)] * 8
+        rng.shuffle(blocks)
+        return " ".join(blocks)
+    if family == "prose":
+        return _text(rng, _vocabulary(rng, "en"), size)
+    if family == "prose-zh":
+        return _text(rng, _vocabulary(rng, "zh"), size // 3)
+    raise ValueError(f"no text family {family!r}")
+
+
+def adversarial_pair(family: str, pair: str, size: int, seed: int = 1) -> tuple[str, str]:
+    """(new, earlier) texts for one family and pairing."""
+    text = adversarial_text(family, size, seed)
+    if pair == "copy":
+        return text, text
+    if pair == "rotated":
+        cut = len(text) // 3
+        return text[cut:] + "\n" + text[:cut], text
+    filler = adversarial_text("prose-zh" if family.startswith("cjk") else "prose", 5_000, seed)
+    half = len(filler) // 2
+    query = filler[:half] + "\n" + text[: min(len(text), 2_500)] + "\n" + filler[half:]
+    if pair == "query-vs-it":
+        return query, text
+    if pair == "it-vs-query":
+        return text, query
+    raise ValueError(f"no pairing {pair!r}")
+
+
+def bench_align(sizes: list[int], families: list[str], pairs: list[str], memory: bool) -> None:
+    """CPU time, peak memory and work of one alignment per family, pairing and size; and of
+    tokenising and fingerprinting one text."""
+    import tracemalloc
+
+    print(
+        "Text alignment on adversarial texts: CPU seconds (time.process_time) of tokenize +"
+        " fingerprint of the new text, and of align(new, earlier) with both already tokenized;"
+        " peak memory of align (tracemalloc, a second run); the work counter and its ratio to"
+        " the two texts' tokens; whether the budget cut the comparison short.\n"
+    )
+    print(
+        f"  {'family':13} {'pair':12} {'size':>7} {'tokens':>9} {'fp s':>6} {'align s':>8}"
+        f" {'peak MB':>8} {'passages':>8} {'cov new':>7} {'cov old':>7} {'sim':>5}"
+        f" {'work':>11} {'/token':>6}  cut"
+    )
+    for family in families:
+        for pair in pairs:
+            for size in sizes:
+                new, earlier = adversarial_pair(family, pair, size)
+                t0 = time.process_time()
+                tokens = txt.tokenize(new)
+                txt.winnow(txt.gram_hashes(tokens))
+                fp_s = time.process_time() - t0
+                other = txt.tokenize(earlier)
+                t0 = time.process_time()
+                al = txt.align(tokens, other)
+                align_s = time.process_time() - t0
+                peak = ""
+                if memory:
+                    tracemalloc.start()
+                    txt.align(tokens, other)
+                    peak = f"{tracemalloc.get_traced_memory()[1] / 2**20:8.1f}"
+                    tracemalloc.stop()
+                n = len(tokens) + len(other)
+                label = f"{size / 1000:.0f}K" if size < 10**6 else f"{size / 2**20:.0f}M"
+                print(
+                    f"  {family:13} {pair:12} {label:>7} {n:9,} {fp_s:6.2f} {align_s:8.3f}"
+                    f" {peak:>8} {len(al.passages):8,} {al.new_coverage:7.3f}"
+                    f" {al.earlier_coverage:7.3f} {al.similarity:5.2f} {al.work:11,}"
+                    f" {al.work / max(1, n):6.1f}  {'yes' if al.truncated else 'no'}",
+                    flush=True,
+                )
+
+
 # --------------------------------------------------------------------------- ablation
 
 
@@ -437,6 +585,13 @@ def main(argv: list[str] | None = None) -> int:
     p_txt.add_argument("--queries", type=int, default=100)
     p_txt.add_argument("--seed", type=int, default=1)
     p_txt.add_argument("--script", choices=["en", "zh"], default="en")
+    p_aln = sub.add_parser("align", help="pairwise text alignment on adversarial texts")
+    p_aln.add_argument(
+        "--sizes", type=int, nargs="+", default=[5_000, 20_000, 80_000, 2**20, 4 * 2**20]
+    )
+    p_aln.add_argument("--families", nargs="+", choices=ALIGN_FAMILIES, default=ALIGN_FAMILIES)
+    p_aln.add_argument("--pairs", nargs="+", choices=ALIGN_PAIRS, default=ALIGN_PAIRS)
+    p_aln.add_argument("--no-memory", action="store_true", help="skip the tracemalloc run")
     p_abl = sub.add_parser("ablation", help="what each image signal adds, on a labelled set")
     p_abl.add_argument("dataset", type=Path)
     args = parser.parse_args(argv)
@@ -444,6 +599,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_images(args.sizes, args.queries, args.seed)
     elif args.what == "texts":
         bench_texts(args.sizes, args.queries, args.seed, args.script)
+    elif args.what == "align":
+        bench_align(args.sizes, args.families, args.pairs, not args.no_memory)
     else:
         ablation(args.dataset)
     return 0

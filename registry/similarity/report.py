@@ -13,7 +13,7 @@ from enum import StrEnum
 from .image import MIN_QUALITY, ImageEvidence, plausible
 from .text import TextAlignment
 
-ENGINE_VERSION = "1.0.0"
+ENGINE_VERSION = "1.1.0"
 
 # Images: a whole-picture pHash within this distance is a copy on its own; any variant or region
 # within the stricter one; otherwise key points must confirm a candidate found within RETRIEVE.
@@ -126,6 +126,7 @@ def judge_text(al: TextAlignment, cjk: bool) -> tuple[float, Band, list[Signal]]
         return None
     unit = 2 if cjk else 1
     longest = max(p.tokens for p in al.passages)
+    count = max(al.passage_count, len(al.passages))
     short_copy = al.matched_tokens >= TEXT_SHORT_TOKENS * unit and (
         al.new_coverage >= TEXT_SHORT_COVERAGE
     )
@@ -135,14 +136,16 @@ def judge_text(al: TextAlignment, cjk: bool) -> tuple[float, Band, list[Signal]]
         and longest >= TEXT_LONGEST_PASSAGE * unit
     )
     paragraph = any(p.tokens >= TEXT_PARAGRAPH * unit and p.similarity >= 0.8 for p in al.passages)
-    if not (short_copy or long_copy or paragraph):
+    # A comparison cut short by its work limit may have missed more: an examiner looks at it.
+    if not (short_copy or long_copy or paragraph or al.truncated):
         return None
     what = "characters" if cjk else "words"
+    listed = "" if count == len(al.passages) else f" (the {len(al.passages)} best listed)"
     signals = [
         Signal(
             "shared passages",
-            len(al.passages),
-            f"{len(al.passages)} passage(s), {al.matched_tokens} {what} in all, the longest"
+            count,
+            f"{count} passage(s){listed}, {al.matched_tokens} {what} in all, the longest"
             f" {longest} {what}",
         ),
         Signal(
@@ -161,6 +164,16 @@ def judge_text(al: TextAlignment, cjk: bool) -> tuple[float, Band, list[Signal]]
             f"the passages agree {al.similarity:.0%} (rapidfuzz ratio)",
         ),
     ]
+    if al.truncated:
+        signals.append(
+            Signal(
+                "comparison cut short",
+                al.work,
+                "the comparison stopped at its work limit, so the works may share more than"
+                " these passages",
+            )
+        )
     score = round(al.similarity * max(al.new_coverage, al.earlier_coverage), 3)
-    strong = al.similarity >= 0.85 and max(al.new_coverage, al.earlier_coverage) >= 0.5
+    copied = short_copy or long_copy or paragraph
+    strong = copied and al.similarity >= 0.85 and max(al.new_coverage, al.earlier_coverage) >= 0.5
     return score, Band.STRONG if strong else Band.REVIEW, signals
