@@ -752,6 +752,27 @@ def _decode_webp(data: bytes, walk: _Walk) -> None:
             raise _damaged("its WebP image data is corrupt or cut short")
 
 
+#: An animation's frames, each decoded in full, may add up to this many times the pixel limit.
+ANIMATION_PIXELS = 4
+
+
+def _check_animation(data: bytes, walk: _Walk, max_pixels: int) -> None:
+    """Refuse a WebP animation whose frames add up to more pixels than ANIMATION_PIXELS times
+    the limit: each frame is decoded to be checked, and a few bytes can repeat a frame
+    thousands of times."""
+    total = 0
+    for start, _end in walk.frames:
+        width = int.from_bytes(data[start + 6 : start + 9], "little") + 1
+        height = int.from_bytes(data[start + 9 : start + 12], "little") + 1
+        total += width * height
+    if total > ANIMATION_PIXELS * max_pixels:
+        raise DepositRejected(
+            f"The animation's {len(walk.frames):,} frames add up to {_megapixels(total)}; "
+            f"they may add up to {_megapixels(ANIMATION_PIXELS * max_pixels)}. Shorten it or "
+            "scale it down, or upload one picture of it."
+        )
+
+
 _OUT_OF_MEMORY = ImageFile.ERRORS[-9]  # "out of memory error"
 
 
@@ -759,6 +780,8 @@ def inspect_image(path: Path, *, max_pixels: int) -> DepositInfo:
     """Decode the image at ``path`` completely; raise DepositRejected when it is not acceptable."""
     data = path.read_bytes()
     walk = _walk(data)
+    if walk is not None and walk.frames:
+        _check_animation(data, walk, max_pixels)
     with warnings.catch_warnings():
         # Pillow warns of odd metadata ("Corrupt EXIF data"): the provenance readers report it;
         # here it is no reason to refuse, nor (with warnings as errors) to fail.

@@ -9,7 +9,8 @@ a spawned process would have to rebuild) under three limits:
 - CPU time, through ``RLIMIT_CPU``: past the budget the kernel sends SIGXCPU, which stops the
   work at the next Python instruction; one second later SIGKILL ends it whatever it is doing;
 - memory, through ``RLIMIT_DATA`` counted from what the child inherited: an allocation past the
-  budget fails (``MemoryError``) instead of pushing the machine into swap;
+  budget fails (``MemoryError``) instead of pushing the machine into swap. The limit counts new
+  mappings, so memory the parent had freed (and still holds) can be used on top of the budget;
 - wall time, by the parent, which kills a child that runs past it (waiting on a lock, say).
 
 Pebble runs the child and carries its result or exception back. Whatever the child raises
@@ -96,23 +97,6 @@ def _vm_data() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
-
-
-def _large_blocks_mapped() -> None:
-    """Make glibc give every large allocation (128 KB or more: picture buffers, arrays) pages of
-    its own, as it does by default until a large block is freed. RLIMIT_DATA counts new
-    mappings only: without this, a large buffer could be carved out of memory the parent had
-    freed, and escape the budget."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None)
-        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
-    except (OSError, AttributeError):  # not glibc: the budget is as RLIMIT_DATA counts it
-        pass
-
-
 def _on_cpu_limit(_signum: int, _frame: object) -> None:
     raise CpuSpent
 
@@ -128,7 +112,6 @@ def limit_current_process(budget: Budget) -> None:
     if hard != resource.RLIM_INFINITY:
         memory = min(memory, hard)
     resource.setrlimit(resource.RLIMIT_DATA, (memory, hard))
-    _large_blocks_mapped()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a task killed for its budget dumps nothing
     signal.signal(signal.SIGXCPU, _on_cpu_limit)
 

@@ -398,7 +398,8 @@ def budget_refusal(exc: BudgetExceeded, what: str) -> Problem:
     if exc.resource == "memory":
         cost = f"more than {exc.budget.memory_bytes // (1024 * 1024):,} MB of memory"
     else:
-        cost = f"more than {exc.budget.cpu_seconds:g} seconds of processing"
+        seconds = exc.budget.cpu_seconds
+        cost = f"more than {seconds:g} second{'' if seconds == 1 else 's'} of processing"
     return Problem(
         "deposit",
         f"{what} would take {cost}, the most the registry gives one upload. Files like this are "

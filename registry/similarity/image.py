@@ -22,7 +22,12 @@ import cv2
 import imagehash
 import numpy as np
 import pdqhash
+import scipy.fftpack  # noqa: F401  (see below)
 from PIL import Image
+
+# imagehash.phash imports scipy.fftpack on its first call. It is imported here instead, once per
+# process: a child forked to check one upload (registry.sandbox) then inherits it rather than
+# loading SciPy and starting its BLAS threads inside a memory budget.
 
 #: Longest side an image is scaled to before hashing and feature extraction.
 WORK_SIZE = 512
