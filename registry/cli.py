@@ -272,7 +272,12 @@ def verify_log(key_file: Path | None, checkpoints: tuple[Path, ...], deposits: b
         kept.append((f"The checkpoint this instance published ({published})", _read(published)))
     kept.extend((str(path), _read(path)) for path in checkpoints)
     with _session() as session:
-        audit = transparency.verify(session, public_key, kept)
+        audit = transparency.verify(
+            session,
+            public_key,
+            kept,
+            published_missing=log.checkpoint_dir is not None and published is None,
+        )
         store_audit = transparency.verify_deposits(session, ext().store) if deposits else None
     latest = audit.latest
     click.echo(
@@ -317,7 +322,12 @@ def backup(dest: Path) -> None:
 
     try:
         manifest = maintenance.backup(
-            ext().engine, ext().store, ext().log.key, dest, progress=click.echo
+            ext().engine,
+            ext().store,
+            ext().log.key,
+            dest,
+            checkpoints=ext().log.checkpoint_dir,
+            progress=click.echo,
         )
     except maintenance.MaintenanceError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -343,6 +353,7 @@ def restore(source: Path) -> None:
             ext().engine,
             ext().store,
             Path(current_app.config["REGISTRY_LOG_KEY_PATH"]),
+            checkpoints=ext().log.checkpoint_dir,
             progress=click.echo,
         )
     except maintenance.MaintenanceError as exc:

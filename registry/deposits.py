@@ -33,6 +33,7 @@ import re
 import struct
 import tempfile
 import warnings
+import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ import webp
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .domain.vocabulary import DepositKind
+from .similarity.image import ORIENTATIONS
 
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 _OPENED_AS = {**IMAGE_FORMATS, "MPO": "image/jpeg"}  # Pillow opens a JPEG with an MPF index so
@@ -97,10 +99,12 @@ def _damaged(detail: str) -> DepositRejected:
 
 @dataclass
 class _Metadata:
-    """What a file's metadata adds up to, checked block by block as the container is walked."""
+    """What a file's metadata adds up to, checked block by block as the container is walked
+    (and its JPEG scans, all its pictures together)."""
 
     blocks: int = 0
     total: int = 0
+    scans: int = 0
 
     def block(self, carrier: str, size: int) -> None:
         self.blocks += 1
@@ -448,6 +452,13 @@ def _check_jpeg(data: bytes, meta: _Metadata, start: int = 0) -> _Jpeg:
         pos = end
         if code == 0xDA:  # start of scan: entropy-coded data runs to the next real marker
             scans += 1
+            meta.scans += 1
+            if meta.scans > MAX_JPEG_SCANS * 2:  # a multi-picture file's pictures together
+                raise DepositRejected(
+                    f"The JPEG file's pictures are written in more than {MAX_JPEG_SCANS * 2} "
+                    "scans together (passes over a picture, each of which must be decoded in "
+                    "full). Export the main picture as an ordinary JPEG and upload it again."
+                )
             if scans > MAX_JPEG_SCANS:
                 raise DepositRejected(
                     f"The JPEG image is written in more than {MAX_JPEG_SCANS} scans (passes "
@@ -590,6 +601,13 @@ def _walk(data: bytes) -> _Walk | None:
             f"The file has {human_size(extra)} of other data after the end of the image (another "
             "file may be hidden in it). Export the image again so that the file holds the image "
             "alone."
+        )
+    if zipfile.is_zipfile(io.BytesIO(data)):
+        # A ZIP's directory can hide in the image data itself (a PNG's uncompressed deflate
+        # blocks, say), where no segment is looked into: ask the reader a ZIP tool would use.
+        raise DepositRejected(
+            "A ZIP archive is hidden in the image: a ZIP tool would open this file as an "
+            "archive. Export the image again so that the file holds the image alone."
         )
     return walk
 
@@ -869,6 +887,15 @@ _VISIBLE = re.compile(
 )
 
 
+def stored_text(data: bytes) -> str:
+    """The text of a text deposit already accepted (UTF-8, an optional BOM), for reading it
+    back: the rules of ``decode_text`` judged it when it was filed, and rules made since do not
+    make a registered text unreadable."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return data.decode("utf-8", "replace")
+
+
 def decode_text(data: bytes) -> str:
     """The text in ``data`` (UTF-8, an optional BOM); raise DepositRejected when it is not one."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -942,17 +969,6 @@ def inspect(
         ) from error
 
 
-_ORIENTATIONS = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}  # EXIF orientation -> the turn that shows the picture upright, as ImageOps.exif_transpose
-
-
 def _webp_thumbnail(source: Path | BinaryIO, im: Image.Image, max_side: int) -> Image.Image | None:
     """A still WebP decoded by libwebp straight at thumbnail size; None to leave it to Pillow."""
     if getattr(im, "is_animated", False):
@@ -984,8 +1000,8 @@ def make_thumbnail(source: Path | BinaryIO, target: Path, *, max_side: int) -> N
         if small is None:
             im.thumbnail((max_side, max_side))
             small = im
-        if orientation in _ORIENTATIONS:
-            small = small.transpose(_ORIENTATIONS[orientation])
+        if orientation in ORIENTATIONS:
+            small = small.transpose(ORIENTATIONS[orientation])
         if small.mode not in {"RGB", "RGBA"}:
             small = small.convert("RGBA" if "A" in small.getbands() else "RGB")
         target.parent.mkdir(parents=True, exist_ok=True)

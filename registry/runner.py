@@ -25,12 +25,21 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import sandbox
+from .deposits import make_thumbnail
+from .domain.declaration import Problem
 from .sandbox import Budget, BudgetExceeded
-from .services.filing import FilingRejected, budget_refusal, too_large
-from .storage import DepositTooLarge
+from .services.filing import (
+    SEARCHING,
+    FilingRejected,
+    ReadingUnavailable,
+    budget_refusal,
+    stage_upload,
+)
+from .services.matching import NOTHING_TO_SEARCH
+from .storage import StagedFile
 
 if TYPE_CHECKING:
     from rq import Queue
@@ -106,6 +115,7 @@ class Runner:
         """The checks of ``registration_id`` in a child process under the check budget."""
         from .worker import run_check
 
+        self.warm()
         future = sandbox.start(
             run_check,
             self.ext,
@@ -154,64 +164,63 @@ class Runner:
         """Which registered works ``upload`` matches (see ``matching.reverse_search``), decoded
         and matched off this process under the search budget.
 
-        Raises ``filing.FilingRejected`` for an upload the registry does not accept or one that
-        runs out of its budget, and SearchUnavailable when the workers do not answer in time."""
-        if self.search_queue is not None:
-            try:
-                return self._queued_search(upload)
-            except (SearchUnavailable, FilingRejected):
-                raise
-            except Exception:  # the queue is down: search here rather than fail
-                log.exception("could not queue a reverse search; running it here")
-        from .worker import run_search
+        The upload is staged here first (size-limited, nothing decoded), where the workers read
+        deposits; the search then runs in a worker, or (without a queue, or with the queue
+        down) in a child process. Raises ``filing.FilingRejected`` for an upload the registry
+        does not accept or one that runs out of its budget, and SearchUnavailable when the
+        workers do not answer in time."""
+        with stage_upload(self.ext.store, self.ext.limits, upload) as staged:
+            if staged is None:
+                raise FilingRejected([Problem("deposit", NOTHING_TO_SEARCH)])
+            pasted = upload.file is None
+            if self.search_queue is not None:
+                try:
+                    return self._queued_search(staged, pasted)
+                except (SearchUnavailable, FilingRejected):
+                    raise
+                except Exception:  # the queue is down: search here rather than fail
+                    log.exception("could not queue a reverse search; running it here")
+            return self._local_search(staged, pasted)
+
+    def _local_search(self, staged: StagedFile, pasted: bool) -> ReverseResult:
+        from .worker import run_search, staged_as_upload
 
         # The whole search is budgeted at once; the child's scratch folder is made and removed
         # here, so that a child killed for its budget leaves nothing behind.
         limits = replace(self.ext.limits, budget=None)
         scratch = Path(tempfile.mkdtemp(prefix="registry-search-"))
         try:
-            result, _used = sandbox.run(
-                run_search,
-                self.ext,
-                limits,
-                upload,
-                scratch,
-                budget=self.budgets.search,
-                hold=self.ext.matcher.lock,
-            )
+            with staged_as_upload(staged.path, pasted) as upload:
+                self.warm()
+                result, _used = sandbox.run(
+                    run_search,
+                    self.ext,
+                    limits,
+                    upload,
+                    scratch,
+                    budget=self.budgets.search,
+                    hold=self.ext.matcher.lock,
+                )
         except BudgetExceeded as exc:
             if exc.resource in ("time", "crash"):
                 log.error("a reverse search ran out of its %s budget", exc.resource)
                 raise SearchUnavailable(str(exc)) from None
-            raise FilingRejected([budget_refusal(exc, "Searching for this file")]) from None
+            raise FilingRejected([budget_refusal(exc, SEARCHING)]) from None
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         return result
 
-    def _queued_search(self, upload: DepositUpload) -> ReverseResult:
-        """Stage the upload where the workers read deposits, queue the search, wait for it."""
+    def _queued_search(self, staged: StagedFile, pasted: bool) -> ReverseResult:
+        """Queue the search of the staged upload, and wait for it."""
         from .worker import enqueue_search, search_outcome
 
-        store, limits, budget = self.ext.store, self.ext.limits, self.budgets.search
-        pasted = upload.file is None
+        budget = self.budgets.search
+        scratch = staged.path.with_name(staged.path.name + ".d")  # the worker's
         try:
-            staging = (
-                store.stage_bytes(
-                    (upload.pasted_text or "").encode("utf-8", "surrogatepass"),
-                    limit=limits.max_text_bytes,
-                )
-                if pasted
-                else store.stage(upload.file, limit=limits.max_deposit_bytes)
-            )
-            with staging as staged:
-                scratch = staged.path.with_name(staged.path.name + ".d")  # the worker's
-                try:
-                    job = enqueue_search(self.search_queue, staged.path.name, pasted, budget=budget)
-                    outcome = search_outcome(job, timeout=budget.wall_seconds + 5)
-                finally:
-                    shutil.rmtree(scratch, ignore_errors=True)
-        except DepositTooLarge as exc:
-            raise too_large(upload, exc) from None
+            job = enqueue_search(self.search_queue, staged.path.name, pasted, budget=budget)
+            outcome = search_outcome(job, timeout=budget.wall_seconds + 5)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         if outcome is None:
             raise SearchUnavailable("the reverse search was not answered in time")
         kind, value = outcome
@@ -220,3 +229,25 @@ class Runner:
         if kind == "rejected":
             raise FilingRejected(value)
         raise SearchUnavailable(str(value))
+
+    def thumbnail(self, source: BinaryIO, target: Path, *, max_side: int) -> None:
+        """Make ``target``, the thumbnail of the deposit open as ``source`` (see
+        ``deposits.make_thumbnail``), in a child process under the search budget: decoding a
+        picture costs what its file makes it cost, on a page view too. Raises
+        ``filing.ReadingUnavailable`` when it runs out of its budget."""
+        try:
+            sandbox.run(
+                make_thumbnail, source, target, max_side=max_side, budget=self.budgets.search
+            )
+        except BudgetExceeded as exc:
+            log.error("a thumbnail of %s ran out of its %s budget", target.name, exc.resource)
+            raise ReadingUnavailable(str(exc)) from None
+
+    def warm(self) -> None:
+        """Catch this process's match indexes up with the database, so that the children it
+        forks inherit them warm (each child catches up only what was filed since)."""
+        try:
+            with self.ext.session() as session, self.ext.matcher.lock:
+                self.ext.matcher.catch_up(session)
+        except Exception:  # the child meets (and reports) a database problem itself
+            log.exception("could not catch the match indexes up before forking")

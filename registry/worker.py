@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -175,37 +178,44 @@ def check_filing(registration_id: int, budget: Budget | None = None) -> str:
         )
 
 
+@contextmanager
+def staged_as_upload(path: Path, pasted: bool) -> Iterator[DepositUpload]:
+    """The upload staged at ``path`` as it was sent: a pasted text, or a file."""
+    from .services.filing import DepositUpload
+
+    with path.open("rb") as fh:
+        if pasted:
+            yield DepositUpload(pasted_text=fh.read().decode("utf-8", "surrogatepass"))
+        else:
+            yield DepositUpload(file=fh)
+
+
 def search_staged(name: str, pasted: bool, budget: Budget) -> tuple[str, Any]:
     """The job: a reverse search of the upload staged as ``name`` (see ``enqueue_search``);
     ("result", ReverseResult) or ("rejected", problems)."""
     from dataclasses import replace
 
-    from .services.filing import DepositUpload, FilingRejected, budget_refusal
+    from .services.filing import SEARCHING, FilingRejected, budget_refusal
 
     app = _application()
     ext = app.extensions["registry"]
     path = ext.store.tmp / name
+    scratch = ext.store.tmp / f"{name}.d"
     sandbox.limit_current_process(budget)
     try:
-        with app.app_context(), path.open("rb") as fh:
-            if pasted:
-                upload = DepositUpload(pasted_text=fh.read().decode("utf-8", "surrogatepass"))
-            else:
-                upload = DepositUpload(file=fh)
+        with app.app_context(), staged_as_upload(path, pasted) as upload:
             limits = replace(ext.limits, budget=None)
-            scratch = ext.store.tmp / f"{name}.d"
             return ("result", run_search(ext, limits, upload, scratch))
     except FileNotFoundError:
         return ("failed", "the search's upload was gone (the request had given up)")
     except FilingRejected as exc:
         return ("rejected", exc.problems)
     except sandbox.CpuSpent:
-        return ("rejected", [budget_refusal(sandbox.BudgetExceeded("cpu", budget), _SEARCHING)])
+        return ("rejected", [budget_refusal(sandbox.BudgetExceeded("cpu", budget), SEARCHING)])
     except MemoryError:
-        return ("rejected", [budget_refusal(sandbox.BudgetExceeded("memory", budget), _SEARCHING)])
-
-
-_SEARCHING = "Searching for this file"
+        return ("rejected", [budget_refusal(sandbox.BudgetExceeded("memory", budget), SEARCHING)])
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 class RegistryWorker(Worker):

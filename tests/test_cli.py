@@ -265,6 +265,17 @@ def test_verify_log_checks_a_checkpoint_kept_elsewhere(runner, client, session, 
     assert "rolled back" in bad.output
 
 
+def test_verify_log_says_when_the_instances_own_checkpoints_were_deleted(runner, app):
+    assert runner.invoke(args=["registry", "demo"]).exit_code == 0
+    folder = app.extensions["registry"].log.checkpoint_dir
+    assert (folder / "checkpoint").is_file()
+    for name in ("checkpoint", "checkpoints"):
+        (folder / name).unlink()
+    bad = runner.invoke(args=["registry", "verify-log"])
+    assert bad.exit_code == 1
+    assert "published no checkpoint" in bad.output and "were deleted" in bad.output
+
+
 def test_verify_log_with_deposits_names_each_missing_and_changed_file(runner, session, app):
     from registry.models import Deposit
 

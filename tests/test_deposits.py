@@ -690,3 +690,59 @@ def test_the_control_check_names_the_first_control_in_a_long_text():
     with pytest.raises(DepositRejected, match=r"such as U\+001B"):
         decode_text(text.encode())
     assert decode_text(("Gulls are other gulls.\u0085" * 180_000).encode())
+
+
+def test_a_zip_hidden_in_the_pixels_of_a_png_is_refused(tmp_path):
+    """The ZIP sits in an uncompressed deflate block of the image data, where no segment is
+    looked into; a ZIP tool would open the file as an archive."""
+    import io
+    import struct
+    import zipfile
+    import zlib
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("payload.txt", "hidden archive " * 10)
+    archive = buf.getvalue()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", len(archive), 1, 8, 0, 0, 0, 0)  # one grey row
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" + archive, 0))
+        + chunk(b"IEND", b"")
+    )
+    path = tmp_path / "polyglot.png"
+    path.write_bytes(png)
+    assert zipfile.ZipFile(path).namelist() == ["payload.txt"]  # it is an archive, too
+    with pytest.raises(DepositRejected, match="ZIP archive is hidden in the image"):
+        inspect(path, expected=None, **LIMITS)
+
+
+def test_a_stored_text_is_read_back_whatever_the_rules_say_now():
+    from registry.deposits import stored_text
+
+    invisible = "\u200b\u200e".encode()  # accepted once; nothing visible, so refused today
+    with pytest.raises(DepositRejected, match="no visible"):
+        decode_text(invisible)
+    assert stored_text(invisible) == "\u200b\u200e"
+    assert stored_text(b"\xef\xbb\xbfpoem") == "poem"
+
+
+def test_the_scan_limit_counts_every_picture_of_a_multi_picture_jpeg(tmp_path):
+    """Eight pictures of 30 scans each stay under the limit one by one, not together."""
+    from PIL import Image
+
+    progressive = seeds.encode(Image.new("RGB", (32, 24), (80, 90, 100)), "JPEG", progressive=True)
+    many = seeds.jpeg_with_scans(progressive, 30)
+    path = tmp_path / "eight.jpg"
+    path.write_bytes(seeds.multi_picture(many, *[many] * 7))
+    with pytest.raises(DepositRejected, match="scans together"):
+        inspect(path, expected=None, **LIMITS)
+    path.write_bytes(seeds.multi_picture(many, many))  # two: 60 scans
+    assert inspect(path, expected=None, **LIMITS).media_type == "image/jpeg"

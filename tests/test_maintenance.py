@@ -179,11 +179,19 @@ def test_cleanup_removes_only_old_unreferenced_files(app, runner, session, store
     store.tmp.mkdir(parents=True, exist_ok=True)
     stale_tmp = store.tmp / "upload-stale"
     stale_tmp.write_bytes(b"half an upload")
+    stale_scratch = store.tmp / "upload-abc.d"  # a killed worker's search folder
+    (stale_scratch / "tmp").mkdir(parents=True)
+    (stale_scratch / "tmp" / "upload-x").write_bytes(b"searched")
     thumbs = app.extensions["registry"].cache_dir / "thumbnails"
     thumbs.mkdir(parents=True, exist_ok=True)
     (thumbs / f"{orphan}-480.webp").write_bytes(b"thumb")
     old = time.time() - 7200
-    for path in (store.path_for(orphan), stale_tmp, store.path_for(kept.deposit_sha256)):
+    for path in (
+        store.path_for(orphan),
+        stale_tmp,
+        stale_scratch,
+        store.path_for(kept.deposit_sha256),
+    ):
         os.utime(path, (old, old))
 
     dry = runner.invoke(args=["registry", "cleanup", "--dry-run"])
@@ -192,11 +200,11 @@ def test_cleanup_removes_only_old_unreferenced_files(app, runner, session, store
 
     done = runner.invoke(args=["registry", "cleanup"])
     assert done.exit_code == 0, done.output
-    assert "Removed 1 unreferenced deposit(s), 1 stale temporary upload(s) and 1 thumbnail(s)" in (
+    assert "Removed 1 unreferenced deposit(s), 2 stale temporary upload(s) and 1 thumbnail(s)" in (
         done.output
     )
     assert "Kept 1 unreferenced file(s) younger than 3600 s" in done.output
-    assert not store.exists(orphan) and not stale_tmp.exists()
+    assert not store.exists(orphan) and not stale_tmp.exists() and not stale_scratch.exists()
     assert store.exists(young) and store.exists(kept.deposit_sha256)
     assert not (thumbs / f"{orphan}-480.webp").exists()
 

@@ -302,6 +302,27 @@ def test_when_the_queue_is_down_the_filing_is_checked_at_once(database_url, inst
         dispose(app)
 
 
+def test_when_the_queue_is_down_a_reverse_search_runs_here(database_url, instance_path):
+    app = make_app(
+        database_url,
+        instance_path,
+        REGISTRY_REDIS_URL="redis://127.0.0.1:1/0",  # nothing listens there
+        RATELIMIT_ENABLED=False,
+    )
+    try:
+        with _session(app) as s:
+            _, reg = _file(app, s)
+        response = _search(app, image_bytes("PNG", (96, 64), (200, 40, 40)))
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert response.get_json()["matches"][0]["number"] == reg.number
+        text = app.test_client().post(
+            "/api/v1/search/similar", json={"deposit": {"text": "A line\r\nand another.\r\n"}}
+        )
+        assert text.status_code == 200, text.get_data(as_text=True)
+    finally:
+        dispose(app)
+
+
 def test_rate_limits_kept_in_redis_hold_across_processes(database_url, tmp_path, redis_url):
     """Two application instances (as two gunicorn workers) count sign-ins in one budget."""
     # A client address of this test's own: the counts outlive the test in Redis.

@@ -347,21 +347,21 @@ def _database_room() -> Iterator[None]:
 
 
 @contextmanager
-def staged_upload(
-    store: DepositStore, limits: Limits, upload: DepositUpload, decl: Declaration
-) -> Iterator[_Incoming | None]:
-    """Stage, inspect and check the upload as a deposit; on exit the temporary file is gone
-    unless promoted. The reverse search checks its uploads with this too (in a scratch store).
+def stage_upload(
+    store: DepositStore, limits: Limits, upload: DepositUpload
+) -> Iterator[StagedFile | None]:
+    """Stage the upload in ``store``'s temporary folder, nothing decoded: one of a file or a
+    pasted text (its line ends made ``\n``), within its size limit; None when there is none.
+    On exit the temporary file is gone unless promoted.
 
-    Raises StorageUnavailable when the store's disk, or the database (while the caller writes
-    its rows inside this block), has no room or is read-only."""
+    Raises FilingRejected (both a file and a text, an empty file, a pasted text with U+FFFD, a
+    file or text over its limit) and StorageUnavailable (no room, or a read-only disk)."""
     if upload.file is not None and (upload.pasted_text or "").strip():
         raise FilingRejected(
             [Problem("deposit", "Either upload a file or paste the text, not both.")]
         )
     if upload.is_empty:
-        with _database_room():
-            yield None
+        yield None
         return
     if upload.file is not None:
         staging = store.stage(upload.file, limit=limits.max_deposit_bytes)
@@ -378,11 +378,25 @@ def staged_upload(
         with staging as staged:
             if staged.size == 0:
                 raise FilingRejected([Problem("deposit", "The file is empty.")])
-            info = _inspect(staged, limits, decl)
-            with _database_room():
-                yield _Incoming(staged, info)
+            yield staged
     except DepositTooLarge as exc:
         raise too_large(upload, exc) from exc
+
+
+@contextmanager
+def staged_upload(
+    store: DepositStore, limits: Limits, upload: DepositUpload, decl: Declaration
+) -> Iterator[_Incoming | None]:
+    """Stage (``stage_upload``), inspect and check the upload as a deposit; on exit the
+    temporary file is gone unless promoted. The reverse search checks its uploads with this too
+    (in a scratch store).
+
+    Raises StorageUnavailable when the store's disk, or the database (while the caller writes
+    its rows inside this block), has no room or is read-only."""
+    with stage_upload(store, limits, upload) as staged:
+        incoming = _Incoming(staged, _inspect(staged, limits, decl)) if staged else None
+        with _database_room():
+            yield incoming
 
 
 def too_large(upload: DepositUpload, exc: DepositTooLarge) -> FilingRejected:
@@ -390,6 +404,10 @@ def too_large(upload: DepositUpload, exc: DepositTooLarge) -> FilingRejected:
     what = "file" if upload.file is not None else "text"
     limit = deposit_rules.human_size(exc.limit)
     return FilingRejected([Problem("deposit", f"The {what} is larger than the limit of {limit}.")])
+
+
+#: What is being done when a reverse search runs out of its budget (see ``budget_refusal``).
+SEARCHING = "Searching for this file"
 
 
 def budget_refusal(exc: BudgetExceeded, what: str) -> Problem:
@@ -426,9 +444,20 @@ def _inspect(staged: StagedFile, limits: Limits, decl: Declaration) -> deposit_r
     except deposit_rules.DepositRejected as exc:
         raise FilingRejected([Problem("deposit", str(exc))]) from exc
     except BudgetExceeded as exc:
-        if exc.resource in ("time", "crash"):
+        if exc.resource in ("time", "crash"):  # the machine, not the file: say so
             log.error("inspecting an upload ran out of its %s budget", exc.resource)
+            raise ReadingUnavailable(str(exc)) from None
         raise FilingRejected([budget_refusal(exc, "Reading this file")]) from None
+
+
+class ReadingUnavailable(RuntimeError):
+    """An upload could not be read in its wall time or its reader died: the registry is busy,
+    not the file at fault; nothing was saved. ``MESSAGE`` is for the person who sent it."""
+
+    MESSAGE = (
+        "The registry could not finish reading your file just now (it is busy). Nothing was "
+        "saved: please try again in a minute."
+    )
 
 
 def _problems(
@@ -662,7 +691,7 @@ def deposit_text(store: DepositStore, deposit: Deposit) -> str:
     storage.DepositDamaged when the stored bytes are not the ones filed."""
     if deposit.kind != DepositKind.TEXT:
         raise ValueError("not a text deposit")
-    return deposit_rules.decode_text(store.read_verified(deposit.sha256))
+    return deposit_rules.stored_text(store.read_verified(deposit.sha256))
 
 
 _SUPPLEMENTABLE = {Status.REGISTERED.value, Status.REGISTERED_WITH_LIMITATION.value}

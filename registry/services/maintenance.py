@@ -37,6 +37,7 @@ MANIFEST = "MANIFEST.json"
 SQLITE_FILE = "registry.sqlite3"
 PG_FILE = "registry.pgdump"
 KEY_FILE = "log-signing-key.pem"
+CHECKPOINTS = "checkpoints"
 DEPOSITS = "deposits"
 FORMAT = 1
 
@@ -136,13 +137,17 @@ def backup(
     key: Ed25519PrivateKey,
     dest: Path,
     *,
+    checkpoints: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Manifest:
-    """Take a consistent online backup of the registry into the new folder ``dest``."""
+    """Take a consistent online backup of the registry into the new folder ``dest``; with the
+    folder where the log publishes its ``checkpoints``, those too."""
     say = progress or (lambda _m: None)
     if dest.exists() and any(dest.iterdir()):
         raise MaintenanceError(f"{dest} is not empty; back up into a new folder.")
     dest.mkdir(parents=True, exist_ok=True)
+    # The published checkpoints before the database: they then cover no more than the copy.
+    _copy_checkpoints(checkpoints, dest / CHECKPOINTS)
     kind = engine.dialect.name
     if kind == "sqlite":
         db_file = dest / SQLITE_FILE
@@ -283,9 +288,12 @@ def restore(
     store: DepositStore,
     key_path: Path,
     *,
+    checkpoints: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Manifest:
-    """Restore the backup in ``source`` into an empty registry: database, deposits, key.
+    """Restore the backup in ``source`` into an empty registry: database, deposits, key, and
+    (into ``checkpoints``, unless this instance has published a checkpoint of its own, which
+    then stays to show what the restore rolled back) the checkpoints it had published.
 
     ``key_path`` is where this registry reads its signing key; the backup's key is written
     there when no key file is present or it holds another key, as the log can only go on with
@@ -343,7 +351,24 @@ def restore(
         os.chmod(tmp, 0o600)
         os.replace(tmp, key_path)
         say(f"The log's signing key is now at {key_path}.")
+    if checkpoints is not None and not (checkpoints / "checkpoint").exists():
+        if _copy_checkpoints(source / CHECKPOINTS, checkpoints):
+            say(f"The log's published checkpoints are back in {checkpoints}.")
     return manifest
+
+
+def _copy_checkpoints(source: Path | None, target: Path) -> bool:
+    """Copy the log's published checkpoint and its history from ``source`` to ``target``;
+    False when there are none."""
+    if source is None:
+        return False
+    files = [source / name for name in ("checkpoint", "checkpoints")]
+    if not all(f.is_file() for f in files):
+        return False
+    target.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        shutil.copyfile(f, target / f.name)
+    return True
 
 
 @dataclass
@@ -397,11 +422,18 @@ def cleanup(
                 stat = path.stat()
             except FileNotFoundError:
                 continue
-            if path.is_file() and now - stat.st_mtime >= min_age_seconds:
+            if now - stat.st_mtime < min_age_seconds:
+                continue
+            if path.is_file():
                 temporary += 1
                 freed += stat.st_size
                 if not dry_run:
                     path.unlink(missing_ok=True)
+            elif path.is_dir():  # a reverse search's scratch folder, left by a killed worker
+                temporary += 1
+                freed += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+                if not dry_run:
+                    shutil.rmtree(path, ignore_errors=True)
     thumbnails = 0
     gone = set(removed)
     folder = cache_dir / "thumbnails"

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..db import writing
-from ..deposits import decode_text
+from ..deposits import decode_text, stored_text
 from ..domain.declaration import Declaration, Problem
 from ..domain.statuses import Status
 from ..domain.vocabulary import DepositKind, WorkCategory
@@ -44,6 +44,7 @@ from ..similarity.index import FingerprintIndex, HammingIndex
 from ..storage import DepositStore
 from .filing import DepositUpload, FilingRejected, Limits, staged_upload
 
+NOTHING_TO_SEARCH = "Choose an image or paste a text to search for."
 #: Earlier works verified pairwise per filing, at most.
 IMAGE_CANDIDATES = 8
 TEXT_CANDIDATES = 10
@@ -388,7 +389,7 @@ def _text_candidates(
     found = []
     for reg, dep in _earlier(session, candidates, exclude_id, TEXT_CANDIDATES):
         try:
-            earlier_text = decode_text(store.read_bytes(dep.sha256))
+            earlier_text = stored_text(store.read_bytes(dep.sha256))
         except (OSError, ValueError) as exc:
             log.warning(
                 "earlier deposit %s of %s unreadable, skipped: %s", dep.sha256, reg.number, exc
@@ -441,7 +442,7 @@ def _check_image(session, store, matcher, own, deposit) -> _Query:
 
 
 def _check_text(session, store, matcher, own, deposit) -> _Query:
-    text = decode_text(store.read_bytes(deposit.sha256))
+    text = stored_text(store.read_bytes(deposit.sha256))
     tokens, fps = _text_query(text)
     row = Fingerprint(
         registration_id=own.id,
@@ -531,9 +532,7 @@ def _read_search_upload(
         # A store of its own in the scratch folder: nothing reaches the deposit store.
         with staged_upload(DepositStore(folder), limits, upload, decl) as incoming:
             if incoming is None:
-                raise FilingRejected(
-                    [Problem("deposit", "Choose an image or paste a text to search for.")]
-                )
+                raise FilingRejected([Problem("deposit", NOTHING_TO_SEARCH)])
             path, sha = incoming.staged.path, incoming.staged.sha256
             if incoming.info.kind == DepositKind.IMAGE:
                 return _Searched(sha, _prepare_file(path))

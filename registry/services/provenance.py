@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from .. import provenance as prov
 from ..db import writing
-from ..deposits import decode_text
+from ..deposits import stored_text
 from ..domain.vocabulary import DepositKind
 from ..models import ProvenanceReport, Registration
 from ..storage import DepositStore
@@ -45,7 +45,7 @@ def inspect(
     if deposit.kind == DepositKind.IMAGE.value:
         found = _read_image(store, deposit)
     else:
-        found = prov.read_text(decode_text(store.read_bytes(deposit.sha256)))
+        found = prov.read_text(stored_text(store.read_bytes(deposit.sha256)))
     judged = prov.judge(
         found,
         declared_source_type=registration.digital_source_type,

@@ -513,6 +513,8 @@ def verify(
     session: Session,
     public_key: Ed25519PublicKey,
     checkpoints: Iterable[tuple[str, str | bytes]] = (),
+    *,
+    published_missing: bool = False,
 ) -> Audit:
     """Recompute every leaf from the events, filings and deposits it records, rebuild the tree
     in index order and compare it with every signed tree head; report any entry changed,
@@ -520,8 +522,9 @@ def verify(
     signed head and has none, any public status change missing from the log, and any
     registration whose status disagrees with its last logged event.
 
-    ``checkpoints`` are (label, text) pairs of checkpoints kept outside the database (each text
-    one or more signed notes): the log must contain each, which catches a rollback of the
+    ``published_missing`` says that the instance publishes checkpoints and its own file is not
+    there. ``checkpoints`` are (label, text) pairs of checkpoints kept outside the database (each
+    text one or more signed notes): the log must contain each, which catches a rollback of the
     newest entries or a rewrite even by someone who deleted or re-signed every head."""
     audit = Audit()
     original = aliased(Registration)
@@ -611,7 +614,13 @@ def verify(
         )
     elif not broken and merkle.frontier_root(_frontier(state)) != merkle.frontier_root(frontier):
         audit.problems.append("The log's recorded compact range does not match its entries.")
-    _check_heads_present(audit, heads, max(size, len(rows)), state.signed_from if state else 1)
+    signed_from = state.signed_from if state else 1
+    _check_heads_present(audit, heads, max(size, len(rows)), signed_from)
+    if published_missing and signed_from <= max(size, len(rows)):
+        audit.problems.append(
+            "This instance has published no checkpoint, though entries were appended since "
+            "every append publishes one: its checkpoint files were deleted."
+        )
     audit.problems.extend(_unlogged(session))
     audit.problems.extend(_status_disagreements(session, last_event))
     for label, data in checkpoints:

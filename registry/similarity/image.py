@@ -113,8 +113,8 @@ def pixel_sha256(image: Image.Image) -> str:
     return _pixel_digest(image, None)
 
 
-#: EXIF orientation -> the transposition that puts the picture upright (as ImageOps does).
-_ORIENTATION = {
+#: EXIF orientation -> the turn that shows the picture upright (as ImageOps.exif_transpose).
+ORIENTATIONS = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
     4: Image.Transpose.FLIP_TOP_BOTTOM,
@@ -128,7 +128,7 @@ _BAND_BYTES = 8 * 1024 * 1024  # pixels hashed a band of rows at a time, never a
 
 def _orientation(image: Image.Image) -> Image.Transpose | None:
     try:
-        return _ORIENTATION.get(int(image.getexif().get(0x0112, 1)))
+        return ORIENTATIONS.get(int(image.getexif().get(0x0112, 1)))
     except (TypeError, ValueError):
         return None
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, TooManyRequests
 
 from ..deposits import human_size
-from ..services.filing import database_has_no_room
+from ..services.filing import ReadingUnavailable, database_has_no_room
 from ..storage import StorageUnavailable
 from .limits import limiter
 
@@ -49,7 +49,7 @@ _CODES = {
     415: "unsupported_media_type",
     429: "rate_limited",
     500: "server_error",
-    503: "storage_unavailable",  # the only 503 the registry answers
+    503: "storage_unavailable",  # unless said otherwise (busy, search_unavailable)
 }
 
 
@@ -61,11 +61,14 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": body}
 
 
-def _page(code: int, message: str | None = None):  # type: ignore[no-untyped-def]
+def _page(  # type: ignore[no-untyped-def]
+    code: int, message: str | None = None, *, title: str | None = None, api_code: str | None = None
+):
     """The error page; under /api/ the same as a JSON error with a stable code."""
-    title, default = _TEXT.get(code, ("Error", ""))
+    default_title, default = _TEXT.get(code, ("Error", ""))
+    title = title or default_title
     if request.path.startswith("/api/"):
-        return error_body(_CODES.get(code, "error"), message or default or title), code
+        return error_body(api_code or _CODES.get(code, "error"), message or default or title), code
     return render_template("error.html", code=code, title=title, message=message or default), code
 
 
@@ -163,6 +166,14 @@ def init_app(app: Flask) -> None:
         )
         body, code = _page(503, str(exc))  # JSON under /api/, the error page elsewhere
         return body, code, {"Retry-After": str(STORAGE_RETRY_AFTER)}
+
+    @app.errorhandler(ReadingUnavailable)
+    def _busy(exc: ReadingUnavailable):  # type: ignore[no-untyped-def]
+        app.logger.error("Could not read an upload (%s %s): %s", request.method, request.path, exc)
+        body, code = _page(
+            503, ReadingUnavailable.MESSAGE, title="The registry is busy", api_code="busy"
+        )
+        return body, code, {"Retry-After": "30"}
 
     @app.errorhandler(DBAPIError)
     def _database(exc: DBAPIError):  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 from flask import (
@@ -17,7 +18,6 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from ..deposits import make_thumbnail
 from ..domain.declaration import AiTool
 from ..domain.statuses import Status
 from ..domain.vocabulary import ContributionCategory, DepositKind
@@ -244,6 +244,8 @@ def deposit(uid: str):  # type: ignore[no-untyped-def]
         etag=dep.sha256,
         max_age=0,
     )
+    # the bytes verified are those of the open file, whose size Werkzeug cannot read itself
+    response.content_length = os.fstat(verified.fileno()).st_size
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
@@ -278,7 +280,7 @@ def _send_thumbnail(sha: str, number: str | None):  # type: ignore[no-untyped-de
         return _damaged(exc, number)
     with verified:
         if not cached.exists():
-            make_thumbnail(verified, cached, max_side=THUMBNAIL_SIDE)
+            ext().runner.thumbnail(verified, cached, max_side=THUMBNAIL_SIDE)
     response = send_file(cached, mimetype="image/webp", etag=sha, max_age=0)
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response

@@ -137,3 +137,20 @@ def test_a_reverse_search_that_costs_too_much_is_refused(tight):
     error = api.get_json()["error"]
     assert error["code"] == "invalid_deposit" and "1 second of processing" in error["message"]
     assert stored_files(tight.extensions["registry"].store) == []
+
+
+def test_an_upload_the_registry_cannot_read_in_time_is_a_503_not_the_files_fault(tight):
+    """Past its wall time (a busy machine), reading an upload is the registry's failure: a 503
+    that says so and asks to try again, nothing saved."""
+    ext = tight.extensions["registry"]
+    ext.limits = replace(
+        ext.limits, budget=Budget(cpu_seconds=30, memory_bytes=64 * MB, wall_seconds=0.5)
+    )
+    client = _signed_in(tight)
+    response = post_filing(client, declaration(), file=(io.BytesIO(_long_animation()), "a.webp"))
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    page = response.get_data(as_text=True)
+    assert "could not finish reading your file just now" in page and "costly" not in page
+    with ext.session() as session:
+        assert count(session, Registration) == 0 and count(session, Deposit) == 0
+    assert stored_files(ext.store) == []

@@ -31,6 +31,7 @@ def test_an_intact_deposit_is_served_with_its_hash_as_etag(client, auth, owner, 
     response = client.get(f"/filings/{image.uid}/deposit")
     assert response.status_code == 200
     assert response.get_data() == store.read_bytes(image.deposit_sha256)
+    assert response.content_length == len(store.read_bytes(image.deposit_sha256))
     assert response.headers["ETag"] == f'"{image.deposit_sha256}"'
     assert client.get(f"/filings/{image.uid}/thumbnail").status_code == 200
 
