@@ -40,11 +40,10 @@ from pathlib import Path
 from typing import BinaryIO
 from xml.parsers import expat
 
-import webp
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .domain.vocabulary import DepositKind
-from .similarity.image import ORIENTATIONS
+from .similarity.image import ORIENTATIONS, decode_webp_scaled
 
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 _OPENED_AS = {**IMAGE_FORMATS, "MPO": "image/jpeg"}  # Pillow opens a JPEG with an MPF index so
@@ -703,42 +702,6 @@ def _check_jpeg_pictures(data: bytes, walk: _Walk, max_pixels: int) -> None:
             _load_reduced(picture)
 
 
-# libwebp's WebPDecode, which scales as it decodes (Pillow does not ask it to), through the
-# ``webp`` package: cffi bindings compiled against libwebp's headers, with libwebp in the wheel.
-# Its declaration of WebPDecoderOptions names only ``use_threads``; the three fields that ask for
-# scaling (use_scaling, scaled_width, scaled_height) are the ints just before it in decode.h, as
-# they have been since its ABI 2.0, and are found from where the compiler put ``use_threads``.
-# Were they ever elsewhere, libwebp would decode at full size, find the buffer too small and
-# answer VP8_STATUS_INVALID_PARAM, which only the caller's parameters cause, never a file's
-# bytes: that is raised, not taken for damage, so every WebP test would fail.
-_SCALING = webp.ffi.offsetof("WebPDecoderOptions", "use_threads") // webp.ffi.sizeof("int") - 3
-
-
-def _webp_decode(blob: bytes, size: tuple[int, int], mode: str) -> bytes | None:
-    """Decode ``blob`` (a still WebP) scaled to ``size`` as ``mode`` ("RGB" or "RGBA"); the
-    pixels, or None when libwebp finds it broken."""
-    ffi, lib = webp.ffi, webp.lib
-    config = webp.WebPDecoderConfig.new()
-    width, height = size
-    channels = len(mode)
-    pixels = ffi.new("uint8_t[]", width * height * channels)
-    options = ffi.cast("int *", ffi.addressof(config.ptr, "options"))
-    options[_SCALING : _SCALING + 3] = [1, width, height]
-    output = config.output
-    output.colorspace = lib.MODE_RGBA if mode == "RGBA" else lib.MODE_RGB
-    output.is_external_memory = 1
-    output.u.RGBA.rgba = pixels
-    output.u.RGBA.stride = width * channels
-    output.u.RGBA.size = len(pixels)
-    status = lib.WebPDecode(ffi.from_buffer(blob), len(blob), config.ptr)
-    lib.WebPFreeDecBuffer(ffi.addressof(config.ptr, "output"))
-    if status == lib.VP8_STATUS_INVALID_PARAM:
-        raise RuntimeError(f"libwebp refused to decode at {width} × {height} into the buffer given")
-    if status == lib.VP8_STATUS_OUT_OF_MEMORY:  # the memory budget, not the file (see sandbox)
-        raise MemoryError("libwebp ran out of memory")
-    return ffi.buffer(pixels)[:] if status == lib.VP8_STATUS_OK else None
-
-
 def _webp_stills(data: bytes, walk: _Walk) -> list[bytes]:
     """The file as still WebPs libwebp can decode: itself, or each animation frame's
     bitstream (its alpha with it) in a file of its own."""
@@ -766,7 +729,7 @@ def _webp_stills(data: bytes, walk: _Walk) -> list[bytes]:
 
 def _decode_webp(data: bytes, walk: _Walk) -> None:
     for still in _webp_stills(data, walk):
-        if _webp_decode(still, (1, 1), "RGBA") is None:
+        if decode_webp_scaled(still, (1, 1), "RGBA") is None:
             raise _damaged("its WebP image data is corrupt or cut short")
 
 
@@ -984,7 +947,7 @@ def _webp_thumbnail(source: Path | BinaryIO, im: Image.Image, max_side: int) -> 
         source.seek(0)
         data = source.read()
         source.seek(at)
-    pixels = _webp_decode(data, size, mode)
+    pixels = decode_webp_scaled(data, size, mode)
     return None if pixels is None else Image.frombytes(mode, size, pixels)
 
 

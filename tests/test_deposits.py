@@ -574,15 +574,17 @@ def test_every_frame_of_an_animated_webp_is_decoded(tmp_path):
 @pytest.mark.parametrize(("mode", "colour"), [("RGB", (200, 40, 90)), ("RGBA", (255, 0, 255, 128))])
 def test_libwebp_decodes_a_webp_at_the_size_asked(mode, colour):
     data = encoded(Image.new(mode, (640, 480), colour), "WEBP", lossless=True)
-    assert deposits._webp_decode(data, (64, 48), mode) == bytes(colour) * 64 * 48
-    assert deposits._webp_decode(data, (1, 1), mode) == bytes(colour)
+    assert deposits.decode_webp_scaled(data, (64, 48), mode) == bytes(colour) * 64 * 48
+    assert deposits.decode_webp_scaled(data, (1, 1), mode) == bytes(colour)
 
 
 @pytest.mark.parametrize("shift", [-3, 1])
 def test_scaling_options_out_of_place_fail_loudly_not_as_damage(tmp_path, monkeypatch, shift):
     """Were the options that ask libwebp to scale ever elsewhere in its WebPDecoderOptions than
     where deposits writes them, no WebP would be refused as damaged: the decoding raises."""
-    monkeypatch.setattr(deposits, "_SCALING", deposits._SCALING + shift)
+    from registry.similarity import image as image_engine
+
+    monkeypatch.setattr(image_engine, "_SCALING", image_engine._SCALING + shift)
     data = encoded(scene(16, (40, 30)), "WEBP", lossless=True)
     with pytest.raises(RuntimeError, match="refused to decode at 1 × 1"):
         check(tmp_path, data, DepositKind.IMAGE)

@@ -23,6 +23,7 @@ import imagehash
 import numpy as np
 import pdqhash
 import scipy.fftpack  # noqa: F401  (see below)
+import webp
 from PIL import Image
 
 # imagehash.phash imports scipy.fftpack on its first call. It is imported here instead, once per
@@ -190,6 +191,16 @@ def _scaled(image: Image.Image, lo: float, hi: float) -> Image.Image:
     return Image.fromarray(scaled.round().astype(np.uint8), "L")
 
 
+def _banded_eight_bit(image: Image.Image, lo: float, hi: float) -> Image.Image:
+    """``_scaled`` a band of rows at a time, into one 8-bit grey picture."""
+    out = Image.new("L", image.size)
+    rows = max(1, _BAND_BYTES // (8 * image.width))
+    for y0 in range(0, image.height, rows):
+        box = (0, y0, image.width, min(image.height, y0 + rows))
+        out.paste(_scaled(image.crop(box), lo, hi), box[:2])
+    return out
+
+
 def _eight_bit(image: Image.Image) -> Image.Image:
     """16-bit and floating-point greys scaled into 8 bits (Pillow would clip them to white)."""
     scale = _eight_bit_scale(image)
@@ -218,14 +229,66 @@ def _working(image: Image.Image, method: Image.Transpose | None) -> Image.Image:
     (box filter), then turned and converted, then resized as ``thumbnail`` does."""
     factor = max(image.size) // (2 * WORK_SIZE)
     if factor > 1:
-        if image.mode not in _REDUCIBLE or "transparency" in image.info:
-            image = _rgb(image)  # palettes, 16-bit greys, CMYK: converted once at full size
+        if (scale := _eight_bit_scale(image)) is not None:
+            image = _banded_eight_bit(image, *scale)  # 1 byte a pixel, never 8 as floats
+        elif image.mode not in _REDUCIBLE or "transparency" in image.info:
+            image = _rgb(image)  # palettes, CMYK: converted once at full size
         image = image.reduce(factor)
     if method is not None:
         image = image.transpose(method)
     picture = _rgb(image)
     picture.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BILINEAR)
     return picture
+
+
+# libwebp's WebPDecode, which scales as it decodes (Pillow does not ask it to), through the
+# ``webp`` package: cffi bindings compiled against libwebp's headers, with libwebp in the wheel.
+# Its declaration of WebPDecoderOptions names only ``use_threads``; the three fields that ask for
+# scaling (use_scaling, scaled_width, scaled_height) are the ints just before it in decode.h, as
+# they have been since its ABI 2.0, and are found from where the compiler put ``use_threads``.
+# Were they ever elsewhere, libwebp would decode at full size, find the buffer too small and
+# answer VP8_STATUS_INVALID_PARAM, which only the caller's parameters cause, never a file's
+# bytes: that is raised, not taken for damage, so every WebP test would fail.
+_SCALING = webp.ffi.offsetof("WebPDecoderOptions", "use_threads") // webp.ffi.sizeof("int") - 3
+
+
+def decode_webp_scaled(blob: bytes, size: tuple[int, int], mode: str) -> bytes | None:
+    """Decode ``blob`` (a still WebP) scaled to ``size`` as ``mode`` ("RGB" or "RGBA"); the
+    pixels, or None when libwebp finds it broken."""
+    ffi, lib = webp.ffi, webp.lib
+    config = webp.WebPDecoderConfig.new()
+    width, height = size
+    channels = len(mode)
+    pixels = ffi.new("uint8_t[]", width * height * channels)
+    options = ffi.cast("int *", ffi.addressof(config.ptr, "options"))
+    options[_SCALING : _SCALING + 3] = [1, width, height]
+    output = config.output
+    output.colorspace = lib.MODE_RGBA if mode == "RGBA" else lib.MODE_RGB
+    output.is_external_memory = 1
+    output.u.RGBA.rgba = pixels
+    output.u.RGBA.stride = width * channels
+    output.u.RGBA.size = len(pixels)
+    status = lib.WebPDecode(ffi.from_buffer(blob), len(blob), config.ptr)
+    lib.WebPFreeDecBuffer(ffi.addressof(config.ptr, "output"))
+    if status == lib.VP8_STATUS_INVALID_PARAM:
+        raise RuntimeError(f"libwebp refused to decode at {width} × {height} into the buffer given")
+    if status == lib.VP8_STATUS_OUT_OF_MEMORY:  # a memory budget, not the file
+        raise MemoryError("libwebp ran out of memory")
+    return ffi.buffer(pixels)[:] if status == lib.VP8_STATUS_OK else None
+
+
+def _earlier_webp(image: Image.Image) -> Image.Image | None:
+    """A still WebP decoded by libwebp straight at twice the working size (an earlier work,
+    whose pixel hash is stored): a fraction of Pillow's full decode, which holds the canvas
+    several times over. None for an animation or what libwebp cannot decode, left to Pillow."""
+    if getattr(image, "is_animated", False) or image.fp is None:
+        return None
+    scale = min(1.0, 2 * WORK_SIZE / max(image.size))
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    mode = "RGBA" if image.mode == "RGBA" else "RGB"
+    image.fp.seek(0)
+    pixels = decode_webp_scaled(image.fp.read(), size, mode)
+    return None if pixels is None else Image.frombytes(mode, size, pixels)
 
 
 def decode_for_engine(image: Image.Image, *, pixel_hash: bool = True) -> tuple[Image.Image, str]:
@@ -237,6 +300,8 @@ def decode_for_engine(image: Image.Image, *, pixel_hash: bool = True) -> tuple[I
     decoded once at full size, hashed a band at a time and shrunk: one full-size buffer, the
     decoder's own, is the most this holds."""
     method = _orientation(image)
+    if not pixel_hash and image.format == "WEBP" and (small := _earlier_webp(image)) is not None:
+        return _working(small, method), ""
     if not pixel_hash and image.format == "JPEG":
         image.draft("RGB", (2 * WORK_SIZE, 2 * WORK_SIZE))
     image.load()
