@@ -64,7 +64,7 @@ class DepositInfo:
 
 
 def _megapixels(n: int) -> str:
-    return f"{n / 1_000_000:.0f} million pixels"
+    return f"{n / 1_000_000:,.0f} million pixels"
 
 
 def human_size(n: int) -> str:

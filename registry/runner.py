@@ -188,7 +188,7 @@ class Runner:
         # The whole search is budgeted at once; the child's scratch folder is made and removed
         # here, so that a child killed for its budget leaves nothing behind.
         limits = replace(self.ext.limits, budget=None)
-        scratch = Path(tempfile.mkdtemp(prefix="registry-search-"))
+        scratch = Path(tempfile.mkdtemp(prefix="search-", suffix=".d", dir=staged.path.parent))
         try:
             with staged_as_upload(staged.path, pasted) as upload:
                 self.warm()

@@ -154,3 +154,29 @@ def test_an_upload_the_registry_cannot_read_in_time_is_a_503_not_the_files_fault
     with ext.session() as session:
         assert count(session, Registration) == 0 and count(session, Deposit) == 0
     assert stored_files(ext.store) == []
+
+
+def test_a_repetitive_text_is_compared_within_its_budget(app, session, store):
+    """The attack's text: one character repeated. Its copy is found by the check and by the
+    anonymous search, within the default budgets (before the comparison was bounded, 80 KB of
+    it took 11 s of CPU to compare, past the search's 5 s)."""
+    from registry.services import checking, matching
+    from tests.factories import submit_text
+
+    text = "啊" * 20_000  # 60 KB of UTF-8 (the factories allow 64 KB)
+    ext = app.extensions["registry"]
+    owner = make_user(session)
+    first = submit_text(session, store, owner, text, title="First")
+    checking.run(session=session, store=store, matcher=ext.matcher, policy=None, registration=first)
+    second = submit_text(session, store, owner, text + "。", title="Again")
+    checking.run(
+        session=session, store=store, matcher=ext.matcher, policy=None, registration=second
+    )
+    [match] = matching.report_matches(matching.get_report(session, second))
+    assert match["number"] == first.number and match["band"] == "strong"
+    assert match["new_coverage"] > 0.99 and match["earlier_coverage"] > 0.99
+    response = app.test_client().post("/api/v1/search/similar", json={"deposit": {"text": text}})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    found = response.get_json()["matches"]
+    assert {m["number"] for m in found} == {first.number, second.number}
+    assert all(m["band"] == "strong" for m in found)
