@@ -37,6 +37,15 @@ def migrate(revision: str) -> None:
     click.echo(f"Database at revision {database.current_revision(ext().engine)}.")
 
 
+def _password(given: str | None, prompt: str) -> tuple[str, bool]:
+    """The password given, or asked for at a terminal, or else generated (and then True)."""
+    if given is not None:
+        return given, False
+    if sys.stdin is not None and sys.stdin.isatty():
+        return click.prompt(prompt, hide_input=True, confirmation_prompt=True), False
+    return secrets.token_urlsafe(12), True
+
+
 @registry.command("create-user", help="Create an account; staff accounts are made only here.")
 @click.option("--email", required=True)
 @click.option("--name", "display_name", required=True, help="The name shown on screen.")
@@ -51,12 +60,7 @@ def migrate(revision: str) -> None:
     help="Leave out to be asked for it (or to generate one when no terminal is attached).",
 )
 def create_user(email: str, display_name: str, role: str, password: str | None) -> None:
-    generated = False
-    if password is None:
-        if sys.stdin is not None and sys.stdin.isatty():
-            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        else:
-            password, generated = secrets.token_urlsafe(12), True
+    password, generated = _password(password, "Password")
     with _session() as session:
         try:
             user = accounts.create_user(
@@ -110,12 +114,7 @@ def deactivate_user(email: str) -> None:
 def set_password(email: str, password: str | None) -> None:
     with _session() as session:
         user = _account(session, email)
-        generated = False
-        if password is None:
-            if sys.stdin is not None and sys.stdin.isatty():
-                password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
-            else:
-                password, generated = secrets.token_urlsafe(12), True
+        password, generated = _password(password, "New password")
         try:
             accounts.set_password(session=session, user=user, password=password)
         except accounts.AccountError as exc:

@@ -26,30 +26,28 @@ from .domain.transparency import load_private_key, new_private_key_pem
 MIB = 1024 * 1024
 
 
-def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
+def _number(environ: Mapping[str, str], name: str, default, minimum, kind, what: str):  # type: ignore[no-untyped-def]
+    """``environ[name]`` read as ``kind`` (``int`` or ``float``), at least ``minimum``;
+    ``default`` when it is unset or blank."""
     raw = environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be a whole number, not {raw!r}") from exc
-    if value < minimum:
-        raise ValueError(f"{name} must be {minimum} or more, not {value}")
+        raise ValueError(f"{name} must be {what}, not {raw!r}") from exc
+    if not value >= minimum:  # also refuses NaN
+        show = (lambda v: f"{v:g}") if kind is float else str
+        raise ValueError(f"{name} must be {show(minimum)} or more, not {show(value)}")
     return value
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
+    return _number(environ, name, default, minimum, int, "a whole number")
 
 
 def _float(environ: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
-    raw = environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, not {raw!r}") from exc
-    if not value >= minimum:  # also refuses NaN
-        raise ValueError(f"{name} must be {minimum:g} or more, not {value:g}")
-    return value
+    return _number(environ, name, default, minimum, float, "a number")
 
 
 def _budget(environ: Mapping[str, str], what: str, cpu: float, memory_mb: int, wall: float):  # type: ignore[no-untyped-def]

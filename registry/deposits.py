@@ -702,6 +702,12 @@ def _check_jpeg_pictures(data: bytes, walk: _Walk, max_pixels: int) -> None:
             _load_reduced(picture)
 
 
+def _frame_size(data: bytes, start: int) -> tuple[int, int]:
+    """The width and height an ANMF frame whose body starts at ``start`` declares."""
+    width = int.from_bytes(data[start + 6 : start + 9], "little") + 1
+    return width, int.from_bytes(data[start + 9 : start + 12], "little") + 1
+
+
 def _webp_stills(data: bytes, walk: _Walk) -> list[bytes]:
     """The file as still WebPs libwebp can decode: itself, or each animation frame's
     bitstream (its alpha with it) in a file of its own."""
@@ -709,8 +715,7 @@ def _webp_stills(data: bytes, walk: _Walk) -> list[bytes]:
         return [data[: walk.end]]
     stills = []
     for start, end in walk.frames:
-        width = int.from_bytes(data[start + 6 : start + 9], "little") + 1
-        height = int.from_bytes(data[start + 9 : start + 12], "little") + 1
+        width, height = _frame_size(data, start)
         chunks, pos = {}, start + 16
         while pos + 8 <= end:
             length = int.from_bytes(data[pos + 4 : pos + 8], "little")
@@ -743,8 +748,7 @@ def _check_animation(data: bytes, walk: _Walk, max_pixels: int) -> None:
     thousands of times."""
     total = 0
     for start, _end in walk.frames:
-        width = int.from_bytes(data[start + 6 : start + 9], "little") + 1
-        height = int.from_bytes(data[start + 9 : start + 12], "little") + 1
+        width, height = _frame_size(data, start)
         total += width * height
     if total > ANIMATION_PIXELS * max_pixels:
         raise DepositRejected(

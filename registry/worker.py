@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -118,9 +117,9 @@ def _application() -> Flask:
 
 
 def _in_child(ext: Extension) -> None:
-    """In a process forked from one that held database connections: never use those."""
+    """In a process forked from one that held database connections: never use those. (The
+    match index's lock was held while forking and is released in the child: see sandbox.)"""
     ext.engine.dispose(close=False)
-    ext.matcher.lock = threading.Lock()
 
 
 # ---- the work ---------------------------------------------------------------------------------

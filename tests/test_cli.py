@@ -127,20 +127,10 @@ def test_verify_log_passes_on_the_demo_and_names_an_edited_a_removed_and_a_reord
 
 
 def _signed_in_client(app, user):
-    from tests.conftest import csrf_token
-    from tests.factories import PASSWORD
+    from tests.conftest import sign_in
 
     client = app.test_client()
-    response = client.post(
-        "/account/signin",
-        data={
-            "email": user.email,
-            "password": PASSWORD,
-            "remember": "y",
-            "csrf_token": csrf_token(client),
-        },
-    )
-    assert response.status_code == 302
+    sign_in(client, user, remember=True)
     assert client.get("/filings/").status_code == 200
     return client
 

@@ -287,40 +287,35 @@ def test_without_a_queue_the_worker_command_says_it_is_not_needed(runner):
     assert result.exit_code == 2 and "REGISTRY_REDIS_URL is not set" in result.output
 
 
-def test_when_the_queue_is_down_the_filing_is_checked_at_once(database_url, instance_path, session):
+@pytest.fixture
+def queue_down(database_url, instance_path):
+    """An app whose job queue's Redis is not there."""
     app = make_app(
         database_url,
         instance_path,
         REGISTRY_REDIS_URL="redis://127.0.0.1:1/0",  # nothing listens there
         RATELIMIT_ENABLED=False,
     )
-    try:
-        with _session(app) as s:
-            _, reg = _file(app, s)
-            assert _count(s, MatchReport, reg) == 1
-    finally:
-        dispose(app)
+    yield app
+    dispose(app)
 
 
-def test_when_the_queue_is_down_a_reverse_search_runs_here(database_url, instance_path):
-    app = make_app(
-        database_url,
-        instance_path,
-        REGISTRY_REDIS_URL="redis://127.0.0.1:1/0",  # nothing listens there
-        RATELIMIT_ENABLED=False,
+def test_when_the_queue_is_down_the_filing_is_checked_at_once(queue_down):
+    with _session(queue_down) as s:
+        _, reg = _file(queue_down, s)
+        assert _count(s, MatchReport, reg) == 1
+
+
+def test_when_the_queue_is_down_a_reverse_search_runs_here(queue_down):
+    with _session(queue_down) as s:
+        _, reg = _file(queue_down, s)
+    response = _search(queue_down, image_bytes("PNG", (96, 64), (200, 40, 40)))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["matches"][0]["number"] == reg.number
+    text = queue_down.test_client().post(
+        "/api/v1/search/similar", json={"deposit": {"text": "A line\r\nand another.\r\n"}}
     )
-    try:
-        with _session(app) as s:
-            _, reg = _file(app, s)
-        response = _search(app, image_bytes("PNG", (96, 64), (200, 40, 40)))
-        assert response.status_code == 200, response.get_data(as_text=True)
-        assert response.get_json()["matches"][0]["number"] == reg.number
-        text = app.test_client().post(
-            "/api/v1/search/similar", json={"deposit": {"text": "A line\r\nand another.\r\n"}}
-        )
-        assert text.status_code == 200, text.get_data(as_text=True)
-    finally:
-        dispose(app)
+    assert text.status_code == 200, text.get_data(as_text=True)
 
 
 def test_rate_limits_kept_in_redis_hold_across_processes(database_url, tmp_path, redis_url):

@@ -3,7 +3,7 @@ from sqlmodel import select
 
 from registry.models import User
 from registry.services import accounts
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, sign_in
 from tests.factories import PASSWORD, make_user
 
 
@@ -167,16 +167,7 @@ def test_staff_accounts_come_from_the_cli(runner, session):
 
 
 def _sign_in_remembered(client, user, password: str = PASSWORD) -> None:
-    response = client.post(
-        "/account/signin",
-        data={
-            "email": user.email,
-            "password": password,
-            "remember": "y",
-            "csrf_token": csrf_token(client),
-        },
-    )
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    sign_in(client, user, password, remember=True)
     assert client.get_cookie("session") and client.get_cookie("remember_token")
 
 
