@@ -17,7 +17,7 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlmodel import Session, select, update
+from sqlmodel import Session, col, select, update
 
 from ..db import begin_write, writing
 from ..models import User
@@ -143,7 +143,7 @@ def _bump(session: Session, row: User) -> None:
     value."""
     session.exec(
         update(User)
-        .where(User.id == row.id)  # type: ignore[arg-type]
+        .where(col(User.id) == row.id)
         .values(session_version=User.session_version + 1)
     )
     session.refresh(row, ["session_version"])

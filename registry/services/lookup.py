@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy import Select, func
-from sqlmodel import Session, select
+from sqlalchemy import CompoundSelect, Select, func
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
 
 from ..db import SEARCH_INDEX_TABLE
 from ..domain.numbering import parse_number
@@ -37,10 +38,10 @@ class Page:
 # The catalog search's FTS5 table on SQLite: a row per registration, its rowid the id.
 _SEARCH_INDEX = sa.table(SEARCH_INDEX_TABLE, sa.column("rowid"))
 
-_NEWEST_FIRST = (Registration.submitted_at.desc(), Registration.id.desc())  # type: ignore[union-attr]
+_NEWEST_FIRST = (col(Registration.submitted_at).desc(), col(Registration.id).desc())
 
 # Every status but draft is public.
-_PUBLIC = Registration.status != Status.DRAFT.value
+_PUBLIC = col(Registration.status) != Status.DRAFT.value
 
 
 def by_number(*, session: Session, number: str) -> Registration | None:
@@ -58,14 +59,18 @@ def _like(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _containing(word: str, dialect: str) -> Select:
+def _containing(word: str, dialect: str) -> Select[int | None] | CompoundSelect[int | None]:
     """The ids of the registrations with ``word`` inside their title, an alternative title,
     the claimant's name or the number (case-insensitive), or whose number it spells.
 
     A word of three characters or more is looked up in the trigram index (migration 0006):
     SQLite's FTS5 table, or PostgreSQL's pg_trgm indexes behind ILIKE. Shorter words scan."""
     parsed = parse_number(word)
-    exact = [sa.select(Registration.id).where(Registration.number == str(parsed))] if parsed else []
+    exact = (
+        [sa.select(col(Registration.id)).where(col(Registration.number) == str(parsed))]
+        if parsed
+        else []
+    )
     if dialect == "sqlite" and len(word) >= 3:
         phrase = '"' + word.replace('"', '""') + '"'  # FTS5 phrase: the word as a substring
         found = sa.select(_SEARCH_INDEX.c.rowid).where(
@@ -74,34 +79,34 @@ def _containing(word: str, dialect: str) -> Select:
         return sa.union(found, *exact) if exact else found
     pattern = _like(word)
     return sa.union(
-        sa.select(Registration.id).where(Registration.title.ilike(pattern, escape="\\")),  # type: ignore[attr-defined]
-        sa.select(Registration.id).where(
-            Registration.claimant_name.ilike(pattern, escape="\\")  # type: ignore[attr-defined]
+        sa.select(col(Registration.id)).where(col(Registration.title).ilike(pattern, escape="\\")),
+        sa.select(col(Registration.id)).where(
+            col(Registration.claimant_name).ilike(pattern, escape="\\")
         ),
-        sa.select(Registration.id).where(Registration.number.ilike(pattern, escape="\\")),  # type: ignore[union-attr]
-        sa.select(AlternativeTitle.registration_id).where(
-            AlternativeTitle.title.ilike(pattern, escape="\\")  # type: ignore[attr-defined]
+        sa.select(col(Registration.id)).where(col(Registration.number).ilike(pattern, escape="\\")),
+        sa.select(col(AlternativeTitle.registration_id)).where(
+            col(AlternativeTitle.title).ilike(pattern, escape="\\")
         ),
         *exact,
     )
 
 
-def _conditions(query: str, dialect: str) -> list:
+def _conditions(query: str, dialect: str) -> list[ColumnElement[bool]]:
     query = query.replace("\x00", " ")  # no database stores NUL in text; it matches nothing
     conditions = [_PUBLIC]
     for word in query.split()[:10]:
-        conditions.append(Registration.id.in_(_containing(word, dialect)))  # type: ignore[union-attr]
+        conditions.append(col(Registration.id).in_(_containing(word, dialect)))
     return conditions
 
 
-def search_statement(query: str, dialect: str) -> Select:
+def search_statement(query: str, dialect: str) -> Select[int | None]:
     """The catalog search for ``query`` on a ``dialect`` database: the ids of the public
     registrations with every word (up to ten) in one of their fields, newest first."""
     return _newest_ids(_conditions(query, dialect))
 
 
-def _newest_ids(conditions: list) -> Select:
-    return sa.select(Registration.id).where(*conditions).order_by(*_NEWEST_FIRST)
+def _newest_ids(conditions: list[ColumnElement[bool]]) -> Select[int | None]:
+    return sa.select(col(Registration.id)).where(*conditions).order_by(*_NEWEST_FIRST)
 
 
 def search(*, session: Session, query: str, page: int = 1, page_size: int = 20) -> Page:
@@ -117,8 +122,6 @@ def search(*, session: Session, query: str, page: int = 1, page_size: int = 20) 
     # The page's ids first, then their rows: sorting whole rows of every match costs more.
     ids = _newest_ids(where).offset((page - 1) * page_size).limit(page_size)
     items = session.exec(
-        select(Registration)
-        .where(Registration.id.in_(ids))  # type: ignore[union-attr]
-        .order_by(*_NEWEST_FIRST)
+        select(Registration).where(col(Registration.id).in_(ids)).order_by(*_NEWEST_FIRST)
     ).all()
     return Page(list(items), total, page, page_size)

@@ -151,13 +151,13 @@ def backup(
     kind = engine.dialect.name
     if kind == "sqlite":
         db_file = dest / SQLITE_FILE
-        source = sqlite3.connect(f"file:{_sqlite_path(engine)}?mode=ro", uri=True, timeout=30)
+        live = sqlite3.connect(f"file:{_sqlite_path(engine)}?mode=ro", uri=True, timeout=30)
         target = sqlite3.connect(db_file)
         try:
-            source.backup(target)  # one consistent snapshot, taken while the registry runs
+            live.backup(target)  # one consistent snapshot, taken while the registry runs
         finally:
             target.close()
-            source.close()
+            live.close()
         copy = create_engine(f"sqlite:///{db_file}")
     elif kind == "postgresql":
         db_file = dest / PG_FILE
@@ -223,7 +223,7 @@ def backup(
     return manifest
 
 
-def _facts(engine: Engine):  # type: ignore[no-untyped-def]
+def _facts(engine: Engine) -> tuple[dict[str, int], int, str | None, str | None, list[str]]:
     """What the manifest records of a database: counts, log size and root, revision, deposits."""
     size, root = _log_head(engine)
     with Session(engine) as session:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..db import writing
 from ..models import ApiToken, User, utcnow
@@ -34,10 +34,11 @@ def create(*, session: Session, user: User, name: str) -> tuple[ApiToken, str]:
     token = PREFIX + secrets.token_urlsafe(32)
     with writing(session):
         live = session.exec(
-            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+            select(ApiToken).where(ApiToken.user_id == user.id, col(ApiToken.revoked_at).is_(None))
         ).all()
         if len(live) >= MAX_TOKENS:
             raise TokenError(f"You have {MAX_TOKENS} tokens already; revoke one first.")
+        assert user.id is not None, "a user who makes a token is a stored row"
         row = ApiToken(user_id=user.id, name=name, token_sha256=_digest(token), prefix=token[:10])
         session.add(row)
     return row, token
@@ -46,7 +47,7 @@ def create(*, session: Session, user: User, name: str) -> tuple[ApiToken, str]:
 def list_for(*, session: Session, user: User) -> list[ApiToken]:
     return list(
         session.exec(
-            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())  # type: ignore[union-attr]
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(col(ApiToken.id).desc())
         ).all()
     )
 
@@ -80,7 +81,9 @@ def authenticate(*, session: Session, token: str) -> User | None:
     last = row.last_used_at
     if last is None or (now - last).total_seconds() > 60:
         with writing(session):
-            row = session.get(ApiToken, row.id)
+            fresh = session.get(ApiToken, row.id)
+            assert fresh is not None, "tokens are never deleted: revoking keeps the row"
+            row = fresh
             row.last_used_at = now
             session.add(row)
     return row.user

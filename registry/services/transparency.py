@@ -34,7 +34,7 @@ from sqlalchemy import event as orm_events
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..db import writing
 from ..domain import merkle
@@ -169,6 +169,7 @@ def append(session: Session, reg: Registration, event: Event) -> LogEntry | None
     frontier = merkle.frontier_push(_frontier(state), index, digest)
     state.tree_size = index + 1
     state.frontier = b"".join(frontier).hex()
+    assert event.id is not None and reg.id is not None, "flushed rows have their ids"
     entry = LogEntry(
         idx=index,
         event_id=event.id,
@@ -195,7 +196,7 @@ def _signed_by(session: Session) -> str | None:
     one key: heads signed by another would break every certificate, so an instance holding
     another key neither appends nor serves a head."""
     return session.exec(
-        select(TreeHeadRecord.key_id).order_by(TreeHeadRecord.tree_size.desc()).limit(1)  # type: ignore[union-attr]
+        select(TreeHeadRecord.key_id).order_by(col(TreeHeadRecord.tree_size).desc()).limit(1)
     ).first()
 
 
@@ -258,7 +259,9 @@ def entries(session: Session, start: int, end: int) -> list[LogEntry]:
     """Entries ``start`` .. ``end - 1``."""
     return list(
         session.exec(
-            select(LogEntry).where(LogEntry.idx >= start, LogEntry.idx < end).order_by(LogEntry.idx)
+            select(LogEntry)
+            .where(LogEntry.idx >= start, LogEntry.idx < end)
+            .order_by(col(LogEntry.idx))
         ).all()
     )
 
@@ -267,7 +270,7 @@ def entries_of(session: Session, reg: Registration) -> list[LogEntry]:
     """The registration's leaves, oldest first."""
     return list(
         session.exec(
-            select(LogEntry).where(LogEntry.registration_id == reg.id).order_by(LogEntry.idx)
+            select(LogEntry).where(LogEntry.registration_id == reg.id).order_by(col(LogEntry.idx))
         ).all()
     )
 
@@ -311,7 +314,7 @@ class TransparencyLog:
         state = session.get(LogState, 1)
         current = state.tree_size if state else 0
         latest = session.exec(
-            select(TreeHeadRecord).order_by(TreeHeadRecord.tree_size.desc()).limit(1)  # type: ignore[union-attr]
+            select(TreeHeadRecord).order_by(col(TreeHeadRecord.tree_size).desc()).limit(1)
         ).first()
         if latest is not None and latest.key_id != self.key_id:
             raise LogError(self.wrong_key(latest.key_id))
@@ -324,7 +327,10 @@ class TransparencyLog:
                 with writing(session):
                     session.add(_record(head, self.key_id))
             except IntegrityError:  # another worker signed this size first
-                head = _head(session.get(TreeHeadRecord, current))
+                theirs = session.get(TreeHeadRecord, current)
+                if theirs is None:  # the insert failed for another reason
+                    raise
+                head = _head(theirs)
         if head.tree_size > self._published:
             self.publish(head)
         return head
@@ -415,7 +421,7 @@ class TransparencyLog:
                 rows = session.exec(
                     select(LogEntry.idx, LogEntry.leaf_hash)
                     .where(LogEntry.idx >= have)
-                    .order_by(LogEntry.idx)
+                    .order_by(col(LogEntry.idx))
                 ).all()
                 for idx, digest in rows:
                     if idx != len(self._tree):
@@ -456,6 +462,8 @@ def checked_inclusion(session: Session, log: TransparencyLog, index: int, tree_s
     does not have."""
     proof, root = log.inclusion(session, index, tree_size)
     row = entry(session, index)
+    if row is None:
+        raise LogError(f"the log has no entry {index}")
     leaf = bytes.fromhex(row.leaf_hash)
     return {
         "index": index,
@@ -530,10 +538,10 @@ def verify(
     original = aliased(Registration)
     rows = session.exec(
         select(LogEntry, Event, Registration, original.number)
-        .join(Event, Event.id == LogEntry.event_id)
-        .join(Registration, Registration.id == Event.registration_id)
-        .outerjoin(original, original.id == Registration.supplements_id)
-        .order_by(LogEntry.idx)
+        .join(Event, col(Event.id) == LogEntry.event_id)
+        .join(Registration, col(Registration.id) == Event.registration_id)
+        .outerjoin(original, col(original.id) == Registration.supplements_id)
+        .order_by(col(LogEntry.idx))
         .execution_options(populate_existing=True)  # what the database holds now
     ).all()
     heads = {
@@ -574,6 +582,7 @@ def verify(
             audit.problems.append(f"{label}: its stored leaf hash is not the hash of its leaf.")
         logged = _event_of(row.leaf)
         if logged is not None:
+            assert reg.id is not None, "a row read from the database has its id"
             last_event[reg.id] = logged
         stamp = _time_of(recomputed)
         if stamp < previous_time:
@@ -695,10 +704,11 @@ def _status_disagreements(session: Session, last_event: dict[int, str]) -> list[
     problems = []
     rows = session.exec(
         select(Registration.id, Registration.number, Registration.status)
-        .order_by(Registration.id)
+        .order_by(col(Registration.id))
         .execution_options(populate_existing=True)
     ).all()
     for reg_id, number, status in rows:
+        assert reg_id is not None, "a row read from the database has its id"
         logged = last_event.get(reg_id)
         allowed = consistent_statuses(logged)
         if status in {s.value for s in allowed}:
@@ -811,9 +821,10 @@ def verify_deposits(session: Session, store: DepositStore) -> DepositAudit:
     owners: dict[str, list[str]] = {}
     for sha, number, reg_id in session.exec(
         select(Registration.deposit_sha256, Registration.number, Registration.id)
-        .where(Registration.deposit_sha256.is_not(None))  # type: ignore[union-attr]
-        .order_by(Registration.id)
+        .where(col(Registration.deposit_sha256).is_not(None))
+        .order_by(col(Registration.id))
     ).all():
+        assert sha is not None, "the query keeps only filings with a deposit"
         owners.setdefault(sha, []).append(number or f"draft #{reg_id}")
     for sha, size in session.exec(
         select(Deposit.sha256, Deposit.byte_size).order_by(Deposit.sha256)
@@ -860,9 +871,9 @@ def _unlogged(session: Session) -> list[str]:
     logged = select(LogEntry.event_id)
     rows = session.exec(
         select(Event, Registration)
-        .join(Registration, Registration.id == Event.registration_id)
-        .where(Event.to_status.is_not(None), Event.id.not_in(logged))  # type: ignore[union-attr]
-        .order_by(Event.id)
+        .join(Registration, col(Registration.id) == Event.registration_id)
+        .where(col(Event.to_status).is_not(None), col(Event.id).not_in(logged))
+        .order_by(col(Event.id))
     ).all()
     return [
         f"Event #{event.id} ({reg.number}: {event.to_status}) changed the public status but is "
