@@ -142,9 +142,7 @@ def _bump(session: Session, row: User) -> None:
     transaction, in one UPDATE so that two at once both count; ``row`` then holds the new
     value."""
     session.exec(
-        update(User)
-        .where(col(User.id) == row.id)
-        .values(session_version=User.session_version + 1)
+        update(User).where(col(User.id) == row.id).values(session_version=User.session_version + 1)
     )
     session.refresh(row, ["session_version"])
 
