@@ -72,7 +72,7 @@ def seed(app, count: int, *, progress: Callable[[str], None] = print, seed: int 
                 session=session,
                 store=ext.store,
                 matcher=ext.matcher,
-                policy=app.config["REGISTRY_ROUTING_POLICY"],
+                policy=app.extensions["registry"].settings.routing_policy,
                 registration=reg,
             )
             if (i + 1) % 1000 == 0:
