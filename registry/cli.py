@@ -403,13 +403,21 @@ def cleanup(min_age: int, dry_run: bool) -> None:
 @registry.command(
     "evaluate",
     help="Measure the originality check on a labelled set (registered/, queries/, truth.csv). "
-    "Runs in a scratch registry; the registry's own database is not touched.",
+    "Runs in a scratch registry; the registry's own database is not touched. A file that cannot "
+    "be registered or checked is listed as an error (and in the JSON's errors), and the run goes "
+    "on.",
 )
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.option("--mistakes", is_flag=True, help="Also list every query with a miss or a false flag.")
 def evaluate(dataset: Path, as_json: bool, mistakes: bool) -> None:
-    from . import evaluation
+    try:
+        from .tools import evaluation
+    except ImportError:  # an installed wheel: the tools ship only with a checkout
+        raise click.UsageError(
+            "registry evaluate needs the development tools (registry/tools), which are part of "
+            "a checkout of the registry's source, not of the installed package."
+        ) from None
 
     for needed in ("registered", "queries", "truth.csv"):
         if not (dataset / needed).exists():

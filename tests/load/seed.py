@@ -11,10 +11,10 @@ from dataclasses import replace
 
 from sqlmodel import func, select
 
-from registry import bench
 from registry.models import Registration, User
 from registry.services import checking, filing, tokens
 from registry.services.accounts import Role, create_user
+from registry.tools import bench
 from tests.harness.server import API_DECLARATION
 
 
