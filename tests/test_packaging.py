@@ -54,9 +54,7 @@ def test_pyproject_repeats_requirements_txt():
 )
 def test_the_locks_hold_every_pin_with_hashes(inputs, lock):
     text = (ROOT / lock).read_text()
-    locked = dict(
-        (_name(m.group(1)), m.group(3)) for m in map(_PIN.match, text.splitlines()) if m
-    )
+    locked = dict((_name(m.group(1)), m.group(3)) for m in map(_PIN.match, text.splitlines()) if m)
     wanted = {}
     for name in inputs:
         wanted.update(_pins(_requirements(ROOT / name)))
