@@ -124,6 +124,10 @@ TEST_LIMITS = {
     "REGISTRY_MAX_TEXT_BYTES": 256 * 1024,
     "REGISTRY_MAX_IMAGE_PIXELS": 4_000_000,
     "REGISTRY_PAGE_SIZE": 5,
+    # Flask's form-field limit as the default settings make it (4 MiB of text + 512 KiB), above
+    # the request limit: so a pasted text over its limit meets the filing's own check, which
+    # says so, rather than the form parser's.
+    "MAX_FORM_MEMORY_SIZE": 4 * 1024 * 1024 + 512 * 1024,
 }
 
 
