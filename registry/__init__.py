@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,36 +9,36 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flask import Flask
 
+    from .settings import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the application; ``config`` overrides settings (tests inject theirs this way).
+def create_app(
+    settings: Settings | None = None, *, flask_config: Mapping[str, Any] | None = None
+) -> Flask:
+    """Build the application on ``settings`` (default: ``settings.load_settings()``, from the
+    ``REGISTRY_*`` environment). ``flask_config`` sets Flask's own keys over the ones the
+    settings give (``TESTING``, ``RATELIMIT_ENABLED``, ...).
 
-    The instance folder is ``REGISTRY_INSTANCE_PATH`` (in ``config`` or the environment), or
-    ``instance/`` beside the package.
+    The instance's keys must have been made (``python -m registry init``); a missing one
+    raises ``keys.MissingKey``, whose message names that command.
     """
     # Imported here so that ``python -m registry.verify`` loads neither Flask nor the settings.
     from flask import Flask
 
-    from .config import load_settings
+    from . import cli, container, web
+    from .settings import load_settings
 
-    config = dict(config or {})
-    instance_path = config.pop("REGISTRY_INSTANCE_PATH", None) or os.environ.get(
-        "REGISTRY_INSTANCE_PATH"
-    )
+    settings = settings if settings is not None else load_settings()
     app = Flask(
         __name__,
-        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_path=str(settings.instance_path),
         static_folder=str(ROOT / "static"),
     )
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    app.config.update(load_settings(Path(app.instance_path)))
-    app.config.update(config)
-
-    from . import cli
-    from .web import init_app
-
-    init_app(app)
+    app.config.update(web.flask_config(settings))
+    app.config.update(flask_config or {})
+    app.extensions[container.EXTENSION] = container.build(settings)
+    web.init_app(app)
     cli.init_app(app)
     return app

@@ -14,9 +14,14 @@ from flask.cli import AppGroup
 from sqlmodel import func, select
 
 from . import db as database
+from .container import Container, of
 from .models import Registration
 from .services import accounts
-from .web import ext
+
+
+def ext() -> Container:
+    """The running app's container (engine, store, matcher, log, settings...)."""
+    return of(current_app)
 
 
 def _session():  # type: ignore[no-untyped-def]
@@ -141,7 +146,7 @@ def demo() -> None:
             store=ext().store,
             limits=ext().limits,
             matcher=ext().matcher,
-            policy=current_app.config["REGISTRY_ROUTING_POLICY"],
+            policy=ext().policy,
         ):
             click.echo(line)
 
@@ -180,9 +185,7 @@ def check() -> None:
     with _session() as session:
         done = matching.check_pending(session=session, store=ext().store, matcher=ext().matcher)
         read = provenance.inspect_pending(session=session, store=ext().store)
-        triaged = examination.triage_pending(
-            session=session, policy=current_app.config["REGISTRY_ROUTING_POLICY"]
-        )
+        triaged = examination.triage_pending(session=session, policy=ext().policy)
     _done("Checked", done)
     _done("Read the provenance of", read)
     _done("Triaged", triaged)
@@ -197,13 +200,12 @@ def check() -> None:
 def worker(burst: bool) -> None:
     from .worker import run_worker
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if not app.config.get("REGISTRY_REDIS_URL"):
+    if not ext().settings.redis_url:
         raise click.UsageError(
             "REGISTRY_REDIS_URL is not set: without a job queue, filings are checked as they "
             "are submitted and no worker is needed."
         )
-    run_worker(app, burst=burst)
+    run_worker(ext(), burst=burst)
 
 
 @registry.command(
@@ -351,7 +353,7 @@ def restore(source: Path) -> None:
             source,
             ext().engine,
             ext().store,
-            Path(current_app.config["REGISTRY_LOG_KEY_PATH"]),
+            ext().settings.log_key_path,
             checkpoints=ext().log.checkpoint_dir,
             progress=click.echo,
         )
@@ -401,13 +403,21 @@ def cleanup(min_age: int, dry_run: bool) -> None:
 @registry.command(
     "evaluate",
     help="Measure the originality check on a labelled set (registered/, queries/, truth.csv). "
-    "Runs in a scratch registry; the registry's own database is not touched.",
+    "Runs in a scratch registry; the registry's own database is not touched. A file that cannot "
+    "be registered or checked is listed as an error (and in the JSON's errors), and the run goes "
+    "on.",
 )
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.option("--mistakes", is_flag=True, help="Also list every query with a miss or a false flag.")
 def evaluate(dataset: Path, as_json: bool, mistakes: bool) -> None:
-    from . import evaluation
+    try:
+        from .tools import evaluation
+    except ImportError:  # an installed wheel: the tools ship only with a checkout
+        raise click.UsageError(
+            "registry evaluate needs the development tools (registry/tools), which are part of "
+            "a checkout of the registry's source, not of the installed package."
+        ) from None
 
     for needed in ("registered", "queries", "truth.csv"):
         if not (dataset / needed).exists():

@@ -44,9 +44,9 @@ from .storage import StagedFile
 if TYPE_CHECKING:
     from rq import Queue
 
+    from .container import Container
     from .services.filing import DepositUpload
     from .services.matching import ReverseResult
-    from .web import Extension
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class Runner:
 
     def __init__(
         self,
-        ext: Extension,
+        ext: Container,
         *,
         budgets: Budgets,
         policy: Any,

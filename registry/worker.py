@@ -14,9 +14,9 @@ whose worker vanished is retried once another worker finds it abandoned. ``regis
 finishes anything still pending after that. Reverse searches have a queue of their own, which
 workers serve first, so that a person waiting is not queued behind a backlog of checks.
 
-The worker process builds the application and warms the match indexes once; before each job
-it catches them up with the database and closes its connections, and the work-horse RQ forks
-for the job inherits the warm indexes.
+The worker process builds the container (``registry.container``; no Flask app) and warms the
+match indexes once; before each job it catches them up with the database and closes its
+connections, and the work-horse RQ forks for the job inherits the warm indexes.
 """
 
 from __future__ import annotations
@@ -38,16 +38,14 @@ from . import sandbox
 from .sandbox import Budget
 
 if TYPE_CHECKING:
-    from flask import Flask
-
+    from .container import Container
     from .services.filing import DepositUpload, Limits
-    from .web import Extension
 
 log = logging.getLogger(__name__)
 
 RETRIES = 3
 
-_app: Flask | None = None
+_container: Container | None = None
 
 
 def make_queue(redis_url: str, name: str) -> Queue:
@@ -105,18 +103,20 @@ def search_outcome(job: Job, *, timeout: float) -> tuple[str, Any] | None:
     return ("failed", "the reverse search failed in the worker")
 
 
-def _application() -> Flask:
-    """The worker's application: the one ``registry worker`` built, or one from the
-    environment (a plain ``rq worker`` importing this module)."""
-    global _app
-    if _app is None:
-        from . import create_app
+def _application() -> Container:
+    """The worker's container: the one ``registry worker`` runs on, or one built from the
+    environment (a plain ``rq worker`` importing this module). No Flask app: the jobs need
+    none."""
+    global _container
+    if _container is None:
+        from . import container
+        from .settings import load_settings
 
-        _app = create_app()
-    return _app
+        _container = container.build(load_settings())
+    return _container
 
 
-def _in_child(ext: Extension) -> None:
+def _in_child(ext: Container) -> None:
     """In a process forked from one that held database connections: never use those. (The
     match index's lock was held while forking and is released in the child: see sandbox.)"""
     ext.engine.dispose(close=False)
@@ -125,7 +125,7 @@ def _in_child(ext: Extension) -> None:
 # ---- the work ---------------------------------------------------------------------------------
 
 
-def run_check(ext: Extension, policy: Any, registration_id: int) -> str:
+def run_check(ext: Container, policy: Any, registration_id: int) -> str:
     """The checks of filing ``registration_id`` (in a forked child or a work-horse); return
     what was done."""
     from .models import Registration
@@ -146,7 +146,7 @@ def run_check(ext: Extension, policy: Any, registration_id: int) -> str:
         return f"checked {registration.number}"
 
 
-def run_search(ext: Extension, limits: Limits, upload: DepositUpload, scratch: Path):
+def run_search(ext: Container, limits: Limits, upload: DepositUpload, scratch: Path):
     """A reverse search (in a forked child or a work-horse): ``matching.reverse_search`` with
     its scratch folder at ``scratch``, which the caller removes."""
     from .services import matching
@@ -168,13 +168,10 @@ def run_search(ext: Extension, limits: Limits, upload: DepositUpload, scratch: P
 
 def check_filing(registration_id: int, budget: Budget | None = None) -> str:
     """The job: run the checks of filing ``registration_id`` under ``budget``."""
-    app = _application()
+    ext = _application()
     if budget is not None:
         sandbox.limit_current_process(budget)
-    with app.app_context():
-        return run_check(
-            app.extensions["registry"], app.config["REGISTRY_ROUTING_POLICY"], registration_id
-        )
+    return run_check(ext, ext.policy, registration_id)
 
 
 @contextmanager
@@ -196,13 +193,12 @@ def search_staged(name: str, pasted: bool, budget: Budget) -> tuple[str, Any]:
 
     from .services.filing import SEARCHING, FilingRejected, budget_refusal
 
-    app = _application()
-    ext = app.extensions["registry"]
+    ext = _application()
     path = ext.store.tmp / name
     scratch = ext.store.tmp / f"{name}.d"
     sandbox.limit_current_process(budget)
     try:
-        with app.app_context(), staged_as_upload(path, pasted) as upload:
+        with staged_as_upload(path, pasted) as upload:
             limits = replace(ext.limits, budget=None)
             return ("result", run_search(ext, limits, upload, scratch))
     except FileNotFoundError:
@@ -221,8 +217,7 @@ class RegistryWorker(Worker):
     """An RQ worker that keeps the match indexes warm for the work-horses it forks."""
 
     def execute_job(self, job, queue):  # type: ignore[no-untyped-def]
-        app = _application()
-        ext = app.extensions["registry"]
+        ext = _application()
         try:
             with ext.session() as session:
                 with ext.matcher.lock:
@@ -233,12 +228,14 @@ class RegistryWorker(Worker):
         return super().execute_job(job, queue)
 
 
-def run_worker(app: Flask, *, burst: bool = False) -> bool:
-    """Serve the app's queues until stopped (or, with ``burst``, until they are empty):
+def run_worker(container: Container, *, burst: bool = False) -> bool:
+    """Serve the container's queues until stopped (or, with ``burst``, until they are empty):
     reverse searches first, then checks."""
-    global _app
-    _app = app
-    checks = make_queue(app.config["REGISTRY_REDIS_URL"], app.config["REGISTRY_QUEUE"])
+    global _container
+    _container = container
+    settings = container.settings
+    assert settings.redis_url, "REGISTRY_REDIS_URL is not set"
+    checks = make_queue(settings.redis_url, settings.queue)
     searches = Queue(search_queue_name(checks.name), connection=checks.connection)
     worker = RegistryWorker(
         [searches, checks], connection=checks.connection, name=f"registry-{os.getpid()}"

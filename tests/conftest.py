@@ -12,18 +12,34 @@ import itertools
 import os
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
+from unittest import mock
 
 import psycopg
 import pytest
 
 from registry import create_app
 from registry.db import make_engine, upgrade
+from registry.keys import init_instance
+from registry.runner import Budgets
+from registry.settings import PREFIX, Settings, load_settings
 from tests import factories
 
 PG_ADMIN = os.environ.get("REGISTRY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("REGISTRY_REQUIRE_SERVICES") == "1"
 _counter = itertools.count()
+
+
+# Every test has `timeout` seconds (pyproject.toml) before pytest-timeout fails it, so that a
+# hung server or worker cannot hold CI; a test marked slow has this many instead.
+SLOW_TIMEOUT = 900
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
 
 
 def _pg_url(dbname: str) -> str:
@@ -108,24 +124,60 @@ TEST_LIMITS = {
     "REGISTRY_MAX_TEXT_BYTES": 256 * 1024,
     "REGISTRY_MAX_IMAGE_PIXELS": 4_000_000,
     "REGISTRY_PAGE_SIZE": 5,
+    # Flask's form-field limit as the default settings make it (4 MiB of text + 512 KiB), above
+    # the request limit: so a pasted text over its limit meets the filing's own check, which
+    # says so, rather than the form parser's.
+    "MAX_FORM_MEMORY_SIZE": 4 * 1024 * 1024 + 512 * 1024,
 }
+
+
+def settings_from_env(instance_path: Path | str, env: dict[str, str]) -> Settings:
+    """The settings the environment ``env`` gives (its REGISTRY_* variables and no others),
+    read as a deployment's are."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
+    with mock.patch.dict(os.environ, {**kept, **env}, clear=True):
+        return load_settings(instance_path=instance_path)
 
 
 def make_app(database_url: str, instance_path: Path | str, **overrides):  # type: ignore[no-untyped-def]
     """An application for tests on ``database_url`` with its instance folder at
-    ``instance_path``; the caller disposes of its engine (see ``dispose``)."""
-    return create_app(
-        {
-            "REGISTRY_INSTANCE_PATH": str(instance_path),
-            "REGISTRY_DATABASE_URL": database_url,
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            # A submission answers once its checks (run in a child process) are done, so that
-            # tests read their results at once; tests of the default (answer at the commit) set 0.
-            "REGISTRY_CHECK_WAIT_SECONDS": 120,
-            **overrides,
-        }
-    )
+    ``instance_path`` (its keys made as ``python -m registry init`` makes them); the caller
+    disposes of its engine (see ``dispose``).
+
+    ``overrides`` are settings by variable name (``REGISTRY_PAGE_SIZE=5``; a ``..._BUDGET``
+    takes a sandbox.Budget) or Flask's own keys (``RATELIMIT_ENABLED=False``)."""
+    values: dict = {
+        "instance_path": instance_path,
+        "database_url": database_url,
+        "secret_key": "test-secret",
+        # A submission answers once its checks (run in a child process) are done, so that
+        # tests read their results at once; tests of the default (answer at the commit) set 0.
+        "check_wait_seconds": 120,
+    }
+    flask_config = {"TESTING": True}
+    budgets = {}
+    for name, value in overrides.items():
+        if name in ("REGISTRY_SEARCH_BUDGET", "REGISTRY_CHECK_BUDGET"):
+            budgets[name] = value
+        elif name.startswith(PREFIX):
+            values[name[len(PREFIX) :].lower()] = value
+        else:
+            flask_config[name] = value
+    # The instance's keys, as `python -m registry init` makes them for the embedded default;
+    # named, since a PostgreSQL database needs the log's key named.
+    embedded = load_settings(instance_path=instance_path, secret_key="test-secret")
+    init_instance(embedded)
+    values.setdefault("log_key_file", embedded.log_key_path)
+    settings = load_settings(**values)
+    app = create_app(settings, flask_config=flask_config)
+    if budgets:  # below the settings' own minimums, which tests may want
+        ext = app.extensions["registry"]
+        search = budgets.get("REGISTRY_SEARCH_BUDGET", ext.runner.budgets.search)
+        ext.runner.budgets = Budgets(
+            check=budgets.get("REGISTRY_CHECK_BUDGET", ext.runner.budgets.check), search=search
+        )
+        ext.limits = replace(ext.limits, budget=search)
+    return app
 
 
 def dispose(app) -> None:  # type: ignore[no-untyped-def]

@@ -1,6 +1,6 @@
 """The benchmark script runs end to end on small sizes (its figures are read, not asserted)."""
 
-from registry import bench
+from registry.tools import bench
 from tests.test_cli import _evaluation_set
 
 

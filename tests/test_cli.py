@@ -81,6 +81,33 @@ def test_evaluate_prints_precision_and_recall_per_modality_and_family(runner, tm
     assert table.exit_code == 0 and "image     hflip" in table.output
 
 
+def test_evaluate_reports_a_file_it_cannot_register_or_check_and_goes_on(runner, tmp_path):
+    import json
+
+    dataset = _evaluation_set(tmp_path / "set")
+    # A registered text with a control character, a query image that is not one, and a query
+    # truth.csv names that is not there.
+    (dataset / "registered" / "txt-bad.txt").write_text("A bell\x07 rang.\n" * 20)
+    (dataset / "queries" / "q-6.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a picture")
+    with (dataset / "truth.csv").open("a", encoding="utf-8") as fh:
+        fh.write("q-6.jpg,,new_work,image\nq-7.txt,,new_work,text\n")
+    result = runner.invoke(args=["registry", "evaluate", str(dataset), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    errors = {e["path"]: e for e in out["errors"]}
+    assert set(errors) == {"registered/txt-bad.txt", "queries/q-6.jpg", "queries/q-7.txt"}
+    assert errors["registered/txt-bad.txt"]["code"] == "rejected"
+    assert "control character" in errors["registered/txt-bad.txt"]["message"]
+    assert errors["queries/q-6.jpg"]["code"] == "rejected"
+    assert errors["queries/q-7.txt"]["code"] == "unreadable"
+    # Everything else was evaluated as before.
+    assert out["image"]["recall"] == 1.0 and out["text"]["recall"] == 1.0
+    assert out["image"]["tp"] == 1 and out["text"]["families"]["stitched"]["tp"] == 2
+    table = runner.invoke(args=["registry", "evaluate", str(dataset)])
+    assert table.exit_code == 0 and "3 file(s) could not be evaluated" in table.output
+    assert "error: queries/q-7.txt: unreadable:" in table.output
+
+
 def test_evaluate_refuses_a_folder_that_is_not_an_evaluation_set(runner, tmp_path, session):
     from registry.models import Registration
     from tests.factories import count

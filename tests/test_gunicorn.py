@@ -20,6 +20,8 @@ from tests.conftest import verify_log
 from tests.factories import encoded, make_user, scene
 from tests.harness.server import Gunicorn, app_env, filing_body, request
 
+pytestmark = pytest.mark.slow  # hundreds of filings through real servers
+
 CLIENTS = 8
 FILINGS = int(os.environ.get("REGISTRY_TEST_GUNICORN_FILINGS", "400"))
 

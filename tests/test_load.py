@@ -5,9 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_the_load_test_runs_with_no_failed_request(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "tests.load.run", "--works", "150", "--users", "4",

@@ -73,7 +73,9 @@ def _env(app, queue_name):
     return {
         **os.environ,
         **app_env(
-            app, REGISTRY_REDIS_URL=app.config["REGISTRY_REDIS_URL"], REGISTRY_QUEUE=queue_name
+            app,
+            REGISTRY_REDIS_URL=app.extensions["registry"].settings.redis_url,
+            REGISTRY_QUEUE=queue_name,
         ),
     }
 
@@ -213,7 +215,9 @@ def test_a_worker_killed_mid_job_leaves_the_job_to_another(queued, queue_name, t
         # The filing stands, whole, and says it is being checked.
         assert _count(session, MatchReport, reg) == 0 and _count(session, Fingerprint, reg) == 0
         assert client.get(f"/api/v1/registrations/{reg.number}").get_json()["checking"] is True
-        queue = Queue(queue_name, connection=Redis.from_url(queued.config["REGISTRY_REDIS_URL"]))
+        queue = Queue(
+            queue_name, connection=Redis.from_url(queued.extensions["registry"].settings.redis_url)
+        )
         started = StartedJobRegistry(queue=queue)
         assert started.get_job_ids(cleanup=False) == [f"check-{reg.id}"]
         # Another worker's upkeep finds the job abandoned once its heartbeat has lapsed (at

@@ -92,7 +92,7 @@ class LoggedEntry:
     proof: Sequence[bytes]
 
 
-def _unsigned(cert: dict) -> bytes:
+def _unsigned(cert: dict[str, Any]) -> bytes:
     return canonical({k: v for k, v in cert.items() if k != "signature"})
 
 
@@ -104,12 +104,12 @@ def sha256_of(stream: BinaryIO) -> str:
     return digest.hexdigest()
 
 
-def load_certificate(data: bytes | str) -> dict:
+def load_certificate(data: bytes | str) -> dict[str, Any]:
     """The certificate in ``data``; raises CertificateError unless it is a JSON object whose
     keys are never repeated (a repeated key could show one reader a different title than
     another)."""
 
-    def unique(pairs: list[tuple[str, Any]]) -> dict:
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: dict[str, Any] = {}
         for key, value in pairs:
             if key in seen:
@@ -149,7 +149,7 @@ def issue(
     media_type: str,
     issued_at: datetime,
     registry_url: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The signed certificate. The filing and determination times are the logged ones: the time
     of the registration's filing leaf and of its latest ``status`` leaf. Raises ValueError when
     the entries do not include both (the registration is not fully logged under ``head``)."""
@@ -256,7 +256,7 @@ def _short(hex_or_b64: str) -> str:
     return hex_or_b64[:16] + "…" if len(hex_or_b64) > 16 else hex_or_b64
 
 
-def _check_key(cert: dict, public_key: Ed25519PublicKey) -> Check:
+def _check_key(cert: dict[str, Any], public_key: Ed25519PublicKey) -> Check:
     log = cert["log"]
     expected = key_id(public_key)
     if log.get("algorithm", ALGORITHM) != ALGORITHM:
@@ -279,7 +279,7 @@ def _check_key(cert: dict, public_key: Ed25519PublicKey) -> Check:
     )
 
 
-def _check_signature(cert: dict, public_key: Ed25519PublicKey) -> Check:
+def _check_signature(cert: dict[str, Any], public_key: Ed25519PublicKey) -> Check:
     try:
         signature = base64.b64decode(cert["signature"], validate=True)
         public_key.verify(signature, _unsigned(cert))
@@ -300,7 +300,9 @@ def _check_signature(cert: dict, public_key: Ed25519PublicKey) -> Check:
     )
 
 
-def _check_head(cert: dict, public_key: Ed25519PublicKey) -> tuple[Check, TreeHead | None]:
+def _check_head(
+    cert: dict[str, Any], public_key: Ed25519PublicKey
+) -> tuple[Check, TreeHead | None]:
     try:
         head = TreeHead.from_json(cert["tree_head"])
         head.verify(public_key)
@@ -320,8 +322,8 @@ def _check_head(cert: dict, public_key: Ed25519PublicKey) -> tuple[Check, TreeHe
 
 
 def _check_entry(
-    entry: dict, reg: dict, head: TreeHead | None, seen: set[int]
-) -> tuple[Check, dict | None]:
+    entry: dict[str, Any], reg: dict[str, Any], head: TreeHead | None, seen: set[int]
+) -> tuple[Check, dict[str, Any] | None]:
     index = entry["index"]
     name = f"Log entry {index}"
     if index in seen:
@@ -385,7 +387,7 @@ def _check_entry(
     )
 
 
-def _check_filing(reg: dict, leaves: list[dict]) -> Check:
+def _check_filing(reg: dict[str, Any], leaves: list[dict[str, Any]]) -> Check:
     filing = next((leaf for leaf in leaves if leaf["event"] in FILING_EVENTS), None)
     if filing is None:
         return Check("Filing logged", False, f"No verified entry records {reg['number']}'s filing.")
@@ -412,7 +414,7 @@ def _check_filing(reg: dict, leaves: list[dict]) -> Check:
     )
 
 
-def _check_determination(reg: dict, leaves: list[dict]) -> Check:
+def _check_determination(reg: dict[str, Any], leaves: list[dict[str, Any]]) -> Check:
     det = reg["determination"]
     name = "Determination logged"
     if reg["status"] not in CERTIFIED or det["outcome"] != reg["status"]:
@@ -449,7 +451,7 @@ def _check_determination(reg: dict, leaves: list[dict]) -> Check:
     )
 
 
-def check_deposit(cert: dict, sha256_hex: str) -> Check:
+def check_deposit(cert: dict[str, Any], sha256_hex: str) -> Check:
     """Whether a file whose SHA-256 is ``sha256_hex`` is the certificate's deposit."""
     expected = cert["registration"]["deposit"]["sha256"]
     if sha256_hex != expected:
@@ -488,7 +490,7 @@ def verify_certificate(
     ]
     head_check, head = _check_head(cert, public_key)
     checks.append(head_check)
-    leaves: list[tuple[int, dict]] = []
+    leaves: list[tuple[int, dict[str, Any]]] = []
     seen: set[int] = set()
     for entry in cert["entries"]:
         check, leaf = _check_entry(entry, reg, head, seen)
@@ -509,10 +511,10 @@ def verified(checks: Sequence[Check]) -> bool:
     return bool(checks) and all(c.ok for c in checks)
 
 
-def logged_entries(cert: dict) -> list[tuple[dict, dict | None]]:
+def logged_entries(cert: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
     """Each entry of a well-formed certificate with its decoded leaf (None if it does not
     decode), for display; the leaves are not verified here."""
-    out: list[tuple[dict, dict | None]] = []
+    out: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
     for entry in cert.get("entries", []):
         try:
             leaf = decode_leaf(entry["leaf"].encode("utf-8"))

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, fields, replace
 from datetime import date
+from enum import Enum
 
 from .vocabulary import (
     ClaimantKind,
@@ -268,8 +269,8 @@ def names_an_ai(name: str, declared_tools: tuple[AiTool, ...] = ()) -> bool:
 # --- the rules ----------------------------------------------------------------------------
 
 
-def _choice(value: str | None, allowed: type, path: str, problems: list[Problem]) -> None:
-    if value is not None and value not in {m.value for m in allowed}:  # type: ignore[attr-defined]
+def _choice(value: str | None, allowed: type[Enum], path: str, problems: list[Problem]) -> None:
+    if value is not None and value not in {m.value for m in allowed}:
         problems.append(Problem(path, "Choose one of the options offered."))
 
 

@@ -19,6 +19,7 @@ import json
 import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -81,7 +82,7 @@ def encode_leaf(
     return canonical(body)
 
 
-def decode_leaf(leaf: bytes) -> dict:
+def decode_leaf(leaf: bytes) -> dict[str, Any]:
     """The fields of a leaf; raises LeafError unless ``leaf`` is exactly a canonical encoding."""
     try:
         body = json.loads(leaf.decode("utf-8"))
@@ -198,7 +199,7 @@ class TreeHead:
     def time(self) -> datetime:
         return datetime.fromtimestamp(self.timestamp / 1000, UTC)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "tree_size": self.tree_size,
             "timestamp": self.timestamp,
@@ -208,7 +209,7 @@ class TreeHead:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> TreeHead:
+    def from_json(cls, data: dict[str, Any]) -> TreeHead:
         """Raises ValueError for a malformed head (sizes and times are whole numbers that fit the
         64 bits the signature covers)."""
         try:

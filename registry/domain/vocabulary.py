@@ -13,7 +13,9 @@ class Labelled(StrEnum):
 
     label: str
 
-    def __new__(cls, code: str, label: str) -> Labelled:
+    # ``label`` has a default only for the type checker: looking a member up by its code
+    # (``WorkCategory("literary")``) goes through the enum's own lookup, never through here.
+    def __new__(cls, code: str, label: str = "") -> Labelled:
         obj = str.__new__(cls, code)
         obj._value_ = code
         obj.label = label

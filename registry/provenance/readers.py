@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree as SafeET
@@ -131,9 +133,9 @@ class Provenance:
     digital_source_types: list[str] = field(default_factory=list)  # IPTC codes
     generators: list[str] = field(default_factory=list)  # software names that generate
     unreadable: list[str] = field(default_factory=list)  # what could not be read, and why
-    c2pa: dict | None = None  # the active C2PA manifest, summarised (see credentials.py)
+    c2pa: dict[str, Any] | None = None  # the active C2PA manifest, summarised (see credentials.py)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "findings": [f.__dict__ for f in self.findings],
             "aigc": [{"carrier": a.carrier, **a.fields} for a in self.aigc],
@@ -189,7 +191,9 @@ def read_image(
     return found
 
 
-def _run_reader(reader, image: Image.Image, found: Provenance) -> None:  # type: ignore[no-untyped-def]
+def _run_reader(
+    reader: Callable[[Image.Image, Provenance], None], image: Image.Image, found: Provenance
+) -> None:
     try:
         reader(image, found)
     except Exception as exc:  # hostile or broken metadata: report, never fail the filing

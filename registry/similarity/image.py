@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
+from typing import Any, cast, overload
 
 import cv2
 import imagehash
@@ -81,6 +82,11 @@ class QueryVariant:
     phash: int
 
 
+#: ORB key points (n x 2), their descriptors (None when none were found) and the grey
+#: picture's shape, of one picture.
+Features = tuple[np.ndarray, np.ndarray | None, tuple[int, ...]]
+
+
 @dataclass
 class PreparedImage:
     """An image decoded once and scaled for the engine, with its fingerprint."""
@@ -89,9 +95,9 @@ class PreparedImage:
     trimmed: Image.Image
     fingerprint: ImageFingerprint
     content: tuple[float, float, float, float]  # the trimmed box, as fractions of the picture
-    _features: dict = field(default_factory=dict, repr=False)
+    _features: dict[bool, Features] = field(default_factory=dict, repr=False)
 
-    def features(self, mirrored: bool = False):
+    def features(self, mirrored: bool = False) -> Features:
         """ORB key points and descriptors of the picture (or of its mirror image)."""
         if mirrored not in self._features:
             picture = self.picture
@@ -134,7 +140,9 @@ def _orientation(image: Image.Image) -> Image.Transpose | None:
         return None
 
 
-def _band_box(method: Image.Transpose | None, w: int, h: int, y0: int, y1: int):
+def _band_box(
+    method: Image.Transpose | None, w: int, h: int, y0: int, y1: int
+) -> tuple[int, int, int, int]:
     """The box of the stored picture (``w`` x ``h``) that rows ``y0`` .. ``y1`` of the upright
     picture come from."""
     T = Image.Transpose
@@ -181,7 +189,7 @@ def _eight_bit_scale(image: Image.Image) -> tuple[float, float] | None:
     None for pictures that are 8-bit already."""
     if image.mode not in _WIDE_MODES:
         return None
-    lo, hi = image.getextrema()
+    lo, hi = cast(tuple[float, float], image.getextrema())  # one band: (lowest, highest)
     return float(lo), float(hi)
 
 
@@ -281,13 +289,13 @@ def _earlier_webp(image: Image.Image) -> Image.Image | None:
     """A still WebP decoded by libwebp straight at twice the working size (an earlier work,
     whose pixel hash is stored): a fraction of Pillow's full decode, which holds the canvas
     several times over. None for an animation or what libwebp cannot decode, left to Pillow."""
-    if getattr(image, "is_animated", False) or image.fp is None:
+    if getattr(image, "is_animated", False) or image.fp is None:  # type: ignore[attr-defined]  # an ImageFile's
         return None
     scale = min(1.0, 2 * WORK_SIZE / max(image.size))
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     mode = "RGBA" if image.mode == "RGBA" else "RGB"
-    image.fp.seek(0)
-    pixels = decode_webp_scaled(image.fp.read(), size, mode)
+    image.fp.seek(0)  # type: ignore[attr-defined]  # an opened file is an ImageFile, with fp
+    pixels = decode_webp_scaled(image.fp.read(), size, mode)  # type: ignore[attr-defined]  # as above
     return None if pixels is None else Image.frombytes(mode, size, pixels)
 
 
@@ -342,10 +350,15 @@ def pdq_dihedral(image: Image.Image) -> list[bytes]:
     return [np.packbits(h.astype(np.uint8)).tobytes() for h in hashes]
 
 
-def hamming(a: int | bytes, b: int | bytes) -> int:
+@overload
+def hamming(a: int, b: int) -> int: ...
+@overload
+def hamming(a: bytes, b: bytes) -> int: ...
+def hamming(a: Any, b: Any) -> int:  # both ints or both bytes (the overloads above)
     if isinstance(a, bytes):
         a, b = int.from_bytes(a, "big"), int.from_bytes(b, "big")
-    return (a ^ b).bit_count()
+    differing: int = a ^ b
+    return differing.bit_count()
 
 
 def crop_fraction(image: Image.Image, frac: tuple[float, float, float, float]) -> Image.Image:
@@ -466,16 +479,20 @@ class FeatureMatch:
     mirrored: bool
 
 
-def _orb(image: Image.Image):
+def _orb(image: Image.Image) -> Features:
     # small pictures are scaled up, but a sliver never past _FEATURE_MAX_SIDE on its long side
     factor = min(_FEATURE_MIN_SIDE / min(image.size), _FEATURE_MAX_SIDE / max(image.size))
     if factor > 1:
         size = (round(image.width * factor), round(image.height * factor))
         image = image.resize(size, Image.Resampling.BICUBIC)
     grey = np.asarray(image.convert("L"))
-    orb = cv2.ORB_create(nfeatures=800, fastThreshold=10)
+    orb = cv2.ORB_create(nfeatures=800, fastThreshold=10)  # type: ignore[attr-defined]  # not in cv2's stubs
     keypoints, descriptors = orb.detectAndCompute(grey, None)
-    points = np.float32([k.pt for k in keypoints]) if keypoints else np.zeros((0, 2), np.float32)
+    points = (
+        np.array([k.pt for k in keypoints], dtype=np.float32)
+        if keypoints
+        else np.zeros((0, 2), np.float32)
+    )
     return points, descriptors, grey.shape
 
 
@@ -493,7 +510,14 @@ def feature_match(query: PreparedImage, earlier: PreparedImage) -> FeatureMatch 
 
 
 def _match(
-    q_points, q_desc, q_shape, r_points, r_desc, r_shape, mirrored, outline
+    q_points: np.ndarray,
+    q_desc: np.ndarray | None,
+    q_shape: tuple[int, ...],
+    r_points: np.ndarray,
+    r_desc: np.ndarray | None,
+    r_shape: tuple[int, ...],
+    mirrored: bool,
+    outline: tuple[float, float, float, float],
 ) -> FeatureMatch | None:
     if q_desc is None or r_desc is None or len(q_desc) < 8 or len(r_desc) < 8:
         return None
@@ -502,8 +526,8 @@ def _match(
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
     if len(good) < 8:
         return None
-    src = np.float32([q_points[m.queryIdx] for m in good])
-    dst = np.float32([r_points[m.trainIdx] for m in good])
+    src = np.array([q_points[m.queryIdx] for m in good], dtype=np.float32)
+    dst = np.array([r_points[m.trainIdx] for m in good], dtype=np.float32)
     transform, inlier_mask = cv2.estimateAffinePartial2D(
         src, dst, method=cv2.RANSAC, ransacReprojThreshold=4.0, maxIters=2000
     )
@@ -515,7 +539,7 @@ def _match(
     qh, qw = q_shape
     rh, rw = r_shape
     x0, y0, x1, y1 = outline[0] * qw, outline[1] * qh, outline[2] * qw, outline[3] * qh
-    corners = np.float32([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32)
     mapped = corners @ transform[:, :2].T + transform[:, 2]
     x0, y0 = np.clip(mapped.min(axis=0), 0, [rw, rh])
     x1, y1 = np.clip(mapped.max(axis=0), 0, [rw, rh])

@@ -16,10 +16,12 @@ Pure: numpy only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import combinations
+from typing import Protocol, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 _TABLES = 4
 _KEY_BITS = 16
@@ -40,11 +42,11 @@ _MASKS = {f: _flip_masks(_KEY_BITS, f) for f in (0, 1, 2, 3)}
 class _Growable:
     """A numpy array that grows by doubling (amortised O(1) appends)."""
 
-    def __init__(self, dtype) -> None:
+    def __init__(self, dtype: npt.DTypeLike) -> None:
         self.data = np.zeros(1024, dtype=dtype)
         self.size = 0
 
-    def extend(self, values) -> None:
+    def extend(self, values: npt.ArrayLike) -> None:
         values = np.asarray(values, dtype=self.data.dtype)
         need = self.size + values.size
         if need > self.data.size:
@@ -63,7 +65,15 @@ class _Growable:
         return self.data.nbytes  # allocated, not only used
 
 
-def _merge_small(runs: list, merge: Callable) -> None:
+class _Sized(Protocol):
+    @property
+    def size(self) -> int: ...
+
+
+_Run = TypeVar("_Run", bound=_Sized)
+
+
+def _merge_small(runs: list[_Run], merge: Callable[[_Run, _Run], _Run]) -> None:
     """The logarithmic method's upkeep after a run is appended: merge the newest two runs while
     the older is not over twice the newer, so sizes at least double towards the oldest and
     there are O(log n) runs."""
@@ -122,7 +132,7 @@ class HammingIndex:
     def _built(self) -> int:
         return self._runs[-1].hi if self._runs else 0
 
-    def add(self, item_id: int, codes) -> None:
+    def add(self, item_id: int, codes: Sequence[int] | np.ndarray) -> None:
         if len(codes) != self.per_item:
             raise ValueError(f"expected {self.per_item} codes, got {len(codes)}")
         self._codes.extend(np.array([int(c) for c in codes], dtype=np.uint64))
@@ -151,7 +161,12 @@ class HammingIndex:
         _merge_small(self._runs, lambda a, b: _Tables(codes, a.lo, b.hi))
 
     def search(
-        self, queries, *, radius: int, flips: int | None = None, limit: int = 10
+        self,
+        queries: Sequence[int] | np.ndarray,
+        *,
+        radius: int,
+        flips: int | None = None,
+        limit: int = 10,
     ) -> list[tuple[int, int, int, int]]:
         """Items with a code within ``radius`` of a query code, nearest first, at most ``limit``:
         ``(item_id, distance, query index, code index within the item)``.

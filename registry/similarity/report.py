@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from .image import MIN_QUALITY, ImageEvidence, plausible
 from .text import TextAlignment
@@ -60,12 +61,12 @@ class Match:
     earlier_status: str = ""
     earlier_filed: str = ""  # ISO date
     variant: str | None = None
-    region: dict | None = None
-    passages: list[dict] = field(default_factory=list)
+    region: dict[str, Any] | None = None
+    passages: list[dict[str, Any]] = field(default_factory=list)
     new_coverage: float | None = None
     earlier_coverage: float | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["band"] = self.band.value
         return data
@@ -99,6 +100,7 @@ def judge_image(ev: ImageEvidence) -> tuple[float, Band, list[Signal]] | None:
     fm = ev.features
     confirmed = plausible(fm)
     if confirmed:
+        assert fm is not None  # plausible(None) is False
         signals.append(
             Signal(
                 "key points",
@@ -114,7 +116,7 @@ def judge_image(ev: ImageEvidence) -> tuple[float, Band, list[Signal]] | None:
         return 1.0, Band.STRONG, signals
     hash_sim = max(0.0, 1 - ev.hash_distance / 32) if detailed else 0.0
     pdq_sim = max(0.0, 1 - ev.pdq_distance / 128) if detailed else 0.0
-    feature_sim = min(1.0, fm.inliers / 60) if confirmed else 0.0
+    feature_sim = min(1.0, fm.inliers / 60) if confirmed and fm is not None else 0.0
     score = round(max(hash_sim, pdq_sim, feature_sim), 3)
     strong = len(signals) >= 2 or score >= 0.85
     return score, Band.STRONG if strong else Band.REVIEW, signals

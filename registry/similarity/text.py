@@ -24,10 +24,13 @@ import heapq
 import re
 import unicodedata
 from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 import opencc
 from rapidfuzz import fuzz
 
@@ -108,10 +111,10 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
         x = x + np.uint64(0x9E3779B97F4A7C15)
         x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
+        return cast(np.ndarray, x ^ (x >> np.uint64(31)))  # numpy types uint64 operators Any
 
 
-def _tokens(words: tuple[str, ...], starts, ends) -> Tokens:
+def _tokens(words: tuple[str, ...], starts: npt.ArrayLike, ends: npt.ArrayLike) -> Tokens:
     """Tokens with their hashes: one-character tokens hashed from the code point (vectorised),
     longer words through BLAKE2b (cached)."""
     n = len(words)
@@ -143,7 +146,7 @@ def _is_unsegmented(ch: str) -> bool:
 def fold(text: str) -> str:
     """NFKC (full-width to half-width and the like), case folding, Traditional to Simplified."""
     text = unicodedata.normalize("NFKC", stream_safe(text)).casefold()
-    return _CONVERTER.convert(text).translate(_VARIANTS)
+    return cast(str, _CONVERTER.convert(text)).translate(_VARIANTS)  # OpenCC is untyped
 
 
 @cache
@@ -250,7 +253,7 @@ _BREAK = re.compile(r"[\s!-/:-@\[-`{-~\u3000-\u303f\uff01-\uff0f]")
 PIECE = 1 << 16
 
 
-def _pieces(text: str):
+def _pieces(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of pieces of about ``PIECE`` characters covering ``text``, cut before white
     space or punctuation (before any character but a combining mark if there is none)."""
     lo, n = 0, len(text)
@@ -267,7 +270,7 @@ def _pieces(text: str):
         lo = hi
 
 
-def _from_matches(found) -> Tokens:
+def _from_matches(found: Iterable[re.Match[str]]) -> Tokens:
     same: dict[str, str] = {}  # equal words share one string
     words: list[str] = []
     starts = array("q")
@@ -279,7 +282,7 @@ def _from_matches(found) -> Tokens:
     return _tokens(tuple(words), begin, begin + _sizes(words))
 
 
-def _sizes(words) -> np.ndarray:
+def _sizes(words: Sequence[str]) -> np.ndarray:
     return np.fromiter(map(len, words), dtype=np.int64, count=len(words))
 
 
@@ -307,7 +310,7 @@ def gram_hashes(tokens: Tokens) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     h = tokens.hashes
     is_char = tokens.is_char
-    grams = {}
+    grams: dict[int, np.ndarray | None] = {}
     with np.errstate(over="ignore"):
         for k in sorted({K_CHARS, K_WORDS}):
             m = n - k + 1
@@ -321,11 +324,12 @@ def gram_hashes(tokens: Tokens) -> np.ndarray:
     out = np.zeros(n, dtype=np.uint64)
     valid = np.zeros(n, dtype=bool)
     for k, chars in ((K_CHARS, True), (K_WORDS, False)):
-        if grams[k] is None:
+        gram = grams[k]
+        if gram is None:
             continue
-        m = grams[k].size
+        m = gram.size
         pick = is_char[:m] == chars
-        out[:m][pick] = grams[k][pick]
+        out[:m][pick] = gram[pick]
         valid[:m] |= pick
     hashes = (out >> np.uint64(1)).astype(np.int64)
     hashes[~valid] = -1  # too near the end for a whole k-gram
@@ -507,7 +511,16 @@ def _ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rank, total
 
 
-def _seeds(new: Tokens, earlier: Tokens, budget: _Budget):
+#: Seeds: (new positions, earlier positions, lengths in tokens), one entry a seed.
+Seeds = tuple[np.ndarray, np.ndarray, np.ndarray]
+#: A passage kept by ``_untangle``: (q0, q1, r0, r1, similarity).
+_Kept = tuple[int, int, int, int, float]
+#: A scored passage waiting in ``_untangle``'s heap: (-worth, q0, r0, q1, r1, similarity,
+#: candidate index, trimmed).
+_Scored = tuple[float, int, int, int, int, float, int, bool]
+
+
+def _seeds(new: Tokens, earlier: Tokens, budget: _Budget) -> Seeds:
     """Seeds (new position, earlier position, length in tokens): positions where the two texts
     hold the same k-gram. A k-gram found at most ``MAX_REPEATS`` times in each text gives a seed
     for every pair of its positions (a refrain); a more frequent one is doubled in length (a
@@ -547,7 +560,14 @@ def _seeds(new: Tokens, earlier: Tokens, budget: _Budget):
 ANCHORS = 3
 
 
-def _anchored(qs, seeds_q, seeds_r, hq, hr, lengths):
+def _anchored(
+    qs: np.ndarray,
+    seeds_q: np.ndarray,
+    seeds_r: np.ndarray,
+    hq: np.ndarray,
+    hr: np.ndarray,
+    lengths: np.ndarray,
+) -> Seeds:
     """Seeds for the positions ``qs``, whose k-gram is too frequent to pair: on the diagonals of
     the ``ANCHORS`` nearest rare seeds before and after each, wherever the earlier text holds
     the same k-gram there (a formula inside a copied passage, a refrain between copied verses)."""
@@ -571,7 +591,9 @@ def _anchored(qs, seeds_q, seeds_r, hq, hr, lengths):
     return q, np.concatenate(found_r), lengths[q]
 
 
-def _by_level(hq, hr, lq, lr, budget: _Budget):
+def _by_level(
+    hq: np.ndarray, hr: np.ndarray, lq: np.ndarray, lr: np.ndarray, budget: _Budget
+) -> tuple[list[Seeds], list[Seeds], np.ndarray]:
     """The seeds of ``_seeds`` level by level: (rare seeds, seeds paired in order, positions of
     the new text whose k-gram is shared but too frequent to pair)."""
     lr = lr.astype(np.int16)
@@ -641,7 +663,16 @@ def _by_level(hq, hr, lq, lr, budget: _Budget):
     return rare_seeds, out, too_frequent
 
 
-def _in_order(pick, cq, lo, count_r, rank, order, cr, lengths):
+def _in_order(
+    pick: np.ndarray,
+    cq: np.ndarray,
+    lo: np.ndarray,
+    count_r: np.ndarray,
+    rank: np.ndarray,
+    order: np.ndarray,
+    cr: np.ndarray,
+    lengths: np.ndarray,
+) -> Seeds:
     """Seeds for the positions ``pick`` of a frequent k-gram: the i-th occurrence in the new
     text with the i-th in the earlier one, counting round again if the new text has more (a
     text repeating a shorter one is explained repeat by repeat)."""
@@ -666,7 +697,9 @@ class _Fragments:
     seed_diagonal: np.ndarray
 
 
-def _fragments(sq, sr, slen, base_lengths, n: int) -> _Fragments:
+def _fragments(
+    sq: np.ndarray, sr: np.ndarray, slen: np.ndarray, base_lengths: np.ndarray, n: int
+) -> _Fragments:
     """Seeds sorted by diagonal and position, cut where the diagonal changes or the gap to the
     next seed passes ``MAX_GAP`` (a long seed reaching as much further as it is long)."""
     if sq.size == 0:
@@ -745,7 +778,7 @@ def _chains(fr: _Fragments, n: int, budget: _Budget) -> _Chains:
     position[np.lexsort((fr.diagonal, fr.q0))] = np.arange(count)
     last_r = fr.last_q + fr.diagonal
 
-    def candidate(k: int, g: np.ndarray):
+    def candidate(k: int, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For fragments g, the fragment on diagonal + _DRIFTS[k] they may continue (or -1),
         and the index of their first seed after it."""
         drift = _DRIFTS[k]
@@ -786,15 +819,15 @@ def _chains(fr: _Fragments, n: int, budget: _Budget) -> _Chains:
             found[hit], found_k[hit], found_at[hit] = f[ok], k, at[ok]
         has = found >= 0
         g, f = active[has], found[has]
-        k, at = found_k[has], found_at[has]
+        ks, at = found_k[has], found_at[has]
         order = np.lexsort((position[g], f))  # a fragment wanted twice goes to the first
-        g, f, k, at = g[order], f[order], k[order], at[order]
+        g, f, ks, at = g[order], f[order], ks[order], at[order]
         win = np.ones(g.size, dtype=bool)
         win[1:] = f[1:] != f[:-1]
         pred[g[win]] = f[win]
         entry[g[win]] = at[win]
         taken[f[win]] = True
-        choice[g[~win]] = k[~win] + 1
+        choice[g[~win]] = ks[~win] + 1
         active = g[~win]
     budget.chain_steps += steps
     root = np.where(pred >= 0, pred, np.arange(count))
@@ -831,7 +864,18 @@ def _stretch(tokens: Tokens, a: int, b: int, sep: str) -> str:
     return sep.join(tokens.words[a:b])[:SCORE_CHARS]
 
 
-def _score(new, earlier, q0, q1, r0, r1, member_q, member_diagonal, sep, budget) -> float:
+def _score(
+    new: Tokens,
+    earlier: Tokens,
+    q0: int,
+    q1: int,
+    r0: int,
+    r1: int,
+    member_q: np.ndarray,
+    member_diagonal: np.ndarray,
+    sep: str,
+    budget: _Budget,
+) -> float:
     """rapidfuzz ratio of a passage's two stretches: the whole of a passage up to
     ``SCORE_TOKENS`` tokens, else the mean over at most ``SCORE_WINDOWS`` windows of that many
     tokens spread evenly over it, each placed on the earlier side by the diagonal of the chain's
@@ -861,7 +905,16 @@ def _score(new, earlier, q0, q1, r0, r1, member_q, member_diagonal, sep, budget)
     return total / weight
 
 
-def _untangle(chains: _Chains, candidates, q1s, r1s, need, new: Tokens, earlier: Tokens, budget):
+def _untangle(
+    chains: _Chains,
+    candidates: np.ndarray,
+    q1s: np.ndarray,
+    r1s: np.ndarray,
+    need: np.ndarray,
+    new: Tokens,
+    earlier: Tokens,
+    budget: _Budget,
+) -> list[_Kept]:
     """Score the candidate passages and keep the best of those that overlap on the new side (a
     refrain matched twice): in order of length times similarity, a passage is kept unless more
     than half of it lies in passages kept already; then the longest stretch of it not yet
@@ -881,15 +934,15 @@ def _untangle(chains: _Chains, candidates, q1s, r1s, need, new: Tokens, earlier:
     mask = np.zeros(len(new), dtype=bool)
     changed = True
     prefix = np.zeros(len(new) + 1, dtype=np.int64)
-    heap: list[tuple] = []
-    kept = []
+    heap: list[_Scored] = []
+    kept: list[_Kept] = []
 
-    def members(j: int):
+    def members(j: int) -> tuple[np.ndarray, np.ndarray]:
         c = int(candidates[j])
         a, b = chains.members[c], chains.members[c + 1]
         return chains.member_q[a:b], chains.member_diagonal[a:b]
 
-    def scored(j: int, q0: int, q1: int, r0: int, r1: int, trimmed: bool) -> tuple:
+    def scored(j: int, q0: int, q1: int, r0: int, r1: int, trimmed: bool) -> _Scored:
         sim = _score(new, earlier, q0, q1, r0, r1, *members(j), sep, budget)
         return (-(q1 - q0) * sim, q0, r0, q1, r1, sim, j, trimmed)
 
@@ -915,7 +968,7 @@ def _untangle(chains: _Chains, candidates, q1s, r1s, need, new: Tokens, earlier:
         if rb > ra:
             heapq.heappush(heap, scored(j, a, b, ra, rb, True))
 
-    def decide(item) -> None:
+    def decide(item: _Scored) -> None:
         _worth, q0, r0, q1, r1, sim, j, trimmed = item
         if not covered(q0, q1):
             kept.append((q0, q1, r0, r1, sim))
@@ -952,7 +1005,7 @@ def _untangle(chains: _Chains, candidates, q1s, r1s, need, new: Tokens, earlier:
     return kept
 
 
-def _covered(spans, length: int) -> int:
+def _covered(spans: Sequence[tuple[int, ...]], length: int) -> int:
     """How many of ``length`` tokens lie in at least one of the spans."""
     if not spans:
         return 0

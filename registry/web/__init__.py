@@ -6,54 +6,41 @@ redirects. The session, the deposit store and the upload limits come from here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, flash, g, redirect, url_for
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import Engine
 from sqlmodel import Session
 
-from ..db import make_engine, new_session
-from ..domain.transparency import key_id
-from ..runner import Budgets, Runner
-from ..services.filing import Limits
-from ..services.matching import Matcher
-from ..services.transparency import TransparencyLog, attach_signer, bind_signer, default_origin
-from ..storage import DepositStore
+from .. import container as _container
+from ..container import Container
+from ..keys import secret_key
+from ..settings import MIB, Settings
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
 
-
-@dataclass
-class Extension:
-    engine: Engine
-    store: DepositStore
-    limits: Limits
-    cache_dir: Path
-    log: TransparencyLog
-    matcher: Matcher = field(default_factory=Matcher)
-    # Where checks and reverse searches run: RQ workers, or budgeted child processes.
-    runner: Runner = field(init=False)
-
-    def session(self) -> Session:
-        """A new session whose status changes sign the log's new tree head as they commit."""
-        return attach_signer(new_session(self.engine), self.log)
+#: The web layer's name for the container (the views' ``ext()``).
+Extension = Container
 
 
-def ext() -> Extension:
-    return current_app.extensions["registry"]
+def ext() -> Container:
+    """The app's container: engine, store, limits, matcher, log, runner and ``settings``."""
+    return _container.of(current_app)
+
+
+def settings() -> Settings:
+    """The app's settings (``ext().settings``)."""
+    return ext().settings
 
 
 def external_url(endpoint: str, **values: Any) -> str:
     """The absolute address of ``endpoint`` for an answer (a link in JSON, a Location header):
     under ``REGISTRY_PUBLIC_URL`` when that is set, whatever Host the request named; otherwise
     from the request's scheme and host, which ``TRUSTED_HOSTS`` has checked (web.templating)."""
-    public = current_app.config.get("REGISTRY_PUBLIC_URL")
+    public = settings().public_url
     if not public:
         return url_for(endpoint, _external=True, **values)
     parts = urlsplit(public)
@@ -93,51 +80,32 @@ def _close_session(_exc: BaseException | None) -> None:
         session.close()
 
 
-def _log(app: Flask) -> TransparencyLog:
-    """The log's key, its origin (``REGISTRY_LOG_ORIGIN``, or one made from
-    ``REGISTRY_PUBLIC_URL``) and the folder its checkpoints are published in."""
-    cfg = app.config
-    key = cfg["REGISTRY_LOG_SIGNING_KEY"]
-    origin = cfg.get("REGISTRY_LOG_ORIGIN") or default_origin(
-        cfg.get("REGISTRY_PUBLIC_URL"), key_id(key.public_key())
-    )
-    return TransparencyLog(
-        key, origin=origin, checkpoint_dir=Path(app.instance_path) / "checkpoints"
-    )
+def flask_config(settings: Settings) -> dict[str, Any]:
+    """Flask's and its extensions' keys, from the registry's settings."""
+    return {
+        "SECRET_KEY": secret_key(settings),
+        # The whole request may carry one deposit plus the form's own fields.
+        "MAX_CONTENT_LENGTH": settings.max_deposit_bytes + 2 * MIB,
+        # Pasted text arrives as a form field rather than a file part.
+        "MAX_FORM_MEMORY_SIZE": settings.max_text_bytes + 512 * 1024,
+        "MAX_FORM_PARTS": 500,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Cookies are Secure on every request that arrived over HTTPS (see web.templating);
+        # this forces them Secure on every request, for a proxy that does not say the scheme.
+        "SESSION_COOKIE_SECURE": settings.secure_cookies,
+        "REMEMBER_COOKIE_SECURE": settings.secure_cookies,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": 6 * 3600,
+        # The host names requests may be sent to (see settings.trusted_hosts): a request for
+        # another Host is refused with a 400 (ProxyFix's forwarded host is checked too).
+        "TRUSTED_HOSTS": settings.allowed_hosts,
+    }
 
 
 def init_app(app: Flask) -> None:
-    cfg = app.config
-    app.extensions["registry"] = Extension(
-        engine=make_engine(cfg["REGISTRY_DATABASE_URL"]),
-        store=DepositStore(cfg["REGISTRY_DEPOSIT_DIR"]),
-        limits=Limits(
-            max_deposit_bytes=cfg["REGISTRY_MAX_DEPOSIT_BYTES"],
-            max_text_bytes=cfg["REGISTRY_MAX_TEXT_BYTES"],
-            max_image_pixels=cfg["REGISTRY_MAX_IMAGE_PIXELS"],
-            budget=cfg["REGISTRY_SEARCH_BUDGET"],
-        ),
-        cache_dir=Path(cfg["REGISTRY_CACHE_DIR"]),
-        log=_log(app),
-    )
-    bind_signer(app.extensions["registry"].engine, app.extensions["registry"].log)
-    queue = search_queue = None
-    if cfg.get("REGISTRY_REDIS_URL"):
-        from rq import Queue
-
-        from ..worker import make_queue, search_queue_name
-
-        queue = make_queue(cfg["REGISTRY_REDIS_URL"], cfg["REGISTRY_QUEUE"])
-        search_queue = Queue(search_queue_name(queue.name), connection=queue.connection)
-    extension = app.extensions["registry"]
-    extension.runner = Runner(
-        extension,
-        budgets=Budgets(check=cfg["REGISTRY_CHECK_BUDGET"], search=cfg["REGISTRY_SEARCH_BUDGET"]),
-        policy=cfg["REGISTRY_ROUTING_POLICY"],
-        check_wait=cfg["REGISTRY_CHECK_WAIT_SECONDS"],
-        queue=queue,
-        search_queue=search_queue,
-    )
+    """The web layer on ``app``, whose container is built (``create_app``)."""
     app.teardown_appcontext(_close_session)
     csrf.init_app(app)
     login_manager.init_app(app)

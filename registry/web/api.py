@@ -37,7 +37,7 @@ from ..services import (
     tokens,
     transparency,
 )
-from . import csrf, db_session, ext, external_url
+from . import csrf, db_session, ext, external_url, settings
 from .errors import SEARCH_UNAVAILABLE, error_body
 from .forms import FilingForm, to_declaration
 from .limits import filing_limit, reverse_search_limit
@@ -157,9 +157,7 @@ def _deposit(body: dict) -> filing.DepositUpload:
 
 def _with_upload_limit() -> None:
     """A deposit travels base64-encoded: allow for the third it adds."""
-    request.max_content_length = current_app.config["REGISTRY_MAX_DEPOSIT_BYTES"] * 4 // 3 + (
-        2 << 20
-    )
+    request.max_content_length = settings().max_deposit_bytes * 4 // 3 + (2 << 20)
 
 
 # The declaration's fields, as the domain defines them; rows at most as many as the form takes.
@@ -406,7 +404,7 @@ def certificate(number: str):  # type: ignore[no-untyped-def]
         raise ApiError(404, "not_found", f"No public registration {number[:40]!r}.")
     try:
         cert = certificates.certificate(
-            db_session(), ext().log, reg, registry_url=current_app.config.get("REGISTRY_PUBLIC_URL")
+            db_session(), ext().log, reg, registry_url=settings().public_url
         )
     except certificates.CertificateUnavailable as exc:
         raise ApiError(409, "no_certificate", str(exc)) from None

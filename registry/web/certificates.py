@@ -10,7 +10,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
@@ -30,7 +29,7 @@ from ..domain.certificate import (
     sha256_of,
 )
 from ..services import certificates, lookup
-from . import certificate_pdf, db_session, ext
+from . import certificate_pdf, db_session, ext, settings
 
 bp = Blueprint("certificates", __name__)
 
@@ -53,7 +52,7 @@ def _issue(number: str) -> dict:
         abort(redirect(url_for(endpoint, number=reg.number), code=301))
     try:
         return certificates.certificate(
-            db_session(), ext().log, reg, registry_url=current_app.config.get("REGISTRY_PUBLIC_URL")
+            db_session(), ext().log, reg, registry_url=settings().public_url
         )
     except certificates.CertificateUnavailable as exc:
         page = render_template("certificates/unavailable.html", reg=reg, reason=str(exc))
@@ -94,7 +93,7 @@ def download_json(number: str):  # type: ignore[no-untyped-def]
 @bp.route("/registrations/<number>/certificate.pdf")
 def download_pdf(number: str):  # type: ignore[no-untyped-def]
     cert = _issue(number)
-    font = current_app.config["REGISTRY_PDF_FONT"]
+    font = settings().pdf_font
     pdf = certificate_pdf.render(cert, _json(cert), font=font)
     return _download(pdf, "application/pdf", f"{number}-certificate.pdf")
 

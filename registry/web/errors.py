@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, TooManyRequests
 
+from ..container import of
 from ..deposits import human_size
 from ..services.filing import ReadingUnavailable, database_has_no_room
 from ..storage import StorageUnavailable
@@ -118,7 +119,7 @@ def _form_limit_hit(exc: BaseException) -> str | None:
 
 def _form_too_large(app: Flask, exc: BaseException) -> str:
     parts = app.config.get("MAX_FORM_PARTS", 500)
-    text = app.config.get("REGISTRY_MAX_TEXT_BYTES")
+    text = of(app).settings.max_text_bytes
     text_limit = f"{human_size(text)} ({text:,} bytes)" if text else "the limit for texts"
     hit = _form_limit_hit(exc)
     if hit == "parts":
@@ -152,7 +153,7 @@ def init_app(app: Flask) -> None:
         if length is not None and length <= (app.config.get("MAX_CONTENT_LENGTH") or length):
             # Small enough as a whole: too many form parts, or one field too long.
             return _page(413, _form_too_large(app, exc))
-        limit = app.config["REGISTRY_MAX_DEPOSIT_BYTES"] / 1_048_576
+        limit = of(app).settings.max_deposit_bytes / 1_048_576
         return _page(
             413,
             f"The upload was larger than this registry accepts ({limit:.0f} MB for a file). "

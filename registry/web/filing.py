@@ -23,7 +23,7 @@ from ..domain.statuses import Status
 from ..domain.vocabulary import ContributionCategory, DepositKind
 from ..services import checking, examination, filing, matching, provenance
 from ..storage import DepositDamaged
-from . import db_session, ext, perform
+from . import db_session, ext, perform, settings
 from .forms import FilingForm, form_data, problem_map, to_declaration
 from .limits import filing_limit
 
@@ -203,7 +203,7 @@ def case_file(reg) -> dict:  # type: ignore[no-untyped-def]
         "copied": [p["new"] for m in matches for p in m.get("passages", [])],
         "visible": matching.content_visible(session, numbers, current_user),
         "risk_reasons": examination.reasons_of(reg),
-        "policy": current_app.config["REGISTRY_ROUTING_POLICY"],
+        "policy": settings().routing_policy,
         "determination": examination.latest_determination(session, reg),
         "letters": examination.letters(session, reg),
         "provenance": provenance.judgement_of(provenance.get_report(session, reg)),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import current_app
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
@@ -44,6 +43,7 @@ from ..domain.vocabulary import (
     TrainingUse,
     WorkCategory,
 )
+from . import settings
 
 
 def _options(vocabulary: type[Labelled], *, blank: bool = False) -> list[SelectChoice]:
@@ -107,7 +107,7 @@ def _pasted_text(form: Any, field: Any) -> None:
     """Pasted text: its size, said here beside the box (the filing service checks it too, and
     its content, for the form and the API alike)."""
     text = field.data or ""
-    limit = current_app.config.get("REGISTRY_MAX_TEXT_BYTES")
+    limit = settings().max_text_bytes
     size = len(text.replace("\r\n", "\n").encode("utf-8", "surrogatepass"))
     if limit and size > limit:
         raise ValidationError(

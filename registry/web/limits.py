@@ -9,32 +9,39 @@ number so the address is the client's (from X-Forwarded-For), not the proxy's.
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+
+from ..settings import env_name
 
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
 
 
-def _limit(setting: str):  # type: ignore[no-untyped-def]
+def _limit(setting: str):  # type: ignore[no-untyped-def]  # Flask-Limiter's decorator is untyped
     """A limit shared by every view it decorates (one budget per client), read from the app's
-    ``setting`` and counted on POST only (showing a form costs nothing). Over it, the request
-    is answered 429 with a Retry-After header (see errors.py)."""
+    ``setting`` (a field of Settings) on each request and counted on POST only (showing a form
+    costs nothing). Over it, the request is answered 429 with a Retry-After header (see
+    errors.py)."""
+    from . import settings
+
     return limiter.shared_limit(
-        lambda: current_app.config[setting], scope=setting.lower(), methods=["POST"]
+        lambda: getattr(settings(), setting), scope=env_name(setting).lower(), methods=["POST"]
     )
 
 
-reverse_search_limit = _limit("REGISTRY_REVERSE_SEARCH_LIMIT")
-signin_limit = _limit("REGISTRY_SIGNIN_LIMIT")
-signup_limit = _limit("REGISTRY_SIGNUP_LIMIT")
-filing_limit = _limit("REGISTRY_FILING_LIMIT")
+reverse_search_limit = _limit("reverse_search_limit")
+signin_limit = _limit("signin_limit")
+signup_limit = _limit("signup_limit")
+filing_limit = _limit("filing_limit")
 
 
 def init_app(app: Flask) -> None:
     """Attach the limiter to ``app``: Redis storage when ``REGISTRY_REDIS_URL`` is set, else
     memory."""
-    app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REGISTRY_REDIS_URL") or "memory://"
+    from ..container import of
+
+    app.config["RATELIMIT_STORAGE_URI"] = of(app).settings.redis_url or "memory://"
     # Set here, not left to the extension's default, so that one app's setting is not carried
     # over to the next one initialised with this module-level limiter (tests make many apps).
     app.config.setdefault("RATELIMIT_ENABLED", True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from ..domain.numbering import parse_number
 from ..services import examination, filing, lookup, provenance
-from . import db_session
+from . import db_session, settings
 
 bp = Blueprint("public", __name__)
 
@@ -52,6 +52,6 @@ def search():  # type: ignore[no-untyped-def]
         session=db_session(),
         query=query,
         page=page_number,
-        page_size=current_app.config["REGISTRY_PAGE_SIZE"],
+        page_size=settings().page_size,
     )
     return render_template("public/search.html", query=query, results=results)

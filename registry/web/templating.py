@@ -11,7 +11,7 @@ from flask.globals import request_ctx
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ..config import trusted_hosts
+from ..container import of
 from ..domain import vocabulary
 from ..domain.risk import Tier
 from ..domain.statuses import Status
@@ -111,7 +111,7 @@ def logged_time(stamp: str) -> str:
 
 def init_app(app: Flask) -> None:
     app.response_class = RegistryResponse
-    proxies = app.config.get("REGISTRY_TRUSTED_PROXIES", 0)
+    proxies = of(app).settings.trusted_proxies
     if proxies:
         # Believe that many proxies about the client's address (rate limits count clients),
         # the scheme (Secure cookies) and the host the browser asked for (Flask-WTF compares
@@ -119,11 +119,9 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
-    # Flask refuses a request whose Host is not one of these (after ProxyFix: a forwarded host
-    # is checked too). Absolute links come from REGISTRY_PUBLIC_URL when set (external_url).
-    app.config["TRUSTED_HOSTS"] = trusted_hosts(
-        app.config.get("REGISTRY_TRUSTED_HOSTS"), app.config.get("REGISTRY_PUBLIC_URL")
-    )
+    # Flask refuses a request whose Host is not one of app.config["TRUSTED_HOSTS"] (see
+    # web.flask_config; after ProxyFix, a forwarded host is checked too). Absolute links come
+    # from REGISTRY_PUBLIC_URL when set (external_url).
     # First of all the before-request functions, ahead of Flask-WTF's and Flask-Limiter's.
     app.before_request_funcs.setdefault(None, []).insert(0, _refuse_untrusted_host)
     app.jinja_env.filters["when"] = _when

@@ -15,8 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from registry import create_app
+from registry import container
 from registry.services import matching, provenance
+from registry.settings import load_settings
 from registry.worker import run_worker
 
 
@@ -36,9 +37,7 @@ def main() -> None:
         return original(**kwargs)
 
     setattr(module, name, faulty)
-    app = create_app()
-    with app.app_context():
-        run_worker(app, burst="--burst" in sys.argv)
+    run_worker(container.build(load_settings()), burst="--burst" in sys.argv)
 
 
 if __name__ == "__main__":

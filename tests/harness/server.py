@@ -63,11 +63,12 @@ API_LITERARY = {
 
 def app_env(app, **extra: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """The settings that make another process (a server, a worker) run ``app``'s registry:
-    its instance folder, database and log key, plus ``extra``."""
+    its instance folder, database and keys, plus ``extra``."""
     return {
         "REGISTRY_INSTANCE_PATH": app.instance_path,
-        "REGISTRY_DATABASE_URL": app.config["REGISTRY_DATABASE_URL"],
-        "REGISTRY_LOG_KEY_FILE": app.config["REGISTRY_LOG_KEY_PATH"],
+        "REGISTRY_DATABASE_URL": app.extensions["registry"].settings.database_url,
+        "REGISTRY_LOG_KEY_FILE": str(app.extensions["registry"].settings.log_key_path),
+        "REGISTRY_SECRET_KEY": app.config["SECRET_KEY"],
         **extra,
     }
 

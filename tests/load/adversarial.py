@@ -219,9 +219,13 @@ def measure(app, token: str, path: Path, action: str) -> dict:  # type: ignore[n
 def _registry(instance: Path):  # type: ignore[no-untyped-def]
     from registry import create_app
     from registry.db import upgrade
+    from registry.keys import init_instance
     from registry.services import accounts, tokens
+    from registry.settings import load_settings
 
-    app = create_app({"REGISTRY_INSTANCE_PATH": str(instance), "RATELIMIT_ENABLED": False})
+    settings = load_settings(instance_path=instance)
+    init_instance(settings)
+    app = create_app(settings, flask_config={"RATELIMIT_ENABLED": False})
     ext = app.extensions["registry"]
     upgrade(ext.engine)
     with ext.session() as session:

@@ -31,10 +31,14 @@ def _prepare(instance: Path, works: int) -> tuple[str, Path, int]:
 
     from registry import create_app
     from registry.db import upgrade
+    from registry.keys import init_instance
     from registry.models import Registration
+    from registry.settings import load_settings
     from tests.load.seed import numbers, seed
 
-    app = create_app({"REGISTRY_INSTANCE_PATH": str(instance)})
+    settings = load_settings(instance_path=instance)
+    init_instance(settings)
+    app = create_app(settings)
     try:
         upgrade(app.extensions["registry"].engine)
         token = seed(app, works, progress=lambda m: print(m, file=sys.stderr))

@@ -11,10 +11,10 @@ from dataclasses import replace
 
 from sqlmodel import func, select
 
-from registry import bench
 from registry.models import Registration, User
 from registry.services import checking, filing, tokens
 from registry.services.accounts import Role, create_user
+from registry.tools import bench
 from tests.harness.server import API_DECLARATION
 
 
@@ -72,7 +72,7 @@ def seed(app, count: int, *, progress: Callable[[str], None] = print, seed: int 
                 session=session,
                 store=ext.store,
                 matcher=ext.matcher,
-                policy=app.config["REGISTRY_ROUTING_POLICY"],
+                policy=app.extensions["registry"].settings.routing_policy,
                 registration=reg,
             )
             if (i + 1) % 1000 == 0:

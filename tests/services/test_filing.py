@@ -254,7 +254,7 @@ def test_numbers_are_unique_across_processes(app, database_url, store, session):
                 str(owner.id),
                 "10",
                 f"p{p}",
-                app.config["REGISTRY_LOG_KEY_PATH"],
+                app.extensions["registry"].settings.log_key_path,
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,

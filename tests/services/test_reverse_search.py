@@ -187,7 +187,7 @@ def test_a_search_writes_nothing(session, store, owner, app, monkeypatch):
     submit_text(session, store, owner, ESSAY, matcher=matcher)
     before = row_counts(session)
     files = sorted(stored_files(store))
-    cache = Path(app.config["REGISTRY_CACHE_DIR"])
+    cache = Path(app.extensions["registry"].settings.cache_dir)
     cached = sorted(cache.rglob("*")) if cache.exists() else []
     scratch = scratch_folders()
 

@@ -1,6 +1,6 @@
 """Bounds on the text comparison: its work is linear in the texts' length whatever they hold.
 
-The texts are registry.bench's adversarial families (one character or one word repeated,
+The texts are registry.tools.bench's adversarial families (one character or one word repeated,
 periodic word sequences, tiny vocabularies, near-identical lines, blocks each repeated eight
 times, with ordinary English and Chinese prose beside them), each paired with itself, with a
 rotated copy, and with an ordinary text quoting it, either way round. Work is the engine's own
@@ -13,9 +13,9 @@ import unicodedata
 import pytest
 from rapidfuzz import fuzz
 
-from registry.bench import ALIGN_FAMILIES, ALIGN_PAIRS, adversarial_pair, adversarial_text
 from registry.similarity import report as R
 from registry.similarity import text as T
+from registry.tools.bench import ALIGN_FAMILIES, ALIGN_PAIRS, adversarial_pair, adversarial_text
 
 #: Work per token and per character of the two texts that no family goes over (the engine's
 #: budget, after which it stops, is three times as much per token and twice per character).

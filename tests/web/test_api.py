@@ -258,7 +258,7 @@ def test_a_body_that_is_not_json_is_refused(client, session, token):
 
 
 def test_an_oversized_body_is_refused_with_json(app, client, session, token):
-    too_big = "x" * (app.config["REGISTRY_MAX_DEPOSIT_BYTES"] * 4 // 3 + (3 << 20))
+    too_big = "x" * (app.extensions["registry"].settings.max_deposit_bytes * 4 // 3 + (3 << 20))
     response = _file(client, token, {"declaration": DECLARATION, "deposit": {"text": too_big}})
     _error(response, 413, "too_large")
     assert count(session, Registration) == 0
@@ -524,7 +524,7 @@ def test_reverse_search_rejects_bad_input(client, body, status, code):
 
 
 def test_reverse_search_is_rate_limited(app, client):
-    app.config["REGISTRY_REVERSE_SEARCH_LIMIT"] = "2 per minute"
+    app.extensions["registry"].settings.reverse_search_limit = "2 per minute"
     for _ in range(2):
         assert (
             client.post("/api/v1/search/similar", json={"deposit": {"text": "a"}}).status_code

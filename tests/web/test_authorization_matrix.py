@@ -40,7 +40,9 @@ import pytest
 
 from registry import create_app
 from registry.db import new_session
+from registry.keys import init_instance
 from registry.services import examination, filing, matching, tokens
+from registry.settings import load_settings
 from tests.conftest import TEST_LIMITS, _counter, _pg_admin, _pg_url, csrf_token, make_app
 from tests.factories import (
     PASSWORD,
@@ -212,7 +214,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         RATELIMIT_ENABLED=False,
     )
     ext = app.extensions["registry"]
-    policy = app.config["REGISTRY_ROUTING_POLICY"]
+    policy = app.extensions["registry"].settings.routing_policy
     try:
         with new_session(ext.engine) as session:
             a = make_user(session, email="a@example.org", name="Creator A")
@@ -340,7 +342,9 @@ def test_who_may_reach_what(world: World, method, rule, objects, role, expected)
 
 def test_the_matrix_names_every_route(tmp_path):
     """Adding a route (or a method to one) without deciding here who may use it fails."""
-    app = create_app({"REGISTRY_INSTANCE_PATH": str(tmp_path), "TESTING": True})
+    settings = load_settings(instance_path=tmp_path)
+    init_instance(settings)
+    app = create_app(settings, flask_config={"TESTING": True})
     in_app = {
         (method, rule.rule)
         for rule in app.url_map.iter_rules()

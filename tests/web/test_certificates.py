@@ -98,7 +98,7 @@ def test_the_json_certificate_verifies_with_the_registry_log_key(client, registe
 def test_signed_links_come_from_the_configured_address_never_the_host_header(
     app, client, registered
 ):
-    app.config["REGISTRY_PUBLIC_URL"] = "https://air.example"
+    app.extensions["registry"].settings.public_url = "https://air.example"
     app.config["TRUSTED_HOSTS"] = None  # even where the registry answers to any Host
     url = f"/registrations/{registered.number}/certificate.json"
     cert = json.loads(client.get(url, headers={"Host": "evil.example"}).data)

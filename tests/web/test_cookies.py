@@ -112,7 +112,7 @@ def test_rate_limits_count_the_forwarded_client_only_behind_a_trusted_proxy(
 ):
     user = make_user(session)
     for each in (app, proxied_app):
-        each.config["REGISTRY_SIGNIN_LIMIT"] = "2 per minute"
+        each.extensions["registry"].settings.signin_limit = "2 per minute"
     behind = proxied_app.test_client()
     codes = [_wrong_password(behind, user, "198.51.100.1") for _ in range(3)]
     assert codes == [422, 422, 429]

@@ -15,7 +15,7 @@ from tests.factories import encoded, make_user, scene, submit_work
 def case(app, session, store):
     """An earlier filing, a copy of it by another creator (checked, triaged), and an examiner."""
     ext = app.extensions["registry"]
-    policy = app.config["REGISTRY_ROUTING_POLICY"]
+    policy = app.extensions["registry"].settings.routing_policy
     a = make_user(session, email="first@example.org")
     b = make_user(session, email="second@example.org")
 

@@ -323,7 +323,9 @@ def test_pasted_text_far_over_the_form_limit_is_told_the_texts_limit(
     """Werkzeug refuses a form field over MAX_FORM_MEMORY_SIZE before the form sees it: the 413
     says the pasted text's limit, not the number of parts. (The settings' own margin: the test
     app's request limit is lower than it, so it is set here as the settings make it.)"""
-    app.config["MAX_FORM_MEMORY_SIZE"] = app.config["REGISTRY_MAX_TEXT_BYTES"] + 512 * 1024
+    app.config["MAX_FORM_MEMORY_SIZE"] = (
+        app.extensions["registry"].settings.max_text_bytes + 512 * 1024
+    )
     auth.login()
     response = post_filing(client, text_declaration(), text="Gulls are other gulls. " * 40_000)
     page = response.get_data(as_text=True)

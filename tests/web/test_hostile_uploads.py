@@ -1351,15 +1351,15 @@ def report(title: str, results: list[tuple[Case, int, str | None]], seconds: flo
 @pytest.fixture
 def unlimited(app):
     """No rate limit on filing: a thousand posts from one address are this suite's job."""
-    app.config["REGISTRY_FILING_LIMIT"] = "1000000 per minute"
+    app.extensions["registry"].settings.filing_limit = "1000000 per minute"
     return app
 
 
 def test_the_limits_are_those_the_cases_are_built_for(app):
-    assert app.config["REGISTRY_MAX_DEPOSIT_BYTES"] == DEPOSIT_LIMIT
+    assert app.extensions["registry"].settings.max_deposit_bytes == DEPOSIT_LIMIT
     assert app.config["MAX_CONTENT_LENGTH"] == REQUEST_LIMIT
-    assert app.config["REGISTRY_MAX_TEXT_BYTES"] == TEXT_LIMIT
-    assert app.config["REGISTRY_MAX_IMAGE_PIXELS"] == PIXEL_LIMIT
+    assert app.extensions["registry"].settings.max_text_bytes == TEXT_LIMIT
+    assert app.extensions["registry"].settings.max_image_pixels == PIXEL_LIMIT
     assert app.config["MAX_FORM_PARTS"] == MAX_FORM_PARTS
     assert app.config["MAX_FORM_MEMORY_SIZE"] > REQUEST_LIMIT  # pasted text meets the form first
 

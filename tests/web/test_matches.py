@@ -76,7 +76,7 @@ def test_record_says_when_the_check_is_pending(session, store, client, auth):
 
 def test_triage_is_shown_to_examiners_only(app, session, store, client, auth):
     matcher = app.extensions["registry"].matcher
-    policy = app.config["REGISTRY_ROUTING_POLICY"]
+    policy = app.extensions["registry"].settings.routing_policy
     a = make_user(session, email="first@example.org")
     b = make_user(session, email="second@example.org")
     submit_work(session, store, a, upload=_image(scene(24)), matcher=matcher, policy=policy)
@@ -97,7 +97,8 @@ def test_a_bad_routing_policy_stops_the_app_at_start(tmp_path, monkeypatch):
     import pytest
 
     from registry import create_app
+    from registry.settings import load_settings
 
     monkeypatch.setenv("REGISTRY_ROUTING_POLICY", "low=queue")
     with pytest.raises(ValueError, match="REGISTRY_ROUTING_POLICY: no route for elevated, high"):
-        create_app({"REGISTRY_INSTANCE_PATH": str(tmp_path)})
+        create_app(load_settings(instance_path=tmp_path))

@@ -48,7 +48,7 @@ def test_the_api_keeps_to_its_document(app, session):
     depends on what is stored (a proof needs leaf_index < tree_size <= the log's size; a filing
     must also satisfy the declaration's rules across fields), and such requests are refused
     with a documented 400 or 422 that says why."""
-    app.config["REGISTRY_REVERSE_SEARCH_LIMIT"] = "100000 per minute"
+    app.extensions["registry"].settings.reverse_search_limit = "100000 per minute"
     _row, token = tokens.create(session=session, user=make_user(session), name="schemathesis")
     headers = {"Authorization": f"Bearer {token}"}
     api = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)

@@ -11,11 +11,10 @@ from tests.factories import make_user
 
 @pytest.fixture
 def tight(app):
-    app.config.update(
-        REGISTRY_SIGNIN_LIMIT="3 per minute",
-        REGISTRY_SIGNUP_LIMIT="2 per minute",
-        REGISTRY_FILING_LIMIT="2 per minute",
-    )
+    settings = app.extensions["registry"].settings
+    settings.signin_limit = "3 per minute"
+    settings.signup_limit = "2 per minute"
+    settings.filing_limit = "2 per minute"
     return app
 
 

@@ -8,11 +8,10 @@ import pytest
 from PIL import Image
 from sqlmodel import SQLModel, func, select
 
-from registry.config import load_settings
 from registry.services import filing, matching
 from registry.web import csrf
 from registry.web.limits import reverse_search_limit
-from tests.conftest import csrf_token, dispose, make_app, stored_files
+from tests.conftest import csrf_token, dispose, make_app, settings_from_env, stored_files
 from tests.factories import (
     ESSAY,
     declaration,
@@ -211,13 +210,13 @@ def test_searches_over_the_limit_are_refused_with_429(limited_app):
 
 
 def test_the_limit_settings_are_checked_at_start(tmp_path):
-    settings = load_settings(tmp_path, {})
-    assert settings["REGISTRY_REVERSE_SEARCH_LIMIT"] == "20 per minute;200 per day"
-    assert settings["REGISTRY_REDIS_URL"] is None
-    custom = load_settings(tmp_path, {"REGISTRY_REVERSE_SEARCH_LIMIT": "5/minute"})
-    assert custom["REGISTRY_REVERSE_SEARCH_LIMIT"] == "5/minute"
+    settings = settings_from_env(tmp_path, {})
+    assert settings.reverse_search_limit == "20 per minute;200 per day"
+    assert settings.redis_url is None
+    custom = settings_from_env(tmp_path, {"REGISTRY_REVERSE_SEARCH_LIMIT": "5/minute"})
+    assert custom.reverse_search_limit == "5/minute"
     with pytest.raises(ValueError, match="REGISTRY_REVERSE_SEARCH_LIMIT"):
-        load_settings(tmp_path, {"REGISTRY_REVERSE_SEARCH_LIMIT": "lots per fortnight"})
+        settings_from_env(tmp_path, {"REGISTRY_REVERSE_SEARCH_LIMIT": "lots per fortnight"})
 
 
 def test_without_redis_the_counts_live_in_memory(app):

@@ -92,7 +92,7 @@ def faulty(fault, backend, database_url, sqlite_template, instance_path, disk):
         shutil.copy(sqlite_template, disk.path / "registry.sqlite3")
         url = f"sqlite:///{disk.path / 'registry.sqlite3'}"
     app = make_app(url, instance_path, **settings)
-    app.config["REGISTRY_FILING_LIMIT"] = "1000 per minute"
+    app.extensions["registry"].settings.filing_limit = "1000 per minute"
     engine = app.extensions["registry"].engine
 
     def break_it() -> None:

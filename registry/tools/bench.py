@@ -1,10 +1,11 @@
 """Benchmarks of the originality engine's candidate search, against the obvious baselines run in
-the same process, reported as ratios (``python -m registry.bench images|texts|align|ablation``).
+the same process, reported as ratios
+(``python -m registry.tools.bench images|texts|align|ablation``).
 
-    python -m registry.bench images --sizes 10000 100000 1000000
-    python -m registry.bench texts --sizes 10000 100000
-    python -m registry.bench ablation DATASET      # what each image signal adds, on a labelled set
-    python -m registry.bench align --sizes 5000 20000 80000 1048576 4194304   # adversarial texts
+    python -m registry.tools.bench images --sizes 10000 100000 1000000
+    python -m registry.tools.bench texts --sizes 10000 100000
+    python -m registry.tools.bench ablation DATASET   # what each image signal adds (labelled set)
+    python -m registry.tools.bench align --sizes 5000 20000 80000 1048576 4194304  # adversarial
 
 Registries are synthetic and seeded. Images: each registered image has one 64-bit code per region
 (as the engine stores), drawn at random; a query is the engine's set of query codes (as filed,
@@ -36,10 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .similarity import image as img
-from .similarity import report as rep
-from .similarity import text as txt
-from .similarity.index import FingerprintIndex, HammingIndex
+from ..similarity import image as img
+from ..similarity import report as rep
+from ..similarity import text as txt
+from ..similarity.index import FingerprintIndex, HammingIndex
 
 QUERY_CODES = 13  # as filed, borders trimmed (+mirrored), 7 dihedral, 2 straightened (+mirrored)
 
@@ -571,7 +572,7 @@ def ablation(dataset: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m registry.bench",
+        prog="python -m registry.tools.bench",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -9,6 +9,11 @@ for a query when the query's match report names it, in either band.
 
 TP = expected works flagged, FN = expected works missed, FP = other works flagged;
 recall = TP / (TP + FN), precision = TP / (TP + FP), per modality and per family.
+
+A file the registry refuses or cannot check (a text with control characters, an image it cannot
+decode, a file named in truth.csv that is missing) is an error of the evaluation, not of the
+engine: it is reported (``Result.errors``: path, code, message) and the run goes on. A query in
+error is not tallied; a registered work in error counts as missed by the queries expecting it.
 """
 
 from __future__ import annotations
@@ -21,15 +26,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, delete
 
-from . import db
-from .domain.declaration import Author, Contribution, Declaration, InputSource
-from .models import Event, Fingerprint, LogEntry, MatchReport, Registration
-from .services import accounts, filing, matching, transparency
-from .storage import DepositStore
+from .. import db
+from ..domain.declaration import Author, Contribution, Declaration, InputSource
+from ..models import Event, Fingerprint, LogEntry, MatchReport, Registration
+from ..services import accounts, filing, matching, transparency
+from ..storage import DepositStore
 
 _LIMITS = filing.Limits(
     max_deposit_bytes=64 * 1024 * 1024,
@@ -58,6 +64,24 @@ class Tally:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
 
+# Why a file could not be evaluated (``FileError.code``).
+REJECTED = "rejected"  # the registry refuses it as a deposit (its reasons are the message)
+UNREADABLE = "unreadable"  # it could not be read (missing, a folder, no permission)
+CHECK_FAILED = "check_failed"  # filed, but the check failed on it
+
+
+@dataclass(frozen=True)
+class FileError:
+    """A file of the set that could not be registered or checked."""
+
+    path: str  # relative to the set, e.g. queries/q-7.txt
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "code": self.code, "message": self.message}
+
+
 @dataclass
 class Result:
     modalities: dict[str, dict[str, Tally]] = field(default_factory=dict)
@@ -65,6 +89,7 @@ class Result:
     registered: int = 0
     seconds: float = 0.0
     mistakes: list[tuple[str, str, list[str], list[str]]] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
 
     def total(self, modality: str) -> Tally:
         total = Tally()
@@ -72,8 +97,8 @@ class Result:
             total.add(tally)
         return total
 
-    def as_dict(self) -> dict:
-        out = {}
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
         for modality, families in sorted(self.modalities.items()):
             total = self.total(modality)
             out[modality] = {
@@ -93,6 +118,7 @@ class Result:
                     for name, t in sorted(families.items())
                 },
             }
+        out["errors"] = [e.as_dict() for e in self.errors]
         return out
 
 
@@ -120,18 +146,39 @@ def _declaration(name: str, is_image: bool) -> Declaration:
     )
 
 
-def _file(session, store, owner, path: Path, matcher) -> Registration:
+class _NotEvaluated(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _file(session, store, owner, path: Path, matcher) -> Registration:  # type: ignore[no-untyped-def]
+    """File ``path`` and check it; raises _NotEvaluated when it cannot be, with nothing kept
+    of it."""
     is_image = path.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp")
-    with path.open("rb") as fh:
-        reg = filing.submit(
-            session=session,
-            store=store,
-            limits=_LIMITS,
-            owner=owner,
-            declaration=_declaration(path.name, is_image),
-            upload=filing.DepositUpload(file=fh),
-        )
-    matching.check(session=session, store=store, matcher=matcher, registration=reg)
+    try:
+        with path.open("rb") as fh:
+            reg = filing.submit(
+                session=session,
+                store=store,
+                limits=_LIMITS,
+                owner=owner,
+                declaration=_declaration(path.name, is_image),
+                upload=filing.DepositUpload(file=fh),
+            )
+    except filing.FilingRejected as exc:
+        session.rollback()
+        raise _NotEvaluated(REJECTED, str(exc)) from None
+    except OSError as exc:
+        session.rollback()
+        raise _NotEvaluated(UNREADABLE, exc.strerror or str(exc)) from None
+    try:
+        matching.check(session=session, store=store, matcher=matcher, registration=reg)
+    except Exception as exc:  # the engine failed on this file: say so, and go on
+        session.rollback()
+        _forget(session, reg)
+        raise _NotEvaluated(CHECK_FAILED, f"{type(exc).__name__}: {exc}") from None
     return reg
 
 
@@ -165,14 +212,31 @@ def evaluate(dataset: Path, progress: Callable[[str], None] | None = None) -> Re
                 display_name="Evaluation",
                 password="evaluation-only-password-1",
             )
+
+            def failed(path: Path, why: _NotEvaluated) -> None:
+                error = FileError(str(path.relative_to(dataset)), why.code, why.message)
+                result.errors.append(error)
+                if progress:
+                    progress(f"error: {error.path}: {error.code}: {error.message}")
+
             names: dict[str, str] = {}
             for i, path in enumerate(registered, 1):
-                reg = _file(session, store, owner, path, matcher)
+                try:
+                    reg = _file(session, store, owner, path, matcher)
+                except _NotEvaluated as why:
+                    failed(path, why)
+                    continue
+                assert reg.number is not None  # a submitted filing has its number
                 names[reg.number] = path.name
                 if progress and i % 100 == 0:
                     progress(f"registered {i}/{len(registered)}")
             for i, row in enumerate(truth, 1):
-                reg = _file(session, store, owner, dataset / "queries" / row["query"], matcher)
+                query = dataset / "queries" / row["query"]
+                try:
+                    reg = _file(session, store, owner, query, matcher)
+                except _NotEvaluated as why:
+                    failed(query, why)
+                    continue
                 report = matching.get_report(session, reg)
                 flagged = {
                     names.get(m["number"], m["number"]) for m in matching.report_matches(report)
@@ -213,4 +277,7 @@ def format_table(result: Result) -> str:
         lines.extend(row(modality, name, t) for name, t in sorted(families.items()))
         lines.append(row(modality, "ALL", result.total(modality)))
         lines.append("")
+    if result.errors:
+        lines.append(f"{len(result.errors)} file(s) could not be evaluated:")
+        lines.extend(f"error: {e.path}: {e.code}: {e.message}" for e in result.errors)
     return "\n".join(lines)
