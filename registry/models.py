@@ -7,10 +7,17 @@ strings so adding a code never needs a type migration.
 """
 
 from datetime import UTC, date, datetime
-from typing import Optional
+from typing import Any, Optional
 
-from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Relationship, SQLModel
+
+#: A JSON document column: JSONB on PostgreSQL, JSON (text) elsewhere. What is in it is typed
+#: and versioned by the package that owns it (see the columns using it).
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+#: The same for a nullable column: Python's None is stored as SQL NULL, not as JSON ``null``.
+JSONOrNull = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 def utcnow() -> datetime:
@@ -122,7 +129,8 @@ class Registration(SQLModel, table=True):
     # Graded triage (registry.domain.risk), set once the originality check has run.
     risk_tier: str | None = Field(default=None, max_length=16, index=True)
     risk_points: int | None = None
-    risk_reasons: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # registry.domain.risk.RiskReport.to_json(): the reasons as codes and values; None until triage
+    risk_reasons: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONOrNull))
     route: str | None = Field(default=None, max_length=16)  # fast-track or queue
     fast_track_on: date | None = None  # registered on this day unless an examiner takes it
     triaged_at: datetime | None = None
@@ -282,7 +290,29 @@ class MatchReport(SQLModel, table=True):
     match_count: int = Field(default=0)
     strongest_band: str | None = Field(default=None, max_length=16)
     top_score: float = Field(default=0.0)
-    body: str = Field(sa_column=Column(Text, nullable=False))  # JSON: the matches
+    # registry.similarity.Report.to_json(): the matches, with offsets and boxes, no text
+    body: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class FilingMatch(SQLModel, table=True):
+    """One match of a filing's report, as a row, written with the report (and never edited), so
+    that "which later filings match these works" is a query. The report stays the record of
+    the evidence; this row repeats its band, score and signal names."""
+
+    __tablename__ = "filing_match"
+    __table_args__ = (
+        UniqueConstraint("filing_id", "earlier_id"),
+        Index("ix_filing_match_earlier_band", "earlier_id", "band"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    filing_id: int = Field(foreign_key="registration.id", index=True)  # whose report it is
+    earlier_id: int = Field(foreign_key="registration.id")  # the registration it matches
+    earlier_first: bool  # the matched registration was filed before the filing
+    band: str = Field(max_length=16)  # registry.similarity.Band
+    score: float
+    signals: list[str] = Field(sa_column=Column(JSONDocument, nullable=False))  # their names
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -361,7 +391,8 @@ class ProvenanceReport(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     registration_id: int = Field(foreign_key="registration.id", unique=True)
     verdict: str = Field(max_length=16)
-    body: str = Field(sa_column=Column(Text, nullable=False))  # JSON: findings and judgement
+    # registry.provenance.Report.to_json(): what the file says, and the judgement
+    body: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -16,7 +16,7 @@ def test_migrations_match_the_models(engine):
 
 def test_downgrade_and_upgrade_again(engine):
     head = head_revision()
-    assert head == "0009" and current_revision(engine) == head
+    assert head == "0010" and current_revision(engine) == head
     downgrade(engine, "0001")
     assert current_revision(engine) == "0001"
     downgrade(engine, "base")
@@ -73,3 +73,101 @@ def test_0009_marks_where_every_size_must_have_a_head(app, engine, session, stor
     session.execute(text("DELETE FROM tree_head WHERE tree_size = 4"))
     session.commit()
     assert not transparency.verify(session, log.public_key).ok
+
+
+def test_0010_makes_old_reports_typed_json_without_texts_and_fills_the_match_table(
+    engine, session, store
+):
+    """Rows written before 0010 (text columns; passages carrying both works' text; reasons as
+    sentences; the verdict's label in words) are converted, and the match table is filled from
+    the reports."""
+    import json
+
+    from sqlalchemy import text
+
+    from registry.domain.risk import RoutingPolicy
+    from registry.models import FilingMatch, MatchReport, Registration
+    from registry.services import examination, matches, matching, provenance
+    from tests.factories import ESSAY, make_user, submit_text
+
+    a, b = make_user(session, email="a@example.org"), make_user(session, email="b@example.org")
+    matcher, policy = matching.Matcher(), RoutingPolicy()
+    earlier = submit_text(session, store, a, ESSAY, matcher=matcher, policy=policy)
+    new_text = "My own first line. " + ESSAY[:300]
+    later = submit_text(session, store, b, new_text, title="Later", matcher=matcher, policy=policy)
+    untriaged = submit_text(session, store, a, "An unchecked poem.\n")
+    ids = (earlier.id, later.id, untriaged.id)
+    table_before = [
+        (m.filing_id, m.earlier_id, m.band, m.score, m.signals)
+        for m in session.exec(FilingMatch.__table__.select()).all()
+    ]
+    assert [(f, e) for f, e, *_ in table_before] == [(later.id, earlier.id)]
+    session.close()
+
+    downgrade(engine, "0009")
+    with engine.begin() as conn:
+        body = json.loads(
+            conn.execute(
+                text("SELECT body FROM match_report WHERE registration_id = :id"), {"id": ids[1]}
+            ).scalar_one()
+        )
+        assert "schema_version" not in body
+        for p in body["matches"][0]["passages"]:  # as 0009's code stored them: with the texts
+            p["new_text"] = new_text[p["new"][0] : p["new"][1]]
+            p["earlier_text"] = ESSAY[p["earlier"][0] : p["earlier"][1]] + " (unpublished)"
+        conn.execute(
+            text("UPDATE match_report SET body = :b WHERE registration_id = :id"),
+            {"b": json.dumps(body), "id": ids[1]},
+        )
+        conn.execute(
+            text("UPDATE registration SET risk_reasons = :r WHERE id = :id"),
+            {
+                "r": json.dumps(["Strong match with an earlier work (as worded then)."]),
+                "id": ids[1],
+            },
+        )
+        assert (
+            conn.execute(
+                text("SELECT risk_reasons FROM registration WHERE id = :id"), {"id": ids[2]}
+            ).scalar_one()
+            == ""
+        )
+        prov = json.loads(
+            conn.execute(
+                text("SELECT body FROM provenance_report WHERE registration_id = :id"),
+                {"id": ids[1]},
+            ).scalar_one()
+        )
+        assert prov["judgement"]["label"] == "No AI label found"  # layout 1, as it was
+    upgrade(engine)
+
+    later = session.get(Registration, ids[1], populate_existing=True)
+    report = matching.get_report(session, later)
+    assert report.body["schema_version"] == 2
+    assert "unpublished" not in json.dumps(report.body) and "new_text" not in json.dumps(
+        report.body
+    )
+    [match] = matching.report_matches(report)
+    assert match.number == earlier.number and match.passages
+    assert all(new_text[p.new[0] : p.new[1]] for p in match.passages)  # the offsets stay
+    [reason] = examination.reasons_of(later)
+    assert reason.values == {"text": "Strong match with an earlier work (as worded then)."}
+    judged = provenance.judgement_of(provenance.get_report(session, later))
+    assert judged.label == "No AI label found"
+    untriaged = session.get(Registration, ids[2], populate_existing=True)
+    assert untriaged.risk_reasons is None and examination.reasons_of(untriaged) == []
+    with engine.connect() as conn:
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM registration WHERE risk_reasons IS NULL")
+            ).scalar_one()
+            == 1
+        )
+    table_after = [
+        (m.filing_id, m.earlier_id, m.band, m.score, m.signals)
+        for m in session.exec(FilingMatch.__table__.select()).all()
+    ]
+    assert table_after == table_before
+    [against] = matches.matches_against(session, registration_ids=[ids[0]])
+    assert against.filing.id == ids[1] and against.earlier.id == ids[0]
+    assert session.get(MatchReport, report.id).match_count == 1

@@ -9,6 +9,7 @@ unreadable, with the reason. Pure: Pillow and defusedxml, no Flask, no SQL.
 """
 
 from .readers import AigcLabel, Finding, Provenance, read_image, read_text
+from .report import SCHEMA_VERSION, Report, ReportError, UnknownReportVersion
 from .verdict import Judgement, Suggestion, Verdict, judge, suggestions
 
 __all__ = [
@@ -16,7 +17,11 @@ __all__ = [
     "Finding",
     "Judgement",
     "Provenance",
+    "Report",
+    "ReportError",
+    "SCHEMA_VERSION",
     "Suggestion",
+    "UnknownReportVersion",
     "Verdict",
     "judge",
     "read_image",

@@ -51,6 +51,10 @@ class Judgement:
     evidence: list[str] = field(default_factory=list)  # what the file says, in words
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def label(self) -> str:
+        return self.verdict.label
+
 
 def judge(
     found: Provenance, *, declared_source_type: str | None, declared_ai_tools: list[str]

@@ -11,7 +11,6 @@ nothing is edited in place.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -23,6 +22,8 @@ from ..domain.risk import (
     Assessment,
     Evidence,
     MatchEvidence,
+    Reason,
+    RiskReport,
     RouteKind,
     RoutingPolicy,
     Tier,
@@ -40,8 +41,10 @@ from ..models import (
     User,
     utcnow,
 )
+from ..similarity import Band
 from . import matching, provenance
 from .events import record
+from .matches import matches_against
 
 #: Statuses in which a filing waits for, or is in, examination.
 OPEN = (
@@ -66,18 +69,18 @@ def evidence_for(session: Session, registration: Registration) -> Evidence:
     owners = dict(
         session.exec(
             select(Registration.number, Registration.owner_id).where(
-                Registration.number.in_([m["number"] for m in found])
+                Registration.number.in_([m.number for m in found])
             )
         ).all()
     )
     matches = tuple(
         MatchEvidence(
-            number=m["number"],
-            band=m["band"],
-            score=m["score"],
-            coverage=m.get("new_coverage"),
-            same_owner=owners.get(m["number"]) == registration.owner_id,
-            earlier_first=m["earlier_first"],
+            number=m.number,
+            band=m.band.value,
+            score=m.score,
+            coverage=m.new_coverage,
+            same_owner=owners.get(m.number) == registration.owner_id,
+            earlier_first=m.earlier_first,
         )
         for m in found
     )
@@ -87,7 +90,7 @@ def evidence_for(session: Session, registration: Registration) -> Evidence:
         digital_source_type=registration.digital_source_type,
         ai_material=registration.ai_material,
         contributions=frozenset(c.category for c in registration.contributions),
-        provenance_conflicts=tuple(judged["conflicts"]) if judged else (),
+        provenance_conflicts=tuple(judged.conflicts) if judged else (),
     )
 
 
@@ -113,7 +116,7 @@ def triage(
             return None
         reg.risk_tier = assessment.tier.value
         reg.risk_points = assessment.points
-        reg.risk_reasons = json.dumps(list(assessment.reasons), ensure_ascii=False)
+        reg.risk_reasons = assessment.report.to_json()
         reg.route = route.kind.value
         reg.fast_track_on = (
             today + timedelta(days=route.wait_days) if route.kind is RouteKind.FAST_TRACK else None
@@ -149,8 +152,11 @@ def triage_pending(
     ]
 
 
-def reasons_of(registration: Registration) -> list[str]:
-    return json.loads(registration.risk_reasons) if registration.risk_reasons else []
+def reasons_of(registration: Registration) -> list[Reason]:
+    """The reasons recorded at triage (codes and values), strongest first; none before it."""
+    if registration.risk_reasons is None:
+        return []
+    return list(RiskReport.from_json(registration.risk_reasons).reasons)
 
 
 # --------------------------------------------------------------------------- the queue
@@ -408,26 +414,18 @@ def _determinations(session: Session, reg: Registration) -> list[Determination]:
 def _notify_earlier_registrants(session: Session, reg: Registration, outcome: Status) -> None:
     """Tell each earlier registrant whose work this filing strongly matches (and whose match the
     examiner did not clear) which filing it is and what was decided."""
-    report = matching.get_report(session, reg)
-    if report is None:
-        return
     cleared = {
         n for n, d in dispositions(session, reg).items() if d.outcome == Disposition.CLEARED.value
     }
-    for m in matching.report_matches(report):
-        if m["band"] != "strong" or not m["earlier_first"] or m["number"] in cleared:
-            continue
-        earlier = session.exec(
-            select(Registration).where(Registration.number == m["number"])
-        ).first()
-        if earlier is None or earlier.owner_id == reg.owner_id:
+    for m in matches_against(session, filing_ids=[reg.id], min_band=Band.STRONG):
+        if m.earlier.number in cleared:
             continue
         session.add(
             Notification(
-                user_id=earlier.owner_id,
+                user_id=m.earlier.owner_id,
                 registration_id=reg.id,
                 message=f"{reg.number} (“{reg.title}”) strongly matches your registration "
-                f"{earlier.number}. It has been determined: {outcome.label.lower()}.",
+                f"{m.earlier.number}. It has been determined: {outcome.label.lower()}.",
             )
         )
 

@@ -13,7 +13,6 @@ in a scratch folder removed at once, and the answer carries only the public fact
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 import threading
@@ -35,13 +34,21 @@ from ..deposits import decode_text, stored_text
 from ..domain.declaration import Declaration, Problem
 from ..domain.statuses import Status
 from ..domain.vocabulary import DepositKind, WorkCategory
-from ..models import Deposit, Determination, Fingerprint, MatchReport, Registration, User
-from ..similarity import ENGINE_VERSION, Match
+from ..models import (
+    Deposit,
+    Determination,
+    FilingMatch,
+    Fingerprint,
+    MatchReport,
+    Registration,
+    User,
+)
+from ..similarity import ENGINE_VERSION, Match, Region, Report, SharedPassage
 from ..similarity import image as img
 from ..similarity import report as rep
 from ..similarity import text as txt
 from ..similarity.index import FingerprintIndex, HammingIndex
-from ..storage import DepositStore
+from ..storage import DepositDamaged, DepositStore
 from .filing import DepositUpload, FilingRejected, Limits, staged_upload
 
 NOTHING_TO_SEARCH = "Choose an image or paste a text to search for."
@@ -126,6 +133,7 @@ def _pack_codes(codes) -> bytes:
 class _Query:
     fingerprint: Fingerprint
     matches: list[Match]
+    earlier_ids: list[int]  # the registration each of ``matches`` names, in the same order
     checked_against: int
 
 
@@ -135,14 +143,19 @@ def get_report(session: Session, registration: Registration) -> MatchReport | No
     ).first()
 
 
-def report_matches(report: MatchReport) -> list[dict]:
-    return json.loads(report.body)["matches"]
+def report_of(report: MatchReport) -> Report:
+    """The stored report, read by the engine (which upgrades an older layout)."""
+    return Report.from_json(report.body)
+
+
+def report_matches(report: MatchReport) -> list[Match]:
+    return report_of(report).matches
 
 
 def matched_numbers(session: Session, registration: Registration) -> set[str]:
     """The numbers of the earlier registrations the filing's match report names."""
     report = get_report(session, registration)
-    return {m["number"] for m in report_matches(report)} if report else set()
+    return {m.number for m in report_matches(report)} if report else set()
 
 
 def content_visible(session: Session, numbers: set[str], user: User) -> set[str]:
@@ -157,6 +170,73 @@ def content_visible(session: Session, numbers: set[str], user: User) -> set[str]
         )
     ).all()
     return set(own)
+
+
+#: Characters of a passage shown on a page, at most (the offsets always cover all of it).
+SHOWN_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class PassageShown:
+    """A copied passage as one viewer sees it: its offsets, the filing's text there, and the
+    earlier work's text there when the viewer may see that work (None when not, or when its
+    deposit cannot be read; ``withheld`` says which)."""
+
+    new: tuple[int, int]
+    earlier: tuple[int, int]
+    similarity: float
+    new_text: str
+    earlier_text: str | None
+    withheld: bool
+
+
+def passages_shown(
+    session: Session,
+    store: DepositStore,
+    matches: list[Match],
+    own_text: str,
+    viewer: User,
+) -> dict[str, list[PassageShown]]:
+    """The passages of each text match (by the earlier work's number), with their text read
+    now from the deposits: the filing's own ``own_text``, and each earlier work's text only when
+    ``viewer`` may see that work's content (``content_visible``). The stored report holds
+    offsets only."""
+    texts = [m for m in matches if m.passages]
+    visible = content_visible(session, {m.number for m in texts}, viewer)
+    earlier_texts: dict[str, str | None] = {}
+    if visible:
+        rows = session.exec(
+            select(Registration.number, Deposit)
+            .join(Deposit, Deposit.sha256 == Registration.deposit_sha256)
+            .where(Registration.number.in_(visible))
+        ).all()
+        for number, dep in rows:
+            if dep.kind != DepositKind.TEXT.value:
+                continue
+            try:
+                earlier_texts[number] = stored_text(store.read_verified(dep.sha256))
+            except (DepositDamaged, OSError, ValueError) as exc:
+                log.error("earlier deposit %s of %s not shown: %s", dep.sha256, number, exc)
+                earlier_texts[number] = None
+    shown: dict[str, list[PassageShown]] = {}
+    for m in texts:
+        earlier = earlier_texts.get(m.number)
+        shown[m.number] = [
+            PassageShown(
+                new=p.new,
+                earlier=p.earlier,
+                similarity=p.similarity,
+                new_text=own_text[p.new[0] : p.new[1]][:SHOWN_CHARS],
+                earlier_text=(
+                    earlier[p.earlier[0] : p.earlier[1]][:SHOWN_CHARS]
+                    if earlier is not None
+                    else None
+                ),
+                withheld=m.number not in visible,
+            )
+            for p in m.passages
+        ]
+    return shown
 
 
 def matched_registration(
@@ -186,21 +266,33 @@ def check(
         query = _check_image(session, store, matcher, registration, deposit)
     else:
         query = _check_text(session, store, matcher, registration, deposit)
-    matches = sorted(query.matches, key=_best_first)
-    body = {"engine_version": ENGINE_VERSION, "matches": [m.to_dict() for m in matches]}
+    body = Report(ENGINE_VERSION, sorted(query.matches, key=_best_first))
+    strongest = body.strongest_band
     report = MatchReport(
         registration_id=registration.id,
-        engine_version=ENGINE_VERSION,
+        engine_version=body.engine_version,
         checked_against=query.checked_against,
-        match_count=len(matches),
-        strongest_band=matches[0].band.value if matches else None,
-        top_score=max((m.score for m in matches), default=0.0),
-        body=json.dumps(body, ensure_ascii=False),
+        match_count=len(body.matches),
+        strongest_band=strongest.value if strongest else None,
+        top_score=body.top_score,
+        body=body.to_json(),
     )
+    rows = [
+        FilingMatch(
+            filing_id=registration.id,
+            earlier_id=earlier_id,
+            earlier_first=m.earlier_first,
+            band=m.band.value,
+            score=m.score,
+            signals=[s.name for s in m.signals],
+        )
+        for m, earlier_id in zip(query.matches, query.earlier_ids, strict=True)
+    ]
     try:
         with writing(session):
             session.add(query.fingerprint)
             session.add(report)
+            session.add_all(rows)  # one row per match, in the report's transaction
     except IntegrityError:  # another process checked it first: its report stands
         found = get_report(session, registration)
         if found is None:
@@ -276,7 +368,7 @@ class _Candidate:
     band: rep.Band
     signals: list[rep.Signal]
     # What a filing's report shows beside the score: for an image the variant and the region of
-    # the earlier work; for a text the passages (both sides' text) and the two coverages.
+    # the earlier work; for a text the passages (offsets into both texts) and the two coverages.
     details: dict = field(default_factory=dict)
     coverage: float | None = None  # of the query by the copied passages (texts only)
 
@@ -363,12 +455,20 @@ def _image_candidates(
         fm = evidence.features
         variant = evidence.variant
         if img.plausible(fm):
-            region = {"name": "region shown", "box": [round(v, 4) for v in fm.box]}
+            region = Region("region shown", _box(fm.box, 4))
             variant = img.describe(fm)
         else:
-            region = {"name": evidence.region, "box": list(evidence.region_box)}
+            region = Region(evidence.region, _box(evidence.region_box))
         found.append(_Candidate(reg, *judged, details={"variant": variant, "region": region}))
     return found, checked_against
+
+
+def _box(
+    box: tuple[float, float, float, float], places: int | None = None
+) -> tuple[float, float, float, float]:
+    """A region's box as four floats (rounded to ``places``, if given)."""
+    left, top, right, bottom = (float(v) if places is None else round(v, places) for v in box)
+    return left, top, right, bottom
 
 
 def _text_candidates(
@@ -400,13 +500,7 @@ def _text_candidates(
         if judged is None:
             continue
         passages = [
-            {
-                "new": [p.new_start, p.new_end],
-                "earlier": [p.earlier_start, p.earlier_end],
-                "similarity": p.similarity,
-                "new_text": text[p.new_start : p.new_end][:2000],
-                "earlier_text": earlier_text[p.earlier_start : p.earlier_end][:2000],
-            }
+            SharedPassage((p.new_start, p.new_end), (p.earlier_start, p.earlier_end), p.similarity)
             for p in alignment.passages
             if p.similarity >= rep.TEXT_MIN_SIMILARITY
         ]
@@ -438,7 +532,12 @@ def _check_image(session, store, matcher, own, deposit) -> _Query:
     found, checked_against = _image_candidates(
         session, store, matcher, query, sha256=deposit.sha256, exclude_id=own.id
     )
-    return _Query(row, [_match(c, own, "image") for c in found], checked_against)
+    return _Query(
+        row,
+        [_match(c, own, "image") for c in found],
+        [c.registration.id for c in found],
+        checked_against,
+    )
 
 
 def _check_text(session, store, matcher, own, deposit) -> _Query:
@@ -453,7 +552,12 @@ def _check_text(session, store, matcher, own, deposit) -> _Query:
     found, checked_against = _text_candidates(
         session, store, matcher, text, tokens, fps, sha256=deposit.sha256, exclude_id=own.id
     )
-    return _Query(row, [_match(c, own, "text") for c in found], checked_against)
+    return _Query(
+        row,
+        [_match(c, own, "text") for c in found],
+        [c.registration.id for c in found],
+        checked_against,
+    )
 
 
 # --------------------------------------------------------------------------- reverse search

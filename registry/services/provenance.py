@@ -4,7 +4,6 @@ declaration, and store the result once (registry.provenance does the reading and
 from __future__ import annotations
 
 import io
-import json
 import logging
 import warnings
 
@@ -28,8 +27,13 @@ def get_report(session: Session, registration: Registration) -> ProvenanceReport
     ).first()
 
 
-def judgement_of(report: ProvenanceReport | None) -> dict | None:
-    return json.loads(report.body)["judgement"] if report else None
+def report_of(report: ProvenanceReport) -> prov.Report:
+    """The stored report, read by the provenance package (which upgrades an older layout)."""
+    return prov.Report.from_json(report.body)
+
+
+def judgement_of(report: ProvenanceReport | None) -> prov.Judgement | None:
+    return report_of(report).judgement if report else None
 
 
 def inspect(
@@ -51,20 +55,10 @@ def inspect(
         declared_source_type=registration.digital_source_type,
         declared_ai_tools=[t.name for t in registration.ai_tools],
     )
-    body = {
-        "found": found.to_dict(),
-        "judgement": {
-            "verdict": judged.verdict.value,
-            "label": judged.verdict.label,
-            "conflicts": judged.conflicts,
-            "evidence": judged.evidence,
-            "notes": judged.notes,
-        },
-    }
     report = ProvenanceReport(
         registration_id=registration.id,
         verdict=judged.verdict.value,
-        body=json.dumps(body, ensure_ascii=False),
+        body=prov.Report.of(found, judged).to_json(),
     )
     try:
         with writing(session):

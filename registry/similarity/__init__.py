@@ -3,6 +3,28 @@
 Pure: imports nothing else from ``registry`` and neither Flask nor SQLAlchemy.
 """
 
-from .report import ENGINE_VERSION, Band, Match, Signal
+from .report import (
+    ENGINE_VERSION,
+    SCHEMA_VERSION,
+    Band,
+    Match,
+    Region,
+    Report,
+    ReportError,
+    SharedPassage,
+    Signal,
+    UnknownReportVersion,
+)
 
-__all__ = ["ENGINE_VERSION", "Band", "Match", "Signal"]
+__all__ = [
+    "ENGINE_VERSION",
+    "SCHEMA_VERSION",
+    "Band",
+    "Match",
+    "Region",
+    "Report",
+    "ReportError",
+    "SharedPassage",
+    "Signal",
+    "UnknownReportVersion",
+]

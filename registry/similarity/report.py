@@ -3,11 +3,15 @@
 The thresholds here decide what an examiner is shown. They were set on labelled copies (crops,
 borders, flips, rotations, screenshots, re-encoding; excerpts, embedding, reordering, deletion,
 rewording) and are applied the same way to every filing. Pure: no Flask, no SQL.
+
+The report is stored as JSON (``Report.to_json`` / ``Report.from_json``), versioned by
+``SCHEMA_VERSION``. It holds offsets and boxes, never the works' text: a passage is two character
+ranges, read from the deposits when someone allowed to see them looks.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -36,9 +40,27 @@ TEXT_LONGEST_PASSAGE = 6
 TEXT_PARAGRAPH = 60
 
 
+#: The layout of the stored report. 1: the first (no ``schema_version`` key; passages carried
+#: both works' text); 2: offsets only, with ``schema_version``.
+SCHEMA_VERSION = 2
+
+
+class ReportError(ValueError):
+    """A stored report this engine cannot read: malformed, or of an unknown layout."""
+
+
+class UnknownReportVersion(ReportError):
+    """A report written by a newer engine (or not a report at all): refused, never guessed at."""
+
+
 class Band(StrEnum):
     STRONG = "strong"
     REVIEW = "review"
+
+    @property
+    def rank(self) -> int:
+        """Higher is stronger: ``band.rank >= minimum.rank`` is "at least as strong"."""
+        return 2 if self is Band.STRONG else 1
 
 
 @dataclass(frozen=True)
@@ -46,6 +68,25 @@ class Signal:
     name: str
     value: float
     detail: str
+
+
+@dataclass(frozen=True)
+class SharedPassage:
+    """A copied passage as two character ranges, ``[start, end)`` in the new work and in the
+    earlier one; the text itself is read from the deposits when it is shown."""
+
+    new: tuple[int, int]
+    earlier: tuple[int, int]
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Region:
+    """Where the new picture sits in the earlier one: a name and a box (left, top, right,
+    bottom, as shares of the earlier picture's width and height)."""
+
+    name: str
+    box: tuple[float, float, float, float]
 
 
 @dataclass
@@ -61,15 +102,125 @@ class Match:
     earlier_status: str = ""
     earlier_filed: str = ""  # ISO date
     variant: str | None = None
-    region: dict[str, Any] | None = None
-    passages: list[dict[str, Any]] = field(default_factory=list)
+    region: Region | None = None
+    passages: list[SharedPassage] = field(default_factory=list)
     new_coverage: float | None = None
     earlier_coverage: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["band"] = self.band.value
-        return data
+        return {
+            "number": self.number,
+            "modality": self.modality,
+            "score": self.score,
+            "band": self.band.value,
+            "signals": [
+                {"name": s.name, "value": s.value, "detail": s.detail} for s in self.signals
+            ],
+            "earlier_first": self.earlier_first,
+            "earlier_status": self.earlier_status,
+            "earlier_filed": self.earlier_filed,
+            "variant": self.variant,
+            "region": (
+                {"name": self.region.name, "box": list(self.region.box)} if self.region else None
+            ),
+            "passages": [
+                {"new": list(p.new), "earlier": list(p.earlier), "similarity": p.similarity}
+                for p in self.passages
+            ],
+            "new_coverage": self.new_coverage,
+            "earlier_coverage": self.earlier_coverage,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Match:
+        """One match as ``to_dict`` wrote it (any text a passage carries is dropped)."""
+        region = data.get("region")
+        return cls(
+            number=str(data["number"]),
+            modality=str(data["modality"]),
+            score=float(data["score"]),
+            band=Band(data["band"]),
+            signals=[
+                Signal(str(s["name"]), float(s["value"]), str(s["detail"]))
+                for s in data.get("signals", [])
+            ],
+            earlier_first=bool(data["earlier_first"]),
+            earlier_status=str(data.get("earlier_status", "")),
+            earlier_filed=str(data.get("earlier_filed", "")),
+            variant=data.get("variant"),
+            region=(
+                Region(str(region["name"]), _box(region["box"])) if region is not None else None
+            ),
+            passages=[
+                SharedPassage(_span(p["new"]), _span(p["earlier"]), float(p.get("similarity", 0.0)))
+                for p in data.get("passages", [])
+            ],
+            new_coverage=_maybe_float(data.get("new_coverage")),
+            earlier_coverage=_maybe_float(data.get("earlier_coverage")),
+        )
+
+
+@dataclass
+class Report:
+    """A filing's match report: the engine that wrote it and its matches, best first."""
+
+    engine_version: str
+    matches: list[Match] = field(default_factory=list)
+
+    @property
+    def strongest_band(self) -> Band | None:
+        return max((m.band for m in self.matches), key=lambda b: b.rank, default=None)
+
+    @property
+    def top_score(self) -> float:
+        return max((m.score for m in self.matches), default=0.0)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data, in the current layout."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "engine_version": self.engine_version,
+            "matches": [m.to_dict() for m in self.matches],
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> Report:
+        """Read a stored report: the current layout, or an older one upgraded (layout 1's
+        passage texts are dropped). Raises ``UnknownReportVersion`` for a layout this engine
+        does not know, ``ReportError`` for a malformed one."""
+        if not isinstance(data, dict):
+            raise UnknownReportVersion("a match report is a JSON object")
+        version = data.get("schema_version", 1)
+        if (
+            not isinstance(version, int)
+            or isinstance(version, bool)
+            or not (1 <= version <= SCHEMA_VERSION)
+        ):
+            raise UnknownReportVersion(
+                f"match report layout {version!r} is unknown to engine {ENGINE_VERSION}"
+                f" (it reads 1 to {SCHEMA_VERSION})"
+            )
+        try:
+            return cls(
+                engine_version=str(data["engine_version"]),
+                matches=[Match.from_dict(m) for m in data["matches"]],
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ReportError(f"malformed match report (layout {version}): {exc!r}") from exc
+
+
+def _span(value: Any) -> tuple[int, int]:
+    start, end = value
+    return int(start), int(end)
+
+
+def _box(value: Any) -> tuple[float, float, float, float]:
+    left, top, right, bottom = value
+    return float(left), float(top), float(right), float(bottom)
+
+
+def _maybe_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def judge_image(ev: ImageEvidence) -> tuple[float, Band, list[Signal]] | None:

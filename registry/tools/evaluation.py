@@ -33,7 +33,7 @@ from sqlmodel import Session, delete
 
 from .. import db
 from ..domain.declaration import Author, Contribution, Declaration, InputSource
-from ..models import Event, Fingerprint, LogEntry, MatchReport, Registration
+from ..models import Event, FilingMatch, Fingerprint, LogEntry, MatchReport, Registration
 from ..services import accounts, filing, matching, transparency
 from ..storage import DepositStore
 
@@ -186,6 +186,7 @@ def _forget(session: Session, reg: Registration) -> None:
     """Take a checked query back out of the scratch registry (queries must not match each other).
     Only ever the scratch registry: its transparency log loses the entry too."""
     with db.writing(session):
+        session.exec(delete(FilingMatch).where(FilingMatch.filing_id == reg.id))
         for table in (MatchReport, Fingerprint, LogEntry, Event):
             session.exec(delete(table).where(table.registration_id == reg.id))
         session.delete(reg)
@@ -238,9 +239,7 @@ def evaluate(dataset: Path, progress: Callable[[str], None] | None = None) -> Re
                     failed(query, why)
                     continue
                 report = matching.get_report(session, reg)
-                flagged = {
-                    names.get(m["number"], m["number"]) for m in matching.report_matches(report)
-                }
+                flagged = {names.get(m.number, m.number) for m in matching.report_matches(report)}
                 _forget(session, reg)
                 expected = {e for e in row["expected"].split(";") if e}
                 tally = Tally(

@@ -318,7 +318,7 @@ def public_record(reg) -> dict:  # type: ignore[no-untyped-def]
         ],
         "ai_material_excluded": reg.ai_material or None,
         "new_material_claimed": reg.new_material or None,
-        "provenance": judgement.get("label") if judgement else None,
+        "provenance": judgement.label if judgement else None,
         "determination": (
             {
                 "outcome": determination.outcome,

@@ -21,7 +21,7 @@ from flask_login import current_user, login_required
 from ..domain.declaration import AiTool
 from ..domain.statuses import Status
 from ..domain.vocabulary import ContributionCategory, DepositKind
-from ..services import checking, examination, filing, matching, provenance
+from ..services import checking, examination, filing, matches, matching, provenance
 from ..storage import DepositDamaged
 from . import db_session, ext, perform, settings
 from .forms import FilingForm, form_data, problem_map, to_declaration
@@ -178,6 +178,9 @@ def record(uid: str):  # type: ignore[no-untyped-def]
         "filing/record.html",
         **case,
         supplements=filing.supplements(db_session(), reg),
+        later_matches=(
+            matches.matches_against(db_session(), registration_ids=[reg.id]) if reg.number else []
+        ),
         reconsiderations=sum(1 for x in case["letters"] if x.kind == "reconsideration"),
         max_reconsiderations=examination.MAX_RECONSIDERATIONS,
     )
@@ -193,14 +196,17 @@ def case_file(reg) -> dict:  # type: ignore[no-untyped-def]
         text = _deposit_text(reg)
     report = matching.get_report(session, reg) if reg.number else None
     matches = matching.report_matches(report) if report else []
-    numbers = {m["number"] for m in matches}
+    numbers = {m.number for m in matches}
     return {
         "reg": reg,
         "deposit_text": text,
         "report": report,
         "checking": reg.number is not None and report is None,
         "matches": matches,
-        "copied": [p["new"] for m in matches for p in m.get("passages", [])],
+        "passages": matching.passages_shown(
+            session, ext().store, matches, text or "", current_user
+        ),
+        "copied": [p.new for m in matches for p in m.passages],
         "visible": matching.content_visible(session, numbers, current_user),
         "risk_reasons": examination.reasons_of(reg),
         "policy": settings().routing_policy,

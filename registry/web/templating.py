@@ -16,6 +16,7 @@ from ..domain import vocabulary
 from ..domain.risk import Tier
 from ..domain.statuses import Status
 from ..domain.transparency import parse_time
+from .wording import risk_reason
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -126,6 +127,7 @@ def init_app(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, _refuse_untrusted_host)
     app.jinja_env.filters["when"] = _when
     app.jinja_env.filters["logged_time"] = logged_time
+    app.jinja_env.filters["risk_reason"] = risk_reason
     app.jinja_env.globals["status_of"] = _status
     app.jinja_env.globals["segments"] = _segments
     app.jinja_env.globals["tier_of"] = Tier

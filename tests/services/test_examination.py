@@ -4,9 +4,10 @@ import io
 
 from PIL import Image
 
-from registry.domain.risk import RoutingPolicy, Tier
+from registry.domain.risk import ReasonCode, RoutingPolicy, Tier
 from registry.models import Event
 from registry.services import examination, filing, matching
+from registry.web.wording import risk_reason
 from tests.factories import (
     declaration,
     encoded,
@@ -37,7 +38,11 @@ def test_a_copy_of_someone_elses_work_is_triaged_high_and_queued(session, store)
     assert copy.risk_tier == Tier.HIGH.value and copy.route == "queue"
     assert copy.fast_track_on is None
     reasons = examination.reasons_of(copy)
-    assert reasons[0].startswith(f"Strong match with {earlier.number}, registered earlier by")
+    assert reasons[0].code is ReasonCode.STRONG_MATCH
+    assert reasons[0].values["number"] == earlier.number
+    assert risk_reason(reasons[0]).startswith(
+        f"Strong match with {earlier.number}, registered earlier by"
+    )
     event = session.exec(
         Event.__table__.select().where(Event.registration_id == copy.id, Event.kind == "triaged")
     ).one()

@@ -39,16 +39,20 @@ def test_a_declared_photograph_carrying_generation_parameters_conflicts(session,
         policy=RoutingPolicy(),
     )
     judged = provenance.judgement_of(provenance.get_report(session, reg))
-    assert judged["verdict"] == "conflicting"
-    assert judged["conflicts"][0].startswith(
+    assert judged.verdict == "conflicting"
+    assert judged.conflicts[0].startswith(
         "The creator declared “captured from the real world” and no AI tools, but its "
         "metadata names an image generator (generation parameters)."
     )
     # the conflict feeds the risk tier, with the reason
     assert reg.risk_tier in {"elevated", "high"}
+    from registry.domain.risk import ReasonCode
     from registry.services import examination
 
-    assert any(r.startswith("Provenance conflict:") for r in examination.reasons_of(reg))
+    [conflict] = [
+        r for r in examination.reasons_of(reg) if r.code is ReasonCode.PROVENANCE_CONFLICT
+    ]
+    assert conflict.values["conflict"] == judged.conflicts[0]
 
 
 def test_the_report_is_written_once_and_pending_ones_are_filled(session, store):
@@ -59,8 +63,8 @@ def test_the_report_is_written_once_and_pending_ones_are_filled(session, store):
     assert provenance.inspect_pending(session=session, store=store) == []
     provenance.inspect(session=session, store=store, registration=reg)
     assert count(session, ProvenanceReport) == 1
-    body = json.loads(provenance.get_report(session, reg).body)
-    assert body["judgement"]["verdict"] == "none_found"
+    body = provenance.get_report(session, reg).body
+    assert body["schema_version"] == 2 and body["judgement"]["verdict"] == "none_found"
 
 
 def test_the_verdict_is_shown_to_the_creator_and_the_public(session, store, client, auth):

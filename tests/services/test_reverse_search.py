@@ -293,6 +293,6 @@ def test_the_query_image_is_fingerprinted_like_a_filing(session, store, owner):
         matcher=matcher,
     )
     [reported] = matching.report_matches(matching.get_report(session, later))
-    assert reported["number"] == found.number == earlier.number
-    assert reported["band"] == found.band and reported["score"] == found.score
-    assert [s["name"] for s in reported["signals"]] == list(found.signals)
+    assert reported.number == found.number == earlier.number
+    assert reported.band == found.band and reported.score == found.score
+    assert [s.name for s in reported.signals] == list(found.signals)

@@ -259,7 +259,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             # the pending filing waits for an examiner, and its report names B's earlier work
             assert pending.status == "submitted" and draft.deposit_sha256
             report = matching.get_report(session, pending)
-            assert earlier.number in {m["number"] for m in matching.report_matches(report)}
+            assert earlier.number in {m.number for m in matching.report_matches(report)}
             objects = {
                 "": {},
                 "draft": {"uid": draft.uid},

@@ -173,8 +173,8 @@ def test_a_repetitive_text_is_compared_within_its_budget(app, session, store):
         session=session, store=store, matcher=ext.matcher, policy=None, registration=second
     )
     [match] = matching.report_matches(matching.get_report(session, second))
-    assert match["number"] == first.number and match["band"] == "strong"
-    assert match["new_coverage"] > 0.99 and match["earlier_coverage"] > 0.99
+    assert match.number == first.number and match.band == "strong"
+    assert match.new_coverage > 0.99 and match.earlier_coverage > 0.99
     response = app.test_client().post("/api/v1/search/similar", json={"deposit": {"text": text}})
     assert response.status_code == 200, response.get_data(as_text=True)
     found = response.get_json()["matches"]

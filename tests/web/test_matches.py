@@ -102,3 +102,31 @@ def test_a_bad_routing_policy_stops_the_app_at_start(tmp_path, monkeypatch):
     monkeypatch.setenv("REGISTRY_ROUTING_POLICY", "low=queue")
     with pytest.raises(ValueError, match="REGISTRY_ROUTING_POLICY: no route for elevated, high"):
         create_app(load_settings(instance_path=tmp_path))
+
+
+def test_the_earlier_creator_sees_later_filings_that_match_their_work(
+    app, session, store, client, auth
+):
+    """The match table answers "which later filings match my work": the earlier registrant sees
+    them on their own filing's page, with the later filings' public facts only."""
+    matcher = app.extensions["registry"].matcher
+    a = make_user(session, email="first@example.org")
+    b = make_user(session, email="second@example.org")
+    earlier = submit_text(session, store, a, ESSAY, matcher=matcher)
+    own_copy = submit_text(session, store, a, ESSAY + "\nA coda.\n", matcher=matcher)
+    later = submit_text(
+        session, store, b, "My own first line. " + ESSAY[:300], title="Mornings", matcher=matcher
+    )
+    submit_text(
+        session, store, b, "Nothing like it at all, a line about trains.\n", matcher=matcher
+    )
+    auth.login(a)
+    page = client.get(f"/filings/{earlier.uid}").get_data(as_text=True)
+    assert "Later filings that match this work" in page
+    assert later.number in page and "“Mornings”" in page
+    assert own_copy.number not in page.split("Later filings that match this work")[1]  # own
+    assert "My own first line" not in page  # the later filing's text is not shown
+    auth.logout()
+    auth.login(b)
+    page = client.get(f"/filings/{later.uid}").get_data(as_text=True)
+    assert "Later filings that match this work" not in page

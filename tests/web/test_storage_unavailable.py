@@ -38,11 +38,12 @@ class SmallDisk:
         self.path = path
 
     def fill(self) -> None:
-        with (self.path / "filler").open("ab") as out:
+        # Unbuffered: a buffered file would try to write its rest again on close, and raise
+        # there, whenever the free space is not a multiple of the chunk.
+        with (self.path / "filler").open("ab", buffering=0) as out:
             try:
                 while True:
                     out.write(b"\0" * 65536)
-                    out.flush()
             except OSError as exc:
                 assert exc.errno == errno.ENOSPC
         probe = self.path / "probe"

@@ -1,0 +1,68 @@
+"""The match table: one row per match of every filing's report (``models.FilingMatch``, written
+by ``matching.check`` in the report's transaction), so "which filings match these works" is one
+query instead of reading every report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from ..models import FilingMatch, Registration, User
+from ..similarity import Band
+
+
+@dataclass(frozen=True)
+class MatchAgainst:
+    """A filing whose originality check matched an earlier registration."""
+
+    filing: Registration  # whose report found the match
+    earlier: Registration  # the registration it matches
+    band: Band
+    score: float
+    signals: tuple[str, ...]  # the names of the signals that fired
+    found_at: datetime
+
+
+def matches_against(
+    session: Session,
+    *,
+    registration_ids: Iterable[int] | None = None,
+    owner: User | None = None,
+    filing_ids: Iterable[int] | None = None,
+    min_band: Band = Band.REVIEW,
+    others_only: bool = True,
+) -> list[MatchAgainst]:
+    """The matches against the registrations ``registration_ids`` and/or those of ``owner``
+    (and/or found by the filings ``filing_ids``), at least as strong as ``min_band``: only
+    filings made after the work they match, by someone else unless ``others_only`` is False.
+    Strongest first, then newest."""
+    filing = aliased(Registration)
+    earlier = aliased(Registration)
+    bands = [b.value for b in Band if b.rank >= min_band.rank]
+    query = (
+        select(FilingMatch, filing, earlier)
+        .join(filing, filing.id == FilingMatch.filing_id)
+        .join(earlier, earlier.id == FilingMatch.earlier_id)
+        .where(FilingMatch.band.in_(bands), FilingMatch.earlier_first)
+    )
+    if registration_ids is not None:
+        query = query.where(FilingMatch.earlier_id.in_(list(registration_ids)))
+    if owner is not None:
+        query = query.where(earlier.owner_id == owner.id)
+    if filing_ids is not None:
+        query = query.where(FilingMatch.filing_id.in_(list(filing_ids)))
+    if others_only:
+        query = query.where(filing.owner_id != earlier.owner_id)
+    strength = case({b.value: b.rank for b in Band}, value=FilingMatch.band, else_=0)
+    rows = session.exec(
+        query.order_by(strength.desc(), FilingMatch.score.desc(), FilingMatch.id.desc())
+    ).all()
+    return [
+        MatchAgainst(f, e, Band(row.band), row.score, tuple(row.signals), row.created_at)
+        for row, f, e in rows
+    ]
