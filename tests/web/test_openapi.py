@@ -18,12 +18,12 @@ METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 EXAMPLES = 30  # per operation and backend: bounded so CI stays quick
 
 
-def test_the_document_is_valid_openapi():
-    validate(document())
+def test_the_document_is_valid_openapi(app):
+    validate(document(app))
 
 
-def test_the_document_is_served(client):
-    assert client.get("/api/v1/openapi.json").get_json() == document()
+def test_the_document_is_served(app, client):
+    assert client.get("/api/v1/openapi.json").get_json() == document(app)
 
 
 def test_every_api_route_is_described_and_nothing_else(app):
@@ -34,7 +34,7 @@ def test_every_api_route_is_described_and_nothing_else(app):
             routes |= {(path, m.lower()) for m in rule.methods & METHODS}
     described = {
         (path, method)
-        for path, item in document()["paths"].items()
+        for path, item in document(app)["paths"].items()
         for method in item
         if method.upper() in METHODS
     }
