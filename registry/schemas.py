@@ -186,17 +186,10 @@ class Input(SQLModel):
     @field_validator("*", mode="after")
     @classmethod
     def _storable(cls, value: Any) -> Any:
-        """No database keeps NUL or unpaired surrogates (these reach only the JSON API)."""
+        """No database keeps NUL (pydantic itself refuses unpaired surrogates)."""
         for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str):
-                if "\x00" in item:
-                    raise PydanticCustomError("nul", "Must not contain NUL characters.")
-                if any("\ud800" <= c <= "\udfff" for c in item):
-                    raise PydanticCustomError(
-                        "surrogate",
-                        "Contains characters that are not valid Unicode text "
-                        "(unpaired surrogates).",
-                    )
+            if isinstance(item, str) and "\x00" in item:
+                raise PydanticCustomError("nul", "Must not contain NUL characters.")
         return value
 
 

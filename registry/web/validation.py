@@ -8,12 +8,22 @@ from typing import Any
 from pydantic import ValidationError
 
 
-def too_long(limit: int, size: int) -> str:
-    return f"At most {limit:,} characters: this has {size:,}."
+def too_long(limit: int, size: int, what: str = "Field") -> str:
+    return f"{what} cannot be longer than {limit:,} characters (this has {size:,})."
+
+
+# What a list of a declaration's rows is called in a sentence.
+NOUNS = {
+    "alternative_titles": "other titles",
+    "authors": "authors",
+    "ai_tools": "AI tools",
+    "contributions": "contributions",
+    "sources": "sources",
+}
 
 
 def too_many(limit: int, size: int, noun: str = "entries") -> str:
-    return f"At most {limit} {noun}: this has {size}."
+    return f"A filing lists at most {limit} {noun}: this one has {size}."
 
 
 def not_a_choice(codes: list[str]) -> str:
@@ -22,6 +32,8 @@ def not_a_choice(codes: list[str]) -> str:
 
 _SIMPLE = {
     "string_type": "Must be a string.",
+    "string_unicode": "Contains characters that are not valid Unicode text (unpaired surrogates).",
+    "nul": "Must not contain NUL characters.",
     "bool_type": "Must be true or false.",
     "list_type": "Must be a list.",
     "model_type": "Must be an object.",
@@ -42,7 +54,8 @@ def message(error: Any) -> str:
     if kind == "string_too_long":
         return too_long(ctx["max_length"], len(value))
     if kind == "too_long":
-        return too_many(ctx["max_length"], ctx.get("actual_length") or len(value))
+        noun = NOUNS.get(str(error["loc"][-1]), "entries")
+        return too_many(ctx["max_length"], ctx.get("actual_length") or len(value), noun)
     if kind == "enum":
         return not_a_choice(
             [c.strip("'") for c in ctx["expected"].replace(" or ", ", ").split(", ")]
