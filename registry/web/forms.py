@@ -33,7 +33,15 @@ from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from ..deposits import human_size
-from ..domain.declaration import AiTool, Author, Contribution, Declaration, InputSource, Problem
+from ..domain.declaration import (
+    SCALAR_FIELDS,
+    AiTool,
+    Author,
+    Contribution,
+    Declaration,
+    InputSource,
+    Problem,
+)
 from ..domain.vocabulary import ContributionCategory, Labelled
 from ..schemas import (
     AiToolCreate,
@@ -379,6 +387,17 @@ def _choice(value: Any) -> str | None:
     return value or None
 
 
+def _scalar(form: FilingForm, name: str) -> Any:
+    """A plain field of the form as the declaration holds it: a code or None, a date or None,
+    a trimmed text (which the schema says)."""
+    data = getattr(form, name).data
+    if vocabulary(DeclarationCreate, name) is not None:
+        return _choice(data)
+    if DeclarationCreate.model_fields[name].default == "":
+        return _s(data)
+    return data  # a date, or None
+
+
 def to_declaration(form: FilingForm) -> Declaration:
     """The Declaration the filled-in form states."""
     contributions = []
@@ -387,15 +406,10 @@ def to_declaration(form: FilingForm) -> Declaration:
         if sub.selected.data or _s(sub.description.data):
             contributions.append(Contribution(category.value, _s(sub.description.data)))
     return Declaration(
-        title=_s(form.title.data),
+        **{name: _scalar(form, name) for name in SCALAR_FIELDS},
         alternative_titles=tuple(
             _s(line) for line in (form.alternative_titles.data or "").splitlines() if _s(line)
         ),
-        work_category=_choice(form.work_category.data),
-        completion_date=form.completion_date.data,
-        publication_status=_choice(form.publication_status.data),
-        publication_date=form.publication_date.data,
-        publication_nation=_s(form.publication_nation.data),
         authors=tuple(
             Author(
                 name=_s(e.form.name.data),
@@ -406,14 +420,6 @@ def to_declaration(form: FilingForm) -> Declaration:
             )
             for e in form.authors
         ),
-        claimant_name=_s(form.claimant_name.data),
-        claimant_kind=_choice(form.claimant_kind.data),
-        claimant_address=_s(form.claimant_address.data),
-        rights_obtained=_choice(form.rights_obtained.data),
-        transfer_statement=_s(form.transfer_statement.data),
-        rights_held=_choice(form.rights_held.data),
-        rights_held_detail=_s(form.rights_held_detail.data),
-        digital_source_type=_choice(form.digital_source_type.data),
         ai_tools=tuple(
             AiTool(
                 name=_s(e.form.name.data),
@@ -423,9 +429,7 @@ def to_declaration(form: FilingForm) -> Declaration:
             )
             for e in form.ai_tools
         ),
-        ai_material=_s(form.ai_material.data),
         contributions=tuple(contributions),
-        new_material=_s(form.new_material.data),
         sources=tuple(
             InputSource(
                 description=_s(e.form.description.data),
@@ -434,8 +438,6 @@ def to_declaration(form: FilingForm) -> Declaration:
             )
             for e in form.sources
         ),
-        training_use=_choice(form.training_use.data),
-        training_terms=_s(form.training_terms.data),
         attested=bool(form.attested.data),
     )
 
@@ -446,29 +448,14 @@ def form_data(decl: Declaration) -> dict[str, Any]:
     for c in decl.contributions:
         contributions[c.category] = {"selected": True, "description": c.description}
     return {
-        "title": decl.title,
-        "alternative_titles": "\n".join(decl.alternative_titles),
-        "work_category": decl.work_category or "",
-        "completion_date": decl.completion_date,
-        "publication_status": decl.publication_status,
-        "publication_date": decl.publication_date,
-        "publication_nation": decl.publication_nation,
-        "authors": [a.__dict__ for a in decl.authors] or [{}],
-        "claimant_name": decl.claimant_name,
-        "claimant_kind": decl.claimant_kind,
-        "claimant_address": decl.claimant_address,
+        **{name: getattr(decl, name) for name in SCALAR_FIELDS},
+        "work_category": decl.work_category or "",  # the select's "Choose…"
         "rights_obtained": decl.rights_obtained or "",
-        "transfer_statement": decl.transfer_statement,
-        "rights_held": decl.rights_held,
-        "rights_held_detail": decl.rights_held_detail,
-        "digital_source_type": decl.digital_source_type,
+        "alternative_titles": "\n".join(decl.alternative_titles),
+        "authors": [a.__dict__ for a in decl.authors] or [{}],
         "ai_tools": [t.__dict__ for t in decl.ai_tools] or [{}],
-        "ai_material": decl.ai_material,
         "contributions": contributions,
-        "new_material": decl.new_material,
         "sources": [s.__dict__ for s in decl.sources] or [{}],
-        "training_use": decl.training_use,
-        "training_terms": decl.training_terms,
         "attested": decl.attested,
     }
 
