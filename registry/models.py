@@ -2,6 +2,9 @@
 
 Every change here needs an Alembic revision in ``migrations/versions``.
 Times are timezone-aware UTC.
+The declaration's tables (Registration's declaration fields, AlternativeTitle, Author, AiTool,
+HumanContribution, InputSource) are built on the models of ``registry.schemas``, where each
+field's type and limit is stated once for the column, the form and the API.
 Enumerated columns hold the codes of ``registry.domain.vocabulary``; the database stores plain
 strings so adding a code never needs a type migration.
 """
@@ -12,6 +15,15 @@ from typing import Any, Optional
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Relationship, SQLModel
+
+from .schemas import (
+    AiToolBase,
+    AlternativeTitleBase,
+    AuthorBase,
+    DeclarationBase,
+    HumanContributionBase,
+    InputSourceBase,
+)
 
 #: A JSON document column: JSONB on PostgreSQL, JSON (text) elsewhere. What is in it is typed
 #: and versioned by the package that owns it (see the columns using it).
@@ -93,33 +105,14 @@ class NumberSequence(SQLModel, table=True):
     last_value: int = Field(default=0)
 
 
-class Registration(SQLModel, table=True):
+class Registration(DeclarationBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     uid: str = Field(max_length=32, unique=True, index=True)
     number: str | None = Field(default=None, max_length=20, unique=True, index=True)
     owner_id: int = Field(foreign_key="user_account.id", index=True)
     status: str = Field(max_length=32, index=True)
 
-    title: str = Field(default="", max_length=300)
-    work_category: str | None = Field(default=None, max_length=32)
-    completion_date: date | None = None
-    publication_status: str | None = Field(default=None, max_length=16)
-    publication_date: date | None = None
-    publication_nation: str = Field(default="", max_length=100)
-
-    claimant_name: str = Field(default="", max_length=300)
-    claimant_kind: str | None = Field(default=None, max_length=16)
-    claimant_address: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    rights_obtained: str | None = Field(default=None, max_length=16)
-    transfer_statement: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    rights_held: str | None = Field(default=None, max_length=8)
-    rights_held_detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-
-    digital_source_type: str | None = Field(default=None, max_length=64)
-    ai_material: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    new_material: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    training_use: str | None = Field(default=None, max_length=16)
-    training_terms: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # The declaration's own fields come from registry.schemas.DeclarationBase.
 
     deposit_sha256: str | None = Field(default=None, foreign_key="deposit.sha256", index=True)
     attested_at: datetime | None = None
@@ -180,65 +173,50 @@ class Registration(SQLModel, table=True):
     )
 
 
-class AlternativeTitle(SQLModel, table=True):
+class AlternativeTitle(AlternativeTitleBase, table=True):
     __tablename__ = "alternative_title"
 
     id: int | None = Field(default=None, primary_key=True)
     registration_id: int = Field(foreign_key="registration.id", index=True)
     position: int
-    title: str = Field(max_length=300)
 
     registration: Registration = Relationship(back_populates="alternative_titles")
 
 
-class Author(SQLModel, table=True):
+class Author(AuthorBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     registration_id: int = Field(foreign_key="registration.id", index=True)
     position: int
-    name: str = Field(default="", max_length=200)
-    signing: str | None = Field(default=None, max_length=16)
-    pseudonym: str = Field(default="", max_length=200)
-    citizenship: str = Field(default="", max_length=100)
-    contribution: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
     registration: Registration = Relationship(back_populates="authors")
 
 
-class AiTool(SQLModel, table=True):
+class AiTool(AiToolBase, table=True):
     __tablename__ = "ai_tool"
 
     id: int | None = Field(default=None, primary_key=True)
     registration_id: int = Field(foreign_key="registration.id", index=True)
     position: int
-    name: str = Field(default="", max_length=200)
-    version: str = Field(default="", max_length=100)
-    provider: str = Field(default="", max_length=200)
-    usage: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
     registration: Registration = Relationship(back_populates="ai_tools")
 
 
-class HumanContribution(SQLModel, table=True):
+class HumanContribution(HumanContributionBase, table=True):
     __tablename__ = "human_contribution"
     __table_args__ = (UniqueConstraint("registration_id", "category"),)
 
     id: int | None = Field(default=None, primary_key=True)
     registration_id: int = Field(foreign_key="registration.id", index=True)
-    category: str = Field(max_length=32)
-    description: str = Field(sa_column=Column(Text, nullable=False))
 
     registration: Registration = Relationship(back_populates="contributions")
 
 
-class InputSource(SQLModel, table=True):
+class InputSource(InputSourceBase, table=True):
     __tablename__ = "input_source"
 
     id: int | None = Field(default=None, primary_key=True)
     registration_id: int = Field(foreign_key="registration.id", index=True)
     position: int
-    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    origin: str = Field(default="", max_length=500)
-    licence: str = Field(default="", max_length=200)
 
     registration: Registration = Relationship(back_populates="sources")
 

@@ -641,13 +641,8 @@ def list_own(*, session: Session, user: User) -> list[Registration]:
 def declaration_of(reg: Registration) -> Declaration:
     """The registration's declaration, as a creator would edit it."""
     return Declaration(
-        title=reg.title,
+        **{name: getattr(reg, name) for name in SCALAR_FIELDS},
         alternative_titles=tuple(t.title for t in reg.alternative_titles),
-        work_category=reg.work_category,
-        completion_date=reg.completion_date,
-        publication_status=reg.publication_status,
-        publication_date=reg.publication_date,
-        publication_nation=reg.publication_nation,
         authors=tuple(
             rules.Author(
                 name=a.name,
@@ -658,30 +653,18 @@ def declaration_of(reg: Registration) -> Declaration:
             )
             for a in reg.authors
         ),
-        claimant_name=reg.claimant_name,
-        claimant_kind=reg.claimant_kind,
-        claimant_address=reg.claimant_address,
-        rights_obtained=reg.rights_obtained,
-        transfer_statement=reg.transfer_statement,
-        rights_held=reg.rights_held,
-        rights_held_detail=reg.rights_held_detail,
-        digital_source_type=reg.digital_source_type,
         ai_tools=tuple(
             rules.AiTool(name=t.name, version=t.version, provider=t.provider, usage=t.usage)
             for t in reg.ai_tools
         ),
-        ai_material=reg.ai_material,
         contributions=tuple(
             rules.Contribution(category=c.category, description=c.description)
             for c in reg.contributions
         ),
-        new_material=reg.new_material,
         sources=tuple(
             rules.InputSource(description=s.description, origin=s.origin, licence=s.licence)
             for s in reg.sources
         ),
-        training_use=reg.training_use,
-        training_terms=reg.training_terms,
         attested=reg.attested_at is not None,
     )
 

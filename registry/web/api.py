@@ -1,10 +1,12 @@
 """The JSON API under ``/api/v1``: file a registration (with a personal API token), read a
 public record, search the catalog, reverse search, and the transparency log's tree head, entries
-and proofs. ``/api/v1/openapi.json`` describes every route (registry.web.openapi); the tests hold
-the two to each other and run schemathesis against the document.
+and proofs. ``/api/v1/openapi.json`` is generated from these routes and the models of
+``registry.schemas`` they name (registry.web.openapi); the tests hold the two to each other and
+run schemathesis against the document.
 
 Errors are ``{"error": {"code": ..., "message": ..., "fields": {...}}}`` with a stable code. A
-filing goes through the same form validation and the same service as the web form.
+filing's declaration is validated by ``registry.schemas.DeclarationCreate`` (the models the
+web form's validators come from) and goes to the same service as the web form.
 """
 
 from __future__ import annotations
@@ -16,17 +18,33 @@ import io
 import json
 import re
 from collections.abc import Callable
-from dataclasses import fields as dataclass_fields
-from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from werkzeug.datastructures import MultiDict
+from pydantic import ValidationError
+from spectree import Response
 
-from ..domain.declaration import SCALAR_FIELDS, AiTool, Author, Declaration, InputSource
 from ..domain.statuses import Status
 from ..domain.transparency import public_pem, raw_public_key
-from ..domain.vocabulary import ContributionCategory
 from ..runner import SearchUnavailable
+from ..schemas import (
+    CertificatePublic,
+    ConsistencyProofPublic,
+    ConsistencyQuery,
+    DeclarationCreate,
+    EntriesPublic,
+    EntriesQuery,
+    FilingCreate,
+    FilingHeaders,
+    InclusionProofPublic,
+    InclusionQuery,
+    LogKeyPublic,
+    RegistrationPublic,
+    ReverseSearchCreate,
+    ReverseSearchPublic,
+    SearchQuery,
+    SearchResults,
+    TreeHeadPublic,
+)
 from ..services import (
     certificates,
     checking,
@@ -39,9 +57,10 @@ from ..services import (
 )
 from . import csrf, db_session, ext, external_url, settings
 from .errors import SEARCH_UNAVAILABLE, error_body
-from .forms import FilingForm, to_declaration
 from .limits import filing_limit, reverse_search_limit
 from .log import checkpoint_response
+from .openapi import errors, spec
+from .validation import field_problems
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -160,104 +179,29 @@ def _with_upload_limit() -> None:
     request.max_content_length = settings().max_deposit_bytes * 4 // 3 + (2 << 20)
 
 
-# The declaration's fields, as the domain defines them; rows at most as many as the form takes.
-_ROW_TYPES = {"authors": Author, "ai_tools": AiTool, "sources": InputSource}
-_ROWS = {
-    group: (
-        tuple(f.name for f in dataclass_fields(row)),
-        getattr(FilingForm, group).kwargs["max_entries"],
-    )
-    for group, row in _ROW_TYPES.items()
-}
-DECLARATION_FIELDS = {f.name for f in dataclass_fields(Declaration)}
-
-
-def _string(value: Any, path: str, problems: dict[str, list[str]]) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        problems.setdefault(path, []).append("Must be a string.")
-        return ""
-    if "\x00" in value:
-        problems.setdefault(path, []).append("Must not contain NUL characters.")
-        return ""
-    return value
-
-
-def _form_data(decl: dict) -> MultiDict:
-    """The declaration as the filing form's fields, so both go through one validation."""
-    _only(decl, DECLARATION_FIELDS, "declaration")
-    problems: dict[str, list[str]] = {}
-    data: list[tuple[str, str]] = []
-    for name in SCALAR_FIELDS:
-        data.append((name, _string(decl.get(name), name, problems)))
-    titles = decl.get("alternative_titles") or []
-    if not isinstance(titles, list) or not all(
-        isinstance(t, str) and "\x00" not in t for t in titles
-    ):
-        problems.setdefault("alternative_titles", []).append(
-            "Must be a list of strings without NUL characters."
+def _declaration(body: dict) -> DeclarationCreate:
+    """The declaration, validated by the schema: an unknown field is a malformed request (400),
+    any other problem is named by its field (422)."""
+    declaration = body.get("declaration")
+    if not isinstance(declaration, dict):
+        raise ApiError(400, "invalid_request", "declaration must be an object.")
+    try:
+        return DeclarationCreate.model_validate(declaration)
+    except ValidationError as exc:
+        unknown = sorted(
+            str(e["loc"][0])
+            for e in exc.errors()
+            if e["type"] == "extra_forbidden" and len(e["loc"]) == 1
         )
-    else:
-        data.append(("alternative_titles", "\n".join(t.replace("\n", " ") for t in titles)))
-    for group, (keys, most) in _ROWS.items():
-        rows = decl.get(group) or []
-        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            problems.setdefault(group, []).append("Must be a list of objects.")
-            continue
-        if len(rows) > most:
-            problems.setdefault(group, []).append(f"At most {most} entries.")
-            continue
-        for i, row in enumerate(rows):
-            for unknown in sorted(set(row) - set(keys)):
-                problems.setdefault(f"{group}.{i}.{unknown}", []).append("Unknown field.")
-            for key in keys:
-                value = _string(row.get(key), f"{group}.{i}.{key}", problems)
-                data.append((f"{group}-{i}-{key}", value))
-    categories = {c.value for c in ContributionCategory}
-    contributions = decl.get("contributions") or []
-    if not isinstance(contributions, list) or not all(isinstance(c, dict) for c in contributions):
-        problems.setdefault("contributions", []).append("Must be a list of objects.")
-    else:
-        for i, item in enumerate(contributions):
-            category = item.get("category")
-            if (
-                not isinstance(category, str)
-                or category not in categories
-                or set(item) - {"category", "description"}
-            ):
-                problems.setdefault(f"contributions.{i}", []).append(
-                    "Each contribution has a category (one of "
-                    + ", ".join(sorted(categories))
-                    + ") and a description."
-                )
-                continue
-            data.append((f"contributions-{category}-selected", "y"))
-            description = _string(item.get("description"), f"contributions.{i}", problems)
-            data.append((f"contributions-{category}-description", description))
-    attested = decl.get("attested", False)
-    if not isinstance(attested, bool):
-        problems.setdefault("attested", []).append("Must be true or false.")
-    elif attested:
-        data.append(("attested", "y"))
-    if problems:
-        raise ApiError(422, "invalid_filing", "The declaration has problems.", problems)
-    return MultiDict(data)
-
-
-def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
-    """WTForms' nested errors as dotted paths: ``authors.0.name``."""
-    out: dict[str, list[str]] = {}
-    if isinstance(errors, dict):
-        items = errors.items()
-    elif isinstance(errors, list) and errors and not all(isinstance(e, str) for e in errors):
-        items = ((str(i), e) for i, e in enumerate(errors))
-    else:
-        return {prefix: [str(e) for e in errors]} if errors else {}
-    for key, value in items:
-        if value:
-            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return out
+        if unknown:
+            raise ApiError(
+                400,
+                "invalid_request",
+                f"Unknown field{'s' if len(unknown) > 1 else ''} in declaration: "
+                f"{', '.join(unknown)}.",
+            ) from None
+        problems = field_problems(exc, collapse=("contributions",))
+        raise ApiError(422, "invalid_filing", "The declaration has problems.", problems) from None
 
 
 def _authenticated_user():  # type: ignore[no-untyped-def]
@@ -363,14 +307,23 @@ def _hexes(hashes: list[bytes]) -> list[str]:
 
 
 @bp.get("/openapi.json")
+@spec.validate(resp=Response("HTTP_200"), operation_id="openapi", skip_validation=True)
 def openapi():  # type: ignore[no-untyped-def]
+    """This document"""
     from .openapi import document
 
     return jsonify(document())
 
 
 @bp.get("/registrations")
+@spec.validate(
+    query=SearchQuery,
+    resp=Response(HTTP_200=SearchResults, **errors(400)),
+    operation_id="searchCatalog",
+    skip_validation=True,
+)
 def registrations():  # type: ignore[no-untyped-def]
+    """Search the public catalog (newest first)"""
     query = request.args.get("q", "")
     if len(query) > 200 or "\x00" in query:
         raise ApiError(400, "invalid_request", "q must be at most 200 characters, without NUL.")
@@ -389,7 +342,14 @@ def registrations():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/registrations/<number>")
+@spec.validate(
+    resp=Response(HTTP_200=RegistrationPublic, **errors(404)),
+    operation_id="getRegistration",
+    path_parameter_descriptions={"number": "A registration number, e.g. AIR-2026-000123."},
+    skip_validation=True,
+)
 def registration(number: str):  # type: ignore[no-untyped-def]
+    """A registration's public record and status"""
     reg = lookup.by_number(session=db_session(), number=number)
     if reg is None:
         raise ApiError(404, "not_found", f"No public registration {number[:40]!r}.")
@@ -397,6 +357,11 @@ def registration(number: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/registrations/<number>/certificate")
+@spec.validate(
+    resp=Response(HTTP_200=CertificatePublic, **errors(404, 409)),
+    operation_id="getCertificate",
+    skip_validation=True,
+)
 def certificate(number: str):  # type: ignore[no-untyped-def]
     """The signed certificate of a registered work (check it with python -m registry.verify)."""
     reg = lookup.by_number(session=db_session(), number=number)
@@ -412,28 +377,42 @@ def certificate(number: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/registrations")
+@spec.validate(
+    json=FilingCreate,
+    headers=FilingHeaders,
+    resp=Response(
+        HTTP_201=RegistrationPublic,
+        **errors(400, 401, 413, 415, 422, 503),
+    ),
+    security={"token": []},
+    operation_id="fileRegistration",
+    skip_validation=True,
+)
 @filing_limit
 def file_registration():  # type: ignore[no-untyped-def]
+    """File (submit) a registration in the token owner's name
+
+    The answer comes once the filing is committed; its originality check runs afterwards
+    (`checking` is true until it is done). Send an Idempotency-Key to retry safely: a request
+    repeated with the same key and body returns the filing the first one made (with
+    Idempotent-Replayed: true), never a second filing. Every problem of the declaration is
+    named by its field; the rules across fields (a pseudonym when signed under one, dates in
+    order, no AI as an author) are the web form's.
+    """
     user = _authenticated_user()
     _with_upload_limit()
     body = _json_object()
     _only(body, {"declaration", "deposit"}, "the body")
-    declaration = body.get("declaration")
-    if not isinstance(declaration, dict):
-        raise ApiError(400, "invalid_request", "declaration must be an object.")
-    form = FilingForm(formdata=_form_data(declaration), meta={"csrf": False})
+    declaration = _declaration(body)
     upload = _deposit(body)
     once = _idempotency(body)
-    if not form.validate():
-        problems = _flatten(form.errors)
-        raise ApiError(422, "invalid_filing", "The declaration has problems.", problems)
     try:
         reg, replayed = filing.submit_once(
             session=db_session(),
             store=ext().store,
             limits=ext().limits,
             owner=user,
-            declaration=to_declaration(form),
+            declaration=declaration.to_domain(),
             upload=upload,
             defer=ext().runner.after_submit,
             idempotency=once,
@@ -484,8 +463,21 @@ def _idempotency(body: dict) -> filing.Idempotency | None:
 
 
 @bp.post("/search/similar")
+@spec.validate(
+    json=ReverseSearchCreate,
+    resp=Response(
+        HTTP_200=ReverseSearchPublic,
+        **errors(400, 413, 415, 422, 429, 503),
+    ),
+    operation_id="reverseSearch",
+    skip_validation=True,
+)
 @reverse_search_limit
 def reverse_search():  # type: ignore[no-untyped-def]
+    """Which registered works does this image or text match?
+
+    Nothing sent is stored. Rate-limited per address.
+    """
     _with_upload_limit()
     body = _json_object()
     _only(body, {"deposit"}, "the body")
@@ -500,7 +492,9 @@ def reverse_search():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/log/key")
+@spec.validate(resp=Response(HTTP_200=LogKeyPublic), operation_id="logKey", skip_validation=True)
 def log_key():  # type: ignore[no-untyped-def]
+    """The log's public key (Ed25519), which signs tree heads and certificates"""
     log = ext().log
     return jsonify(
         {
@@ -513,13 +507,23 @@ def log_key():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/log/tree-head")
+@spec.validate(
+    resp=Response(HTTP_200=TreeHeadPublic), operation_id="treeHead", skip_validation=True
+)
 def tree_head():  # type: ignore[no-untyped-def]
+    """The latest signed tree head"""
     log = ext().log
     head = log.head(db_session())
     return jsonify({**head.to_json(), "key_id": log.key_id})
 
 
 @bp.get("/log/entries")
+@spec.validate(
+    query=EntriesQuery,
+    resp=Response(HTTP_200=EntriesPublic, **errors(400)),
+    operation_id="logEntries",
+    skip_validation=True,
+)
 def log_entries():  # type: ignore[no-untyped-def]
     """Entries start .. end-1; as in RFC 6962's get-entries, fewer may come back than asked
     for (at most 100, and none past the end of the log)."""
@@ -540,7 +544,14 @@ def log_entries():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/log/proof/inclusion")
+@spec.validate(
+    query=InclusionQuery,
+    resp=Response(HTTP_200=InclusionProofPublic, **errors(400)),
+    operation_id="inclusionProof",
+    skip_validation=True,
+)
 def inclusion_proof():  # type: ignore[no-untyped-def]
+    """RFC 6962 audit path for a leaf in a tree of a given size"""
     session = db_session()
     log = ext().log
     tree_size = _int_arg("tree_size", lambda: log.head(session).tree_size, 1, 2**62)
@@ -563,7 +574,14 @@ def inclusion_proof():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/log/proof/consistency")
+@spec.validate(
+    query=ConsistencyQuery,
+    resp=Response(HTTP_200=ConsistencyProofPublic, **errors(400)),
+    operation_id="consistencyProof",
+    skip_validation=True,
+)
 def consistency_proof():  # type: ignore[no-untyped-def]
+    """RFC 6962 consistency proof between two tree sizes"""
     session = db_session()
     log = ext().log
     second = _int_arg("second", lambda: log.head(session).tree_size, 1, 2**62)
@@ -584,6 +602,7 @@ def consistency_proof():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/log/checkpoint")
+@spec.validate(resp=Response("HTTP_200"), operation_id="logCheckpoint", skip_validation=True)
 def log_checkpoint():  # type: ignore[no-untyped-def]
     """The latest signed tree head as a C2SP checkpoint (text), for witnesses to poll."""
     return checkpoint_response(ext().log, db_session())

@@ -1,7 +1,9 @@
 """The web forms, and the translation between the filing form and a domain Declaration.
 
-WTForms checks each field's shape (a real date, a length); the rules that need several fields
-at once live in ``registry.domain.declaration`` and come back as problems keyed by field path.
+WTForms checks each field's shape (a real date, a length, a choice); the filing form's lengths,
+choices and row maxima are read from ``registry.schemas`` (see :func:`declared`), the statement
+the tables and the API use too, never written here. The rules that need several fields at once
+live in ``registry.domain.declaration`` and come back as problems keyed by field path.
 """
 
 from __future__ import annotations
@@ -30,29 +32,77 @@ from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from ..deposits import human_size
-from ..domain.declaration import AiTool, Author, Contribution, Declaration, InputSource, Problem
-from ..domain.vocabulary import (
-    ClaimantKind,
-    ContributionCategory,
-    DigitalSourceType,
-    Labelled,
-    PublicationStatus,
-    RightsHeld,
-    RightsObtained,
-    Signing,
-    TrainingUse,
-    WorkCategory,
+from ..domain.declaration import (
+    SCALAR_FIELDS,
+    AiTool,
+    Author,
+    Contribution,
+    Declaration,
+    InputSource,
+    Problem,
+)
+from ..domain.vocabulary import ContributionCategory, Labelled
+from ..schemas import (
+    AiToolCreate,
+    AuthorCreate,
+    ContributionCreate,
+    DeclarationCreate,
+    InputSourceCreate,
+    item_max_length,
+    max_length,
+    vocabulary,
 )
 from . import settings
+from .validation import too_long, too_many
+
+# ---- the filing form's fields, read from the schema ------------------------------------------
 
 
-def _options(vocabulary: type[Labelled], *, blank: bool = False) -> list[SelectChoice]:
-    options = [SelectChoice("", "Choose…")] if blank else []
-    return options + [SelectChoice(code, label) for code, label in vocabulary.choices()]
+class MaxChars:
+    """At most ``limit`` characters (the schema's ``max_length``), said with the count."""
+
+    def __init__(self, limit: int) -> None:
+        self.max = limit
+        self.field_flags = {"maxlength": limit}  # rendered as the input's maxlength, as Length
+
+    def __call__(self, form: Any, field: Any) -> None:
+        size = len(field.data or "")
+        if size > self.max:
+            raise ValidationError(too_long(self.max, size))
 
 
-SHORT = Length(max=200)
-LONG = Length(max=10_000)
+class EachLine:
+    """A box of one entry per line (the other titles): at most ``most`` lines, each at most
+    ``limit`` characters; the error names the line."""
+
+    def __init__(self, limit: int, most: int, noun: str) -> None:
+        self.limit, self.most, self.noun = limit, most, noun
+
+    def __call__(self, form: Any, field: Any) -> None:
+        lines = [line for line in (field.data or "").splitlines() if line.strip()]
+        if len(lines) > self.most:
+            raise ValidationError(too_many(self.most, len(lines), self.noun))
+        for number, line in enumerate(lines, 1):
+            if len(line.strip()) > self.limit:
+                raise ValidationError(too_long(self.limit, len(line.strip()), f"Line {number}"))
+
+
+def declared(model: type, name: str) -> list[Any]:
+    """The validators of a text field: optional, and at most the schema's ``max_length``."""
+    limit = max_length(model, name)
+    return [Optional()] + ([MaxChars(limit)] if limit is not None else [])
+
+
+def options(model: type, name: str, *, blank: bool = False) -> list[SelectChoice]:
+    """The choices of a field, from the vocabulary the schema gives it."""
+    codes: type[Labelled] = vocabulary(model, name)  # type: ignore[assignment]
+    first = [SelectChoice("", "Choose…")] if blank else []
+    return first + [SelectChoice(code, label) for code, label in codes.choices()]
+
+
+def most(name: str) -> int:
+    """How many rows the schema lets a declaration list under ``name``."""
+    return max_length(DeclarationCreate, name)  # type: ignore[return-value]
 
 
 class RowList(FieldList):
@@ -167,35 +217,43 @@ class TokenForm(FlaskForm):
 
 
 class AuthorForm(Form):
-    name = StringField("Full name", validators=[Optional(), SHORT])
+    name = StringField("Full name", validators=declared(AuthorCreate, "name"))
     signing = SelectField(
-        "Named on the work", choices=_options(Signing, blank=True), validators=[Optional()]
+        "Named on the work",
+        choices=options(AuthorCreate, "signing", blank=True),
+        validators=[Optional()],
     )
-    pseudonym = StringField("Pseudonym", validators=[Optional(), SHORT])
-    citizenship = StringField("Citizenship or domicile", validators=[Optional(), Length(max=100)])
+    pseudonym = StringField("Pseudonym", validators=declared(AuthorCreate, "pseudonym"))
+    citizenship = StringField(
+        "Citizenship or domicile", validators=declared(AuthorCreate, "citizenship")
+    )
     contribution = StringField(
         "What this author created",
-        validators=[Optional(), Length(max=1000)],
+        validators=declared(AuthorCreate, "contribution"),
         description="For example: text; photograph; selection and arrangement of images.",
     )
 
 
 class ToolForm(Form):
-    name = StringField("Tool", validators=[Optional(), SHORT])
-    version = StringField("Version", validators=[Optional(), Length(max=100)])
-    provider = StringField("Provider", validators=[Optional(), SHORT])
-    usage = StringField("What you used it for", validators=[Optional(), Length(max=1000)])
+    name = StringField("Tool", validators=declared(AiToolCreate, "name"))
+    version = StringField("Version", validators=declared(AiToolCreate, "version"))
+    provider = StringField("Provider", validators=declared(AiToolCreate, "provider"))
+    usage = StringField("What you used it for", validators=declared(AiToolCreate, "usage"))
 
 
 class SourceForm(Form):
-    description = StringField("Input material", validators=[Optional(), Length(max=1000)])
-    origin = StringField("Where it came from", validators=[Optional(), Length(max=500)])
-    licence = StringField("Licence or permission", validators=[Optional(), SHORT])
+    description = StringField(
+        "Input material", validators=declared(InputSourceCreate, "description")
+    )
+    origin = StringField("Where it came from", validators=declared(InputSourceCreate, "origin"))
+    licence = StringField(
+        "Licence or permission", validators=declared(InputSourceCreate, "licence")
+    )
 
 
 class ContributionForm(Form):
     selected = BooleanField()
-    description = TextAreaField(validators=[Optional(), LONG])
+    description = TextAreaField(validators=declared(ContributionCreate, "description"))
 
 
 class ContributionsForm(Form):
@@ -207,72 +265,102 @@ class ContributionsForm(Form):
 
 class FilingForm(FlaskForm):
     # The work
-    title = StringField("Title", validators=[Optional(), Length(max=300)])
+    title = StringField("Title", validators=declared(DeclarationCreate, "title"))
     alternative_titles = TextAreaField(
         "Other titles",
-        validators=[Optional(), Length(max=3000)],
+        validators=[
+            Optional(),
+            EachLine(
+                item_max_length(DeclarationCreate, "alternative_titles"),  # type: ignore[arg-type]
+                most("alternative_titles"),
+                "other titles",
+            ),
+        ],
         description="Earlier, translated or series titles, one per line.",
     )
     work_category = SelectField(
-        "Kind of work", choices=_options(WorkCategory, blank=True), validators=[Optional()]
+        "Kind of work",
+        choices=options(DeclarationCreate, "work_category", blank=True),
+        validators=[Optional()],
     )
     completion_date = DateField("Date completed", validators=[Optional()])
     publication_status = RadioField(
-        "Publication", choices=_options(PublicationStatus), validators=[Optional()]
+        "Publication",
+        choices=options(DeclarationCreate, "publication_status"),
+        validators=[Optional()],
     )
     publication_date = DateField("Date of first publication", validators=[Optional()])
     publication_nation = StringField(
-        "Country of first publication", validators=[Optional(), Length(max=100)]
+        "Country of first publication",
+        validators=declared(DeclarationCreate, "publication_nation"),
     )
     # Authors and rights
-    authors = RowList(FormField(AuthorForm), min_entries=1, max_entries=20, noun="authors")
+    authors = RowList(
+        FormField(AuthorForm), min_entries=1, max_entries=most("authors"), noun="authors"
+    )
     claimant_name = StringField(
-        "Claimant (who holds the copyright)", validators=[Optional(), Length(max=300)]
+        "Claimant (who holds the copyright)",
+        validators=declared(DeclarationCreate, "claimant_name"),
     )
     claimant_kind = RadioField(
-        "The claimant is", choices=_options(ClaimantKind), validators=[Optional()]
+        "The claimant is",
+        choices=options(DeclarationCreate, "claimant_kind"),
+        validators=[Optional()],
     )
     claimant_address = TextAreaField(
         "Claimant's address",
-        validators=[Optional(), Length(max=1000)],
+        validators=declared(DeclarationCreate, "claimant_address"),
         description="Kept private: never shown on the public record.",
     )
     rights_obtained = SelectField(
         "How the claimant obtained the rights",
-        choices=_options(RightsObtained, blank=True),
+        choices=options(DeclarationCreate, "rights_obtained", blank=True),
         validators=[Optional()],
     )
     transfer_statement = TextAreaField(
-        "How the rights passed to the claimant", validators=[Optional(), Length(max=2000)]
+        "How the rights passed to the claimant",
+        validators=declared(DeclarationCreate, "transfer_statement"),
     )
-    rights_held = RadioField("Rights held", choices=_options(RightsHeld), validators=[Optional()])
-    rights_held_detail = TextAreaField("Which rights", validators=[Optional(), Length(max=2000)])
+    rights_held = RadioField(
+        "Rights held", choices=options(DeclarationCreate, "rights_held"), validators=[Optional()]
+    )
+    rights_held_detail = TextAreaField(
+        "Which rights", validators=declared(DeclarationCreate, "rights_held_detail")
+    )
     # AI disclosure
     digital_source_type = RadioField(
-        "How the work was made", choices=_options(DigitalSourceType), validators=[Optional()]
+        "How the work was made",
+        choices=options(DeclarationCreate, "digital_source_type"),
+        validators=[Optional()],
     )
-    ai_tools = RowList(FormField(ToolForm), min_entries=1, max_entries=20, noun="AI tools")
+    ai_tools = RowList(
+        FormField(ToolForm), min_entries=1, max_entries=most("ai_tools"), noun="AI tools"
+    )
     ai_material = TextAreaField(
         "What the AI generated (excluded from the claim)",
-        validators=[Optional(), LONG],
+        validators=declared(DeclarationCreate, "ai_material"),
         description="Describe the AI-generated material in the work, for example “background "
         "imagery”, “first draft of chapters 2–4”. Leave empty if you used no AI.",
     )
     contributions = FormField(ContributionsForm)
     new_material = TextAreaField(
         "New material claimed",
-        validators=[Optional(), Length(max=2000)],
+        validators=declared(DeclarationCreate, "new_material"),
         description="What the claim covers, in a few words: for example “text”, “photograph”, "
         "“selection, coordination and arrangement of AI-generated images”.",
     )
     # Data provenance
-    sources = RowList(FormField(SourceForm), min_entries=1, max_entries=30, noun="sources")
+    sources = RowList(
+        FormField(SourceForm), min_entries=1, max_entries=most("sources"), noun="sources"
+    )
     training_use = RadioField(
         "May the work be used to train AI models?",
-        choices=_options(TrainingUse),
+        choices=options(DeclarationCreate, "training_use"),
         validators=[Optional()],
     )
-    training_terms = TextAreaField("Conditions", validators=[Optional(), Length(max=2000)])
+    training_terms = TextAreaField(
+        "Conditions", validators=declared(DeclarationCreate, "training_terms")
+    )
     # The deposit
     deposit_file = OneFileField("Upload the work")
     deposit_text = TextAreaField("Or paste the text", validators=[_pasted_text])
@@ -299,6 +387,17 @@ def _choice(value: Any) -> str | None:
     return value or None
 
 
+def _scalar(form: FilingForm, name: str) -> Any:
+    """A plain field of the form as the declaration holds it: a code or None, a date or None,
+    a trimmed text (which the schema says)."""
+    data = getattr(form, name).data
+    if vocabulary(DeclarationCreate, name) is not None:
+        return _choice(data)
+    if DeclarationCreate.model_fields[name].default == "":
+        return _s(data)
+    return data  # a date, or None
+
+
 def to_declaration(form: FilingForm) -> Declaration:
     """The Declaration the filled-in form states."""
     contributions = []
@@ -307,15 +406,10 @@ def to_declaration(form: FilingForm) -> Declaration:
         if sub.selected.data or _s(sub.description.data):
             contributions.append(Contribution(category.value, _s(sub.description.data)))
     return Declaration(
-        title=_s(form.title.data),
+        **{name: _scalar(form, name) for name in SCALAR_FIELDS},
         alternative_titles=tuple(
             _s(line) for line in (form.alternative_titles.data or "").splitlines() if _s(line)
         ),
-        work_category=_choice(form.work_category.data),
-        completion_date=form.completion_date.data,
-        publication_status=_choice(form.publication_status.data),
-        publication_date=form.publication_date.data,
-        publication_nation=_s(form.publication_nation.data),
         authors=tuple(
             Author(
                 name=_s(e.form.name.data),
@@ -326,14 +420,6 @@ def to_declaration(form: FilingForm) -> Declaration:
             )
             for e in form.authors
         ),
-        claimant_name=_s(form.claimant_name.data),
-        claimant_kind=_choice(form.claimant_kind.data),
-        claimant_address=_s(form.claimant_address.data),
-        rights_obtained=_choice(form.rights_obtained.data),
-        transfer_statement=_s(form.transfer_statement.data),
-        rights_held=_choice(form.rights_held.data),
-        rights_held_detail=_s(form.rights_held_detail.data),
-        digital_source_type=_choice(form.digital_source_type.data),
         ai_tools=tuple(
             AiTool(
                 name=_s(e.form.name.data),
@@ -343,9 +429,7 @@ def to_declaration(form: FilingForm) -> Declaration:
             )
             for e in form.ai_tools
         ),
-        ai_material=_s(form.ai_material.data),
         contributions=tuple(contributions),
-        new_material=_s(form.new_material.data),
         sources=tuple(
             InputSource(
                 description=_s(e.form.description.data),
@@ -354,8 +438,6 @@ def to_declaration(form: FilingForm) -> Declaration:
             )
             for e in form.sources
         ),
-        training_use=_choice(form.training_use.data),
-        training_terms=_s(form.training_terms.data),
         attested=bool(form.attested.data),
     )
 
@@ -366,29 +448,14 @@ def form_data(decl: Declaration) -> dict[str, Any]:
     for c in decl.contributions:
         contributions[c.category] = {"selected": True, "description": c.description}
     return {
-        "title": decl.title,
-        "alternative_titles": "\n".join(decl.alternative_titles),
-        "work_category": decl.work_category or "",
-        "completion_date": decl.completion_date,
-        "publication_status": decl.publication_status,
-        "publication_date": decl.publication_date,
-        "publication_nation": decl.publication_nation,
-        "authors": [a.__dict__ for a in decl.authors] or [{}],
-        "claimant_name": decl.claimant_name,
-        "claimant_kind": decl.claimant_kind,
-        "claimant_address": decl.claimant_address,
+        **{name: getattr(decl, name) for name in SCALAR_FIELDS},
+        "work_category": decl.work_category or "",  # the select's "Choose…"
         "rights_obtained": decl.rights_obtained or "",
-        "transfer_statement": decl.transfer_statement,
-        "rights_held": decl.rights_held,
-        "rights_held_detail": decl.rights_held_detail,
-        "digital_source_type": decl.digital_source_type,
+        "alternative_titles": "\n".join(decl.alternative_titles),
+        "authors": [a.__dict__ for a in decl.authors] or [{}],
         "ai_tools": [t.__dict__ for t in decl.ai_tools] or [{}],
-        "ai_material": decl.ai_material,
         "contributions": contributions,
-        "new_material": decl.new_material,
         "sources": [s.__dict__ for s in decl.sources] or [{}],
-        "training_use": decl.training_use,
-        "training_terms": decl.training_terms,
         "attested": decl.attested,
     }
 

@@ -28,16 +28,11 @@ def texts(seed: int) -> Iterator[str]:
 
 
 def _declaration(title: str):  # type: ignore[no-untyped-def]
-    """The load test's declaration, read through the filing form as the API reads one."""
-    from registry.web.api import _form_data
-    from registry.web.forms import FilingForm, to_declaration
+    """The load test's declaration, read through the schema as the API reads one."""
+    from registry.schemas import DeclarationCreate
 
-    form = FilingForm(
-        formdata=_form_data({**API_DECLARATION, "title": title, "work_category": "literary"}),
-        meta={"csrf": False},
-    )
-    assert form.validate(), form.errors
-    return to_declaration(form)
+    sent = {**API_DECLARATION, "title": title, "work_category": "literary"}
+    return DeclarationCreate.model_validate(sent).to_domain()
 
 
 def seed(app, count: int, *, progress: Callable[[str], None] = print, seed: int = 7) -> str:  # type: ignore[no-untyped-def]

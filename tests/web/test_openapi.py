@@ -4,26 +4,84 @@ else), the document is valid OpenAPI 3.1, and schemathesis finds no response tha
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from datetime import date
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from registry.deposits import IMAGE_FORMATS
+from registry.domain.declaration import (
+    AiTool,
+    Author,
+    Declaration,
+    InputSource,
+    submission_problems,
+)
+from registry.domain.vocabulary import DepositKind
+from registry.schemas import (
+    AiToolCreate,
+    AuthorCreate,
+    ContributionCreate,
+    DeclarationCreate,
+    InputSourceCreate,
+    max_length,
+)
 from registry.services import tokens
 from registry.web.openapi import document
-from tests.factories import make_user
+from tests.factories import declaration, make_user
 
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 EXAMPLES = 30  # per operation and backend: bounded so CI stays quick
 
 
-def test_the_document_is_valid_openapi():
-    validate(document())
+def test_the_document_is_valid_openapi(app):
+    validate(document(app))
 
 
-def test_the_document_is_served(client):
-    assert client.get("/api/v1/openapi.json").get_json() == document()
+def test_the_document_states_what_filing_accepts(app):
+    """Generated from the schema, the document asks for what a submission needs, names the
+    image formats filing decodes (and no other), and states every limit the models state."""
+    schemas = document(app)["components"]["schemas"]
+    empty = submission_problems(Declaration(), deposit_kind=DepositKind.TEXT, today=date.today())
+    assert set(schemas["DeclarationCreate"]["required"]) == {p.field for p in empty}
+    for component, row, group in [
+        ("AuthorCreate", Author(citizenship="x"), "authors"),
+        ("AiToolCreate", AiTool(version="1"), "ai_tools"),
+        ("InputSourceCreate", InputSource(origin="x"), "sources"),
+    ]:
+        decl = replace(declaration(), **{group: (row,)})
+        asked = submission_problems(decl, deposit_kind=DepositKind.IMAGE, today=date.today())
+        prefix = f"{group}.0."
+        needed = {p.field.removeprefix(prefix) for p in asked if p.field.startswith(prefix)}
+        assert set(schemas[component]["required"]) == needed, component
+
+    formats = schemas["DepositFile"]["properties"]["content_base64"]["description"]
+    for name in ("PNG", "JPEG", "WebP"):
+        assert name in formats
+    assert len(IMAGE_FORMATS) == 3 and "GIF" not in formats and "TIFF" not in formats
+
+    for model in (
+        DeclarationCreate,
+        AuthorCreate,
+        AiToolCreate,
+        ContributionCreate,
+        InputSourceCreate,
+    ):
+        properties = schemas[model.__name__]["properties"]
+        for name in model.model_fields:
+            most = max_length(model, name)
+            if most is not None:
+                stated = properties[name].get("maxLength", properties[name].get("maxItems"))
+                assert stated == most, (model.__name__, name)
+    titles = schemas["DeclarationCreate"]["properties"]["alternative_titles"]
+    assert titles["items"]["maxLength"] == 300 and titles["maxItems"] == 10
+
+
+def test_the_document_is_served(app, client):
+    assert client.get("/api/v1/openapi.json").get_json() == document(app)
 
 
 def test_every_api_route_is_described_and_nothing_else(app):
@@ -34,7 +92,7 @@ def test_every_api_route_is_described_and_nothing_else(app):
             routes |= {(path, m.lower()) for m in rule.methods & METHODS}
     described = {
         (path, method)
-        for path, item in document()["paths"].items()
+        for path, item in document(app)["paths"].items()
         for method in item
         if method.upper() in METHODS
     }
