@@ -15,7 +15,8 @@ from sqlmodel import Session
 
 from .domain.declaration import AiTool, Author, Contribution, Declaration, InputSource
 from .domain.risk import RoutingPolicy
-from .services import accounts, checking, examination, filing, matching
+from .domain.vocabulary import Role
+from .services import accounts, checking, decisions, examining, filing, matching
 from .storage import DepositStore
 
 
@@ -183,7 +184,7 @@ def seed(
         email="examiner@demo.example",
         display_name="Demo Examiner",
         password=examiner_password,
-        role=accounts.Role.EXAMINER,
+        role=Role.EXAMINER,
     )
     filings: list[tuple[int, Declaration, filing.DepositUpload]] = [
         (
@@ -405,8 +406,8 @@ def seed(
         (filed[0], "The AI-generated sketches of the sky and the water, since painted over."),
         (filed[1], ""),
     ):
-        examination.claim(session=session, uid=reg.uid, examiner=examiner)
-        examination.determine(
+        examining.claim(session=session, uid=reg.uid, examiner=examiner)
+        decisions.determine(
             session=session,
             uid=reg.uid,
             examiner=examiner,

@@ -12,6 +12,8 @@ from typing import Optional
 from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
+from .domain.vocabulary import STAFF_ROLES, Role
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -24,7 +26,7 @@ class User(SQLModel, table=True):
     email: str = Field(max_length=254, unique=True, index=True)
     display_name: str = Field(max_length=120)
     password_hash: str = Field(max_length=255)
-    role: str = Field(max_length=16, default="creator")
+    role: str = Field(max_length=16, default=Role.CREATOR.value)
     active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
     # Part of every sign-in cookie (see get_id); signing out, a new password and deactivation
@@ -61,7 +63,7 @@ class User(SQLModel, table=True):
 
     @property
     def is_examiner(self) -> bool:
-        return self.role in {"examiner", "admin"}
+        return self.role in STAFF_ROLES
 
 
 class Deposit(SQLModel, table=True):

@@ -23,7 +23,7 @@ from ..domain.statuses import Status
 from ..domain.transparency import TreeHead, decode_leaf
 from ..domain.vocabulary import WorkCategory
 from ..models import Registration
-from . import examination, lookup
+from . import decisions, lookup
 from .transparency import LogError, TransparencyLog, entries_of
 
 
@@ -73,7 +73,7 @@ def certificate(
         for e in entries_of(session, reg)
         if e.idx < head.tree_size
     ]
-    determination = examination.latest_determination(session, reg)
+    determination = decisions.latest_determination(session, reg)
     limitation = (
         determination.limitation
         if determination is not None and reg.status == Status.REGISTERED_WITH_LIMITATION.value

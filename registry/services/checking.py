@@ -15,7 +15,7 @@ from sqlmodel import Session
 from ..domain.risk import RoutingPolicy
 from ..models import Registration
 from ..storage import DepositStore
-from . import examination, matching, provenance
+from . import matching, provenance, triage
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def run(
     matching.check(session=session, store=store, matcher=matcher, registration=registration)
     provenance.inspect(session=session, store=store, registration=registration)
     if policy is not None:
-        examination.triage(session=session, registration=registration, policy=policy)
+        triage.triage(session=session, registration=registration, policy=policy)
 
 
 def is_checking(session: Session, registration: Registration) -> bool:

@@ -27,6 +27,7 @@ from .. import deposits as deposit_rules
 from ..db import begin_write, writing
 from ..domain import declaration as rules
 from ..domain.declaration import SCALAR_FIELDS, Declaration, Problem
+from ..domain.events import EventKind
 from ..domain.numbering import format_number
 from ..domain.statuses import Status, check_transition
 from ..domain.vocabulary import DepositKind
@@ -47,7 +48,7 @@ from ..models import (
 from ..sandbox import Budget, BudgetExceeded
 from ..sandbox import run as run_budgeted
 from ..storage import DepositStore, DepositTooLarge, StagedFile, StorageUnavailable
-from .events import record
+from . import status as lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +266,7 @@ def _write(
             session.add(registration)
             session.flush()
             if uid is None:
-                record(session, registration, owner, "created", None, Status.DRAFT, "Draft started")
+                lifecycle.created(session, registration, owner, "Draft started")
             if submit:
                 _submit(session, registration, owner)
             if once is not None:
@@ -567,13 +568,13 @@ def _apply(session: Session, reg: Registration, d: Declaration) -> None:
 
 
 def _submit(session: Session, reg: Registration, actor: User) -> None:
-    check_transition(Status(reg.status), Status.SUBMITTED)
+    check_transition(Status(reg.status), Status.SUBMITTED)  # before a number is taken
     now = utcnow()
     reg.number = allocate_number(session, now.year)
-    reg.status = Status.SUBMITTED.value
     reg.submitted_at = now
-    session.add(reg)
-    record(session, reg, actor, "submitted", Status.DRAFT, Status.SUBMITTED, "Filed by the creator")
+    lifecycle.change_status(
+        session, reg, Status.SUBMITTED, actor, EventKind.SUBMITTED, "Filed by the creator"
+    )
 
 
 def allocate_number(session: Session, year: int) -> str:
@@ -719,14 +720,8 @@ def start_supplementary(*, session: Session, uid: str, owner: User) -> Registrat
         _apply(session, draft, replace(declaration_of(original), attested=False))
         session.add(draft)
         session.flush()
-        record(
-            session,
-            draft,
-            owner,
-            "created",
-            None,
-            Status.DRAFT,
-            f"Supplementary registration of {original.number} started",
+        lifecycle.created(
+            session, draft, owner, f"Supplementary registration of {original.number} started"
         )
     return draft
 
@@ -796,13 +791,11 @@ def amend(
         _apply(session, reg, decl)
         reg.updated_at = utcnow()
         session.add(reg)
-        record(
+        lifecycle.note(
             session,
             reg,
             owner,
-            "declaration_amended",
-            None,
-            None,
+            EventKind.DECLARATION_AMENDED,
             "Declaration amended: " + ", ".join(n.replace("_", " ") for n in changed),
         )
     return reg

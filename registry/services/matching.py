@@ -551,7 +551,7 @@ def _scratch(given: Path | None) -> Iterator[Path]:
 
 def _determined_at(session: Session, ids: list[int]) -> dict[int, datetime]:
     """When each registration's latest determination was made (as
-    ``examination.latest_determination`` picks it), for those that have one."""
+    ``decisions.latest_determination`` picks it), for those that have one."""
     if not ids:
         return {}
     rows = session.exec(

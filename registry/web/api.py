@@ -30,7 +30,7 @@ from ..runner import SearchUnavailable
 from ..services import (
     certificates,
     checking,
-    examination,
+    decisions,
     filing,
     lookup,
     provenance,
@@ -298,7 +298,7 @@ def _authors(reg) -> list[dict]:  # type: ignore[no-untyped-def]
 def public_record(reg) -> dict:  # type: ignore[no-untyped-def]
     """What the public record page shows, as JSON (never the address or the deposit)."""
     session = db_session()
-    determination = examination.latest_determination(session, reg)
+    determination = decisions.latest_determination(session, reg)
     original, later = filing.supplements(session, reg)
     judgement = provenance.judgement_of(provenance.get_report(session, reg))
     deposit = reg.deposit

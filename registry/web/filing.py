@@ -21,7 +21,7 @@ from flask_login import current_user, login_required
 from ..domain.declaration import AiTool
 from ..domain.statuses import Status
 from ..domain.vocabulary import ContributionCategory, DepositKind
-from ..services import checking, examination, filing, matching, provenance
+from ..services import checking, correspondence, decisions, filing, matching, provenance, triage
 from ..storage import DepositDamaged
 from . import db_session, ext, perform
 from .forms import FilingForm, form_data, problem_map, to_declaration
@@ -37,7 +37,7 @@ _ADD_ROW = {"add_author": "authors", "add_tool": "ai_tools", "add_source": "sour
 @login_required
 def dashboard():  # type: ignore[no-untyped-def]
     filings = filing.list_own(session=db_session(), user=current_user)
-    notices = examination.notifications(db_session(), current_user)
+    notices = decisions.notifications(db_session(), current_user)
     return render_template("filing/dashboard.html", filings=filings, notices=notices)
 
 
@@ -179,7 +179,7 @@ def record(uid: str):  # type: ignore[no-untyped-def]
         **case,
         supplements=filing.supplements(db_session(), reg),
         reconsiderations=sum(1 for x in case["letters"] if x.kind == "reconsideration"),
-        max_reconsiderations=examination.MAX_RECONSIDERATIONS,
+        max_reconsiderations=correspondence.MAX_RECONSIDERATIONS,
     )
 
 
@@ -202,10 +202,10 @@ def case_file(reg) -> dict:  # type: ignore[no-untyped-def]
         "matches": matches,
         "copied": [p["new"] for m in matches for p in m.get("passages", [])],
         "visible": matching.content_visible(session, numbers, current_user),
-        "risk_reasons": examination.reasons_of(reg),
+        "risk_reasons": triage.reasons_of(reg),
         "policy": current_app.config["REGISTRY_ROUTING_POLICY"],
-        "determination": examination.latest_determination(session, reg),
-        "letters": examination.letters(session, reg),
+        "determination": decisions.latest_determination(session, reg),
+        "letters": correspondence.letters(session, reg),
         "provenance": provenance.judgement_of(provenance.get_report(session, reg)),
     }
 
@@ -327,7 +327,7 @@ def _creator_step(uid: str, action, success: str):  # type: ignore[no-untyped-de
 def reply(uid: str):  # type: ignore[no-untyped-def]
     return _creator_step(
         uid,
-        lambda: examination.reply(
+        lambda: correspondence.reply(
             session=db_session(), uid=uid, creator=current_user, body=request.form.get("body", "")
         ),
         "Your answer has been sent to the examiner.",
@@ -339,7 +339,7 @@ def reply(uid: str):  # type: ignore[no-untyped-def]
 def reconsideration(uid: str):  # type: ignore[no-untyped-def]
     return _creator_step(
         uid,
-        lambda: examination.request_reconsideration(
+        lambda: correspondence.request_reconsideration(
             session=db_session(),
             uid=uid,
             creator=current_user,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from ..domain.numbering import parse_number
-from ..services import examination, filing, lookup, provenance
+from ..services import decisions, filing, lookup, provenance
 from . import db_session
 
 bp = Blueprint("public", __name__)
@@ -37,7 +37,7 @@ def record(number: str):  # type: ignore[no-untyped-def]
     return render_template(
         "public/record.html",
         reg=reg,
-        determination=examination.latest_determination(db_session(), reg),
+        determination=decisions.latest_determination(db_session(), reg),
         supplements=filing.supplements(db_session(), reg),
         provenance=provenance.judgement_of(provenance.get_report(db_session(), reg)),
     )

@@ -12,9 +12,10 @@ from dataclasses import replace
 from sqlmodel import func, select
 
 from registry import bench
+from registry.domain.vocabulary import Role
 from registry.models import Registration, User
 from registry.services import checking, filing, tokens
-from registry.services.accounts import Role, create_user
+from registry.services.accounts import create_user
 from tests.harness.server import API_DECLARATION
 
 

@@ -46,9 +46,9 @@ def test_a_declared_photograph_carrying_generation_parameters_conflicts(session,
     )
     # the conflict feeds the risk tier, with the reason
     assert reg.risk_tier in {"elevated", "high"}
-    from registry.services import examination
+    from registry.services import triage
 
-    assert any(r.startswith("Provenance conflict:") for r in examination.reasons_of(reg))
+    assert any(r.startswith("Provenance conflict:") for r in triage.reasons_of(reg))
 
 
 def test_the_report_is_written_once_and_pending_ones_are_filled(session, store):

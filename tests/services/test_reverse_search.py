@@ -11,7 +11,7 @@ from sqlmodel import SQLModel, func, select
 
 from registry.domain.risk import RoutingPolicy
 from registry.models import Fingerprint
-from registry.services import examination, filing, matching
+from registry.services import decisions, filing, matching
 from tests.conftest import stored_files
 from tests.factories import (
     ESSAY,
@@ -106,7 +106,7 @@ def test_matches_come_best_first_with_the_determination_date(session, store, own
         session, store, owner, upload=upload_image(scene(53)), matcher=matcher, policy=policy
     )
     assert first.route == "fast-track"
-    examination.fast_track_due(session=session, today=first.fast_track_on)
+    decisions.fast_track_due(session=session, today=first.fast_track_on)
     second = submit_work(
         session,
         store,

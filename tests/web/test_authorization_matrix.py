@@ -40,7 +40,7 @@ import pytest
 
 from registry import create_app
 from registry.db import new_session
-from registry.services import examination, filing, matching, tokens
+from registry.services import decisions, examining, filing, matching, tokens
 from tests.conftest import TEST_LIMITS, _counter, _pg_admin, _pg_url, csrf_token, make_app
 from tests.factories import (
     PASSWORD,
@@ -230,8 +230,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                 session, ext.store, a, upload=picture("WEBP"), matcher=ext.matcher, policy=policy
             )
             registered = submit_text(session, ext.store, a, POEM)
-            examination.claim(session=session, uid=registered.uid, examiner=examiner)
-            examination.determine(
+            examining.claim(session=session, uid=registered.uid, examiner=examiner)
+            decisions.determine(
                 session=session,
                 uid=registered.uid,
                 examiner=examiner,
