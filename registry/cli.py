@@ -176,17 +176,17 @@ def serve(ctx: click.Context, host: str, port: int, with_demo: bool) -> None:
     "triage every checked filing that has no risk tier yet.",
 )
 def check() -> None:
-    from .services import matching, provenance, triage
+    from .services import checking
 
     with _session() as session:
-        done = matching.check_pending(session=session, store=ext().store, matcher=ext().matcher)
-        read = provenance.inspect_pending(session=session, store=ext().store)
-        triaged = triage.triage_pending(
-            session=session, policy=current_app.config["REGISTRY_ROUTING_POLICY"]
+        done = checking.run_pending(
+            session=session,
+            store=ext().store,
+            matcher=ext().matcher,
+            policy=current_app.config["REGISTRY_ROUTING_POLICY"],
         )
-    _done("Checked", done)
-    _done("Read the provenance of", read)
-    _done("Triaged", triaged)
+    for what, numbers in done.items():
+        _done(what, numbers)
 
 
 @registry.command(

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from .domain.declaration import AiTool, Author, Contribution, Declaration, InputSource
 from .domain.risk import RoutingPolicy
 from .domain.vocabulary import Role
-from .services import accounts, checking, decisions, examining, filing, matching
+from .services import accounts, checking, decisions, examining, filing, intake, matching
 from .storage import DepositStore
 
 
@@ -160,7 +160,7 @@ def seed(
     *,
     session: Session,
     store: DepositStore,
-    limits: filing.Limits,
+    limits: intake.Limits,
     matcher: matching.Matcher | None = None,
     policy: RoutingPolicy | None = None,
 ) -> Iterator[str]:
@@ -186,7 +186,7 @@ def seed(
         password=examiner_password,
         role=Role.EXAMINER,
     )
-    filings: list[tuple[int, Declaration, filing.DepositUpload]] = [
+    filings: list[tuple[int, Declaration, intake.DepositUpload]] = [
         (
             0,
             Declaration(
@@ -243,7 +243,7 @@ def seed(
                 training_use="not_allowed",
                 attested=True,
             ),
-            filing.DepositUpload(file=io.BytesIO(_harbour(7))),
+            intake.DepositUpload(file=io.BytesIO(_harbour(7))),
         ),
         (
             1,
@@ -265,7 +265,7 @@ def seed(
                 training_terms="Non-commercial research only, with attribution.",
                 attested=True,
             ),
-            filing.DepositUpload(pasted_text=POEM),
+            intake.DepositUpload(pasted_text=POEM),
         ),
         (
             1,
@@ -295,7 +295,7 @@ def seed(
                 training_use="not_allowed",
                 attested=True,
             ),
-            filing.DepositUpload(pasted_text=STORY),
+            intake.DepositUpload(pasted_text=STORY),
         ),
         (
             0,
@@ -330,7 +330,7 @@ def seed(
                 training_use="allowed",
                 attested=True,
             ),
-            filing.DepositUpload(file=io.BytesIO(_mosaic(11))),
+            intake.DepositUpload(file=io.BytesIO(_mosaic(11))),
         ),
         (
             0,
@@ -352,7 +352,7 @@ def seed(
                 training_use="not_allowed",
                 attested=True,
             ),
-            filing.DepositUpload(pasted_text=POEM_ZH),
+            intake.DepositUpload(pasted_text=POEM_ZH),
         ),
     ]
     harbour_decl = filings[0][1]
@@ -368,7 +368,7 @@ def seed(
                 claimant_address="Rua do Cais 12, Porto",
                 publication_nation="Portugal",
             ),
-            filing.DepositUpload(file=io.BytesIO(_disguised(filings[0][2].file.getvalue()))),
+            intake.DepositUpload(file=io.BytesIO(_disguised(filings[0][2].file.getvalue()))),
         )
     )
     filings.append(
@@ -382,7 +382,7 @@ def seed(
                 claimant_name="Maria Santos",
                 claimant_address="Rua do Cais 12, Porto",
             ),
-            filing.DepositUpload(pasted_text=COPIED_POEM),
+            intake.DepositUpload(pasted_text=COPIED_POEM),
         )
     )
     filed = []

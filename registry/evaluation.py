@@ -27,11 +27,14 @@ from sqlmodel import Session, delete
 
 from . import db
 from .domain.declaration import Author, Contribution, Declaration, InputSource
-from .models import Event, Fingerprint, LogEntry, MatchReport, Registration
-from .services import accounts, filing, matching, transparency
+from .domain.risk import RoutingPolicy
+from .models import Event, Fingerprint, LogEntry, MatchReport, ProvenanceReport, Registration
+from .services import accounts, checking, filing, intake, matching, transparency
 from .storage import DepositStore
 
-_LIMITS = filing.Limits(
+#: Every file is checked as the registry checks a submission: the whole pipeline.
+_POLICY = RoutingPolicy()
+_LIMITS = intake.Limits(
     max_deposit_bytes=64 * 1024 * 1024,
     max_text_bytes=16 * 1024 * 1024,
     max_image_pixels=200_000_000,
@@ -129,9 +132,9 @@ def _file(session, store, owner, path: Path, matcher) -> Registration:
             limits=_LIMITS,
             owner=owner,
             declaration=_declaration(path.name, is_image),
-            upload=filing.DepositUpload(file=fh),
+            upload=intake.DepositUpload(file=fh),
         )
-    matching.check(session=session, store=store, matcher=matcher, registration=reg)
+    checking.run(session=session, store=store, matcher=matcher, policy=_POLICY, registration=reg)
     return reg
 
 
@@ -139,7 +142,7 @@ def _forget(session: Session, reg: Registration) -> None:
     """Take a checked query back out of the scratch registry (queries must not match each other).
     Only ever the scratch registry: its transparency log loses the entry too."""
     with db.writing(session):
-        for table in (MatchReport, Fingerprint, LogEntry, Event):
+        for table in (MatchReport, ProvenanceReport, Fingerprint, LogEntry, Event):
             session.exec(delete(table).where(table.registration_id == reg.id))
         session.delete(reg)
 

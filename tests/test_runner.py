@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registry.services import filing, matching
+from registry.services import intake, matching
 from tests.factories import make_user, submit_text
 
 VERSE = "The quick brown fox jumps over the lazy dog by the river bank.\n"
@@ -16,6 +16,6 @@ def test_the_web_process_keeps_its_indexes_warm_for_the_children(app, session, s
     matching.check_pending(session=session, store=store, matcher=matching.Matcher())
     assert ext.matcher.watermark == 0
     with app.app_context():
-        found = ext.runner.reverse_search(filing.DepositUpload(pasted_text=VERSE))
+        found = ext.runner.reverse_search(intake.DepositUpload(pasted_text=VERSE))
     assert found.checked_against == 1 and len(found.matches) == 1
     assert ext.matcher.watermark > 0 and len(ext.matcher.texts) == 1

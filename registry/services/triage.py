@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from ..db import writing
 from ..domain.events import EventKind
 from ..domain.risk import Assessment, Evidence, MatchEvidence, RouteKind, RoutingPolicy, assess
-from ..models import MatchReport, Registration, utcnow
+from ..models import Registration, utcnow
 from . import matching, provenance
 from . import status as lifecycle
 
@@ -86,23 +86,6 @@ def triage(
             f"{assessment.tier.label} ({assessment.points} points); route: {route.describe()}",
         )
     return assessment
-
-
-def triage_pending(
-    *, session: Session, policy: RoutingPolicy, today: date | None = None
-) -> list[str]:
-    """Triage every checked filing not triaged yet; return their numbers."""
-    pending = session.exec(
-        select(Registration)
-        .join(MatchReport, MatchReport.registration_id == Registration.id)
-        .where(Registration.triaged_at.is_(None))
-        .order_by(Registration.submitted_at, Registration.id)
-    ).all()
-    return [
-        reg.number
-        for reg in pending
-        if triage(session=session, registration=reg, policy=policy, today=today)
-    ]
 
 
 def reasons_of(registration: Registration) -> list[str]:

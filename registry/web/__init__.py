@@ -20,7 +20,7 @@ from sqlmodel import Session
 from ..db import make_engine, new_session
 from ..domain.transparency import key_id
 from ..runner import Budgets, Runner
-from ..services.filing import Limits
+from ..services.intake import Limits
 from ..services.matching import Matcher
 from ..services.transparency import TransparencyLog, attach_signer, bind_signer, default_origin
 from ..storage import DepositStore
@@ -125,7 +125,7 @@ def init_app(app: Flask) -> None:
     if cfg.get("REGISTRY_REDIS_URL"):
         from rq import Queue
 
-        from ..worker import make_queue, search_queue_name
+        from ..jobs import make_queue, search_queue_name
 
         queue = make_queue(cfg["REGISTRY_REDIS_URL"], cfg["REGISTRY_QUEUE"])
         search_queue = Queue(search_queue_name(queue.name), connection=queue.connection)

@@ -32,6 +32,7 @@ from ..services import (
     checking,
     decisions,
     filing,
+    intake,
     lookup,
     provenance,
     tokens,
@@ -131,7 +132,7 @@ def _only(obj: dict, allowed: set[str], where: str) -> None:
         )
 
 
-def _deposit(body: dict) -> filing.DepositUpload:
+def _deposit(body: dict) -> intake.DepositUpload:
     """The work sent as ``{"text": ...}`` or ``{"filename": ..., "content_base64": ...}``."""
     deposit = body.get("deposit")
     if not isinstance(deposit, dict):
@@ -145,14 +146,14 @@ def _deposit(body: dict) -> filing.DepositUpload:
     if text is not None:
         if not isinstance(text, str):
             raise ApiError(400, "invalid_request", "deposit.text must be a string.")
-        return filing.DepositUpload(pasted_text=text)
+        return intake.DepositUpload(pasted_text=text)
     if not isinstance(content, str):
         raise ApiError(400, "invalid_request", "deposit.content_base64 must be a string.")
     try:
         data = base64.b64decode(content, validate=True)
     except (binascii.Error, ValueError):
         raise ApiError(400, "invalid_request", "deposit.content_base64 is not base64.") from None
-    return filing.DepositUpload(file=io.BytesIO(data))
+    return intake.DepositUpload(file=io.BytesIO(data))
 
 
 def _with_upload_limit() -> None:
@@ -440,7 +441,7 @@ def file_registration():  # type: ignore[no-untyped-def]
             defer=ext().runner.after_submit,
             idempotency=once,
         )
-    except filing.FilingRejected as exc:
+    except intake.FilingRejected as exc:
         fields: dict[str, list[str]] = {}
         for p in exc.problems:
             fields.setdefault(p.field or "filing", []).append(p.message)
@@ -494,7 +495,7 @@ def reverse_search():  # type: ignore[no-untyped-def]
     upload = _deposit(body)
     try:
         result = ext().runner.reverse_search(upload)
-    except filing.FilingRejected as exc:
+    except intake.FilingRejected as exc:
         raise ApiError(422, "invalid_deposit", str(exc)) from None
     except SearchUnavailable:
         raise ApiError(503, "search_unavailable", SEARCH_UNAVAILABLE, retry_after=30) from None

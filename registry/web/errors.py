@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, TooManyRequests
 
 from ..deposits import human_size
-from ..services.filing import ReadingUnavailable, database_has_no_room
+from ..services.intake import ReadingUnavailable, database_has_no_room
 from ..storage import StorageUnavailable
 from .limits import limiter
 

@@ -20,8 +20,17 @@ from flask_login import current_user, login_required
 
 from ..domain.declaration import AiTool
 from ..domain.statuses import Status
-from ..domain.vocabulary import ContributionCategory, DepositKind
-from ..services import checking, correspondence, decisions, filing, matching, provenance, triage
+from ..domain.vocabulary import ContributionCategory, DepositKind, LetterKind
+from ..services import (
+    checking,
+    correspondence,
+    decisions,
+    filing,
+    intake,
+    matching,
+    provenance,
+    triage,
+)
 from ..storage import DepositDamaged
 from . import db_session, ext, perform
 from .forms import FilingForm, form_data, problem_map, to_declaration
@@ -84,7 +93,7 @@ def _form_view(registration):  # type: ignore[no-untyped-def]
             return _amend(form, registration) if amending else _save(form, registration, action)
         except filing.FilingNotFound:
             abort(404)
-        except filing.FilingRejected as exc:
+        except intake.FilingRejected as exc:
             problems = problem_map(exc.problems)
     status = 422 if request.method == "POST" else 200
     return _render_form(form, registration, problems, prefilled), status
@@ -92,7 +101,7 @@ def _form_view(registration):  # type: ignore[no-untyped-def]
 
 def _save(form, registration, action: str):  # type: ignore[no-untyped-def]
     """Save the draft, or submit it (then check, read the provenance and triage)."""
-    upload = filing.DepositUpload(
+    upload = intake.DepositUpload(
         file=form.deposit_file.data.stream if form.deposit_file.data else None,
         pasted_text=form.deposit_text.data or None,
     )
@@ -178,7 +187,7 @@ def record(uid: str):  # type: ignore[no-untyped-def]
         "filing/record.html",
         **case,
         supplements=filing.supplements(db_session(), reg),
-        reconsiderations=sum(1 for x in case["letters"] if x.kind == "reconsideration"),
+        reconsiderations=sum(1 for x in case["letters"] if x.kind == LetterKind.RECONSIDERATION),
         max_reconsiderations=correspondence.MAX_RECONSIDERATIONS,
     )
 
@@ -356,7 +365,7 @@ def supplementary(uid: str):  # type: ignore[no-untyped-def]
         draft = filing.start_supplementary(session=db_session(), uid=uid, owner=current_user)
     except filing.FilingNotFound:
         abort(404)
-    except filing.FilingRejected as exc:
+    except intake.FilingRejected as exc:
         flash(" ".join(p.message for p in exc.problems), "error")
         return redirect(url_for("filing.record", uid=uid))
     flash(

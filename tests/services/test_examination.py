@@ -7,11 +7,13 @@ from PIL import Image
 from registry.domain.risk import RoutingPolicy, Tier
 from registry.models import Event
 from registry.services import (
+    checking,
     correspondence,
     decisions,
     examining,
     filing,
     guards,
+    intake,
     matching,
     queue,
     triage,
@@ -26,7 +28,7 @@ from tests.factories import (
 
 
 def _upload(img, fmt="PNG"):
-    return filing.DepositUpload(file=io.BytesIO(encoded(img, fmt)))
+    return intake.DepositUpload(file=io.BytesIO(encoded(img, fmt)))
 
 
 def test_a_copy_of_someone_elses_work_is_triaged_high_and_queued(session, store):
@@ -68,7 +70,10 @@ def test_triage_happens_once(session, store):
     )
     first = reg.triaged_at
     assert triage.triage(session=session, registration=reg, policy=RoutingPolicy()) is None
-    assert triage.triage_pending(session=session, policy=RoutingPolicy()) == []
+    pending = checking.run_pending(
+        session=session, store=store, matcher=matching.Matcher(), policy=RoutingPolicy()
+    )
+    assert pending["Triaged"] == []
     session.refresh(reg)
     assert reg.triaged_at == first
 
@@ -78,8 +83,10 @@ def test_unchecked_filings_wait_for_their_report(session, store):
     reg = submit_work(session, store, a, declaration(digital_source_type="trainedAlgorithmicMedia"))
     policy = RoutingPolicy.parse("low=queue,elevated=queue,high=queue")
     assert triage.triage(session=session, registration=reg, policy=policy) is None
-    matching.check_pending(session=session, store=store, matcher=matching.Matcher())
-    assert triage.triage_pending(session=session, policy=policy) == [reg.number]
+    done = checking.run_pending(
+        session=session, store=store, matcher=matching.Matcher(), policy=policy
+    )
+    assert done["Checked"] == done["Triaged"] == [reg.number]
     session.refresh(reg)
     assert reg.risk_tier in {Tier.ELEVATED.value, Tier.HIGH.value} and reg.route == "queue"
 
@@ -455,13 +462,13 @@ def test_amending_needs_correspondence_and_a_change(session, filed):
     _earlier, copy, examiner = filed
     creator = _creator_of(session, copy)
     decl = filing.declaration_of(copy)
-    with pytest.raises(filing.FilingRejected, match="only while the examiner"):
+    with pytest.raises(intake.FilingRejected, match="only while the examiner"):
         filing.amend(session=session, owner=creator, uid=copy.uid, declaration=decl)
     examining.claim(session=session, uid=copy.uid, examiner=examiner)
     correspondence.request_information(
         session=session, uid=copy.uid, examiner=examiner, question="Which parts are AI?"
     )
-    with pytest.raises(filing.FilingRejected, match="Nothing was changed"):
+    with pytest.raises(intake.FilingRejected, match="Nothing was changed"):
         filing.amend(session=session, owner=creator, uid=copy.uid, declaration=decl)
     reg = filing.amend(
         session=session,

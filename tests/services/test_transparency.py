@@ -15,7 +15,15 @@ from sqlmodel import select
 from registry.domain import merkle
 from registry.domain.transparency import TreeHead, decode_leaf
 from registry.models import Event, LogEntry, Registration, TreeHeadRecord, User
-from registry.services import correspondence, decisions, examining, filing, guards, transparency
+from registry.services import (
+    correspondence,
+    decisions,
+    examining,
+    filing,
+    guards,
+    intake,
+    transparency,
+)
 from tests.factories import LIMITS, count, make_user, submit_text
 
 
@@ -57,7 +65,7 @@ def history(signed, store):
         limits=LIMITS,
         owner=b,
         declaration=replace(filing.declaration_of(draft), attested=True),
-        upload=filing.DepositUpload(),
+        upload=intake.DepositUpload(),
         uid=draft.uid,
     )
     return {"one": one, "two": two, "three": three, "supplement": supplement}

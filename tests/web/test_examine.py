@@ -6,7 +6,7 @@ import pytest
 
 from registry.domain.statuses import Status
 from registry.models import Registration
-from registry.services import filing
+from registry.services import filing, intake
 from tests.conftest import csrf_token
 from tests.factories import encoded, make_user, scene, submit_work
 
@@ -20,7 +20,7 @@ def case(app, session, store):
     b = make_user(session, email="second@example.org")
 
     def upload(fmt):
-        return filing.DepositUpload(file=io.BytesIO(encoded(scene(51), fmt)))
+        return intake.DepositUpload(file=io.BytesIO(encoded(scene(51), fmt)))
 
     earlier = submit_work(
         session, store, a, upload=upload("PNG"), matcher=ext.matcher, policy=policy
@@ -367,7 +367,7 @@ def test_a_supplementary_registration_gets_its_own_number_and_links_both_ways(
         store,
         owner,
         declaration(title="Harbour at Dawn (corrected)"),
-        upload=filing.DepositUpload(),
+        upload=intake.DepositUpload(),
         uid=draft_uid,
     )
     assert sup.number and sup.number != earlier.number

@@ -9,7 +9,7 @@ from PIL import Image
 from sqlmodel import SQLModel, func, select
 
 from registry.config import load_settings
-from registry.services import filing, matching
+from registry.services import intake, matching
 from registry.web import csrf
 from registry.web.limits import reverse_search_limit
 from tests.conftest import csrf_token, dispose, make_app, stored_files
@@ -41,8 +41,8 @@ def post_check(client, *, image: bytes | None = None, name: str = "work.png", te
     return client.post("/check", data=data, content_type="multipart/form-data")
 
 
-def image_upload(picture: Image.Image) -> filing.DepositUpload:
-    return filing.DepositUpload(file=io.BytesIO(encoded(picture)))
+def image_upload(picture: Image.Image) -> intake.DepositUpload:
+    return intake.DepositUpload(file=io.BytesIO(encoded(picture)))
 
 
 @pytest.fixture
