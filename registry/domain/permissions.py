@@ -84,6 +84,8 @@ def allowed_actions(
     status = Status(status)
     role = _role(viewer_role)
     allowed: set[Action] = set()
+    if role is Role.ADMIN and status in OPEN:
+        allowed.add(Action.ASSIGN)  # to another examiner, even an administrator's own filing
     if is_owner:
         if status is Status.DRAFT:
             allowed.add(Action.EDIT_DRAFT)
@@ -95,7 +97,7 @@ def allowed_actions(
             allowed.add(Action.RECONSIDER)
         return frozenset(allowed)  # nobody examines their own filing
     if role is None or not role.is_staff or status is Status.DRAFT:
-        return frozenset()
+        return frozenset(allowed)
     if claimed_by_me:
         allowed |= {Action.RELEASE, Action.DISPOSE, Action.DETERMINE}
         if status is Status.UNDER_EXAMINATION:
@@ -107,6 +109,4 @@ def allowed_actions(
             allowed.add(Action.CLAIM)
     if status in REGISTERED:
         allowed.add(Action.CANCEL)
-    if role is Role.ADMIN and status in OPEN:
-        allowed.add(Action.ASSIGN)
     return frozenset(allowed)

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from ..db import writing
 from ..domain.events import EventKind
+from ..domain.permissions import MAX_RECONSIDERATIONS
 from ..domain.statuses import Status
 from ..domain.vocabulary import LetterKind
 from ..models import Letter, Registration, User, utcnow
@@ -16,8 +17,6 @@ from .guards import ExaminationError, change, own_filing, require_claim, write
 
 #: Days a creator has to answer a request for information, unless the examiner says otherwise.
 DEFAULT_DEADLINE_DAYS = 45
-#: Reconsiderations a creator may ask for after a refusal: the first, then the second and final.
-MAX_RECONSIDERATIONS = 2
 
 
 def request_information(

@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from .. import deposits as deposit_rules
 from ..db import begin_write, writing
 from ..domain import declaration as rules
+from ..domain import permissions
 from ..domain.declaration import SCALAR_FIELDS, Declaration, Problem
 from ..domain.events import EventKind
 from ..domain.numbering import format_number
@@ -428,9 +429,7 @@ def get_for_viewer(*, session: Session, uid: str, user: User) -> Registration | 
     reg = session.exec(select(Registration).where(Registration.uid == uid)).first()
     if reg is None:
         return None
-    if reg.owner_id == user.id:
-        return reg
-    if user.is_examiner and reg.status != Status.DRAFT:
+    if permissions.may_view(user.role, is_owner=reg.owner_id == user.id, status=reg.status):
         return reg
     return None
 

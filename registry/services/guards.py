@@ -9,17 +9,11 @@ from sqlmodel import Session, select
 
 from ..db import writing
 from ..domain.events import EventKind
+from ..domain.permissions import OPEN
 from ..domain.statuses import IllegalTransition, Status
 from ..models import Registration, User, utcnow
 from . import status as lifecycle
 
-#: Statuses in which a filing waits for, or is in, examination.
-OPEN = (
-    Status.SUBMITTED,
-    Status.UNDER_EXAMINATION,
-    Status.CORRESPONDENCE,
-    Status.RECONSIDERATION,
-)
 OPEN_VALUES = frozenset(s.value for s in OPEN)
 
 

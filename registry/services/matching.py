@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 
 from ..db import writing
 from ..deposits import stored_text
+from ..domain import permissions
 from ..domain.statuses import Status
 from ..domain.vocabulary import DepositKind
 from ..models import Deposit, Fingerprint, MatchReport, Registration, User
@@ -142,14 +143,20 @@ def content_visible(session: Session, numbers: set[str], user: User) -> set[str]
     """Which of the matched earlier works ``numbers`` ``user`` may see the content of (the image,
     the passages' text) beside a filing. Deposits are not public: examiners see every one, a
     creator only their own works."""
-    if not numbers or user.is_examiner:
+    if not numbers:
         return numbers
-    own = session.exec(
-        select(Registration.number).where(
-            Registration.number.in_(numbers), Registration.owner_id == user.id
-        )
-    ).all()
-    return set(own)
+    owners = dict(
+        session.exec(
+            select(Registration.number, Registration.owner_id).where(
+                Registration.number.in_(numbers)
+            )
+        ).all()
+    )
+    return {
+        n
+        for n in numbers
+        if permissions.sees_earlier_content(user.role, owns_earlier=owners.get(n) == user.id)
+    }
 
 
 def matched_registration(

@@ -10,10 +10,10 @@ from sqlalchemy import case, func
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
+from ..domain.permissions import OPEN
 from ..domain.risk import Tier
 from ..domain.statuses import Status
 from ..models import MatchReport, Registration, User
-from .guards import OPEN
 
 #: Filings on one page of the queue, unless the caller asks for another size.
 PAGE_SIZE = 50
@@ -73,11 +73,11 @@ def queue(
     filters: QueueFilter = QueueFilter(),
     *,
     page: int = 1,
-    per_page: int = PAGE_SIZE,
+    per_page: int | None = None,
 ) -> QueuePage:
     """Page ``page`` of the filings awaiting examination, highest tier first, then oldest."""
     page = max(1, page)
-    per_page = max(1, per_page)
+    per_page = max(1, per_page or PAGE_SIZE)
     where = [Registration.status.in_([s.value for s in OPEN])]
     if filters.tier:
         where.append(Registration.risk_tier == filters.tier)

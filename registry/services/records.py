@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import Session
 
 from ..domain import permissions
-from ..domain.events import EventKind
+from ..domain.events import INTERNAL_EVENTS
 from ..domain.permissions import MAX_RECONSIDERATIONS, Action
 from ..domain.statuses import Status
 from ..domain.vocabulary import DepositKind, LetterKind, Signing
@@ -62,14 +62,10 @@ class CaseFile:
 
     def context(self) -> dict[str, Any]:
         """The names the templates render."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__} | {
-            "may": self.may
-        }
+        return {name: getattr(self, name) for name in self.__dataclass_fields__} | {"may": self.may}
 
 
-def case_file(
-    session: Session, store: DepositStore, reg: Registration, viewer: User
-) -> CaseFile:
+def case_file(session: Session, store: DepositStore, reg: Registration, viewer: User) -> CaseFile:
     """``reg``'s case file for ``viewer`` (who may view it: see ``filing.get_for_viewer``)."""
     is_owner = reg.owner_id == viewer.id
     text, damaged = None, None
@@ -106,7 +102,7 @@ def case_file(
         determination=decisions.latest_determination(session, reg),
         letters=letters,
         provenance=provenance.judgement_of(provenance.get_report(session, reg)),
-        events=[e for e in reg.events if staff or not EventKind(e.kind).is_internal],
+        events=[e for e in reg.events if staff or e.kind not in INTERNAL_EVENTS],
         supplements=filing.supplements(session, reg),
         reconsiderations=asked,
         dispositions=decisions.dispositions(session, reg) if staff else {},

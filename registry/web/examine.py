@@ -13,8 +13,9 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from ..domain.permissions import Action
 from ..domain.risk import Tier
-from ..domain.vocabulary import Disposition, RefusalReason, Role, WorkCategory
+from ..domain.vocabulary import Disposition, RefusalReason, WorkCategory
 from ..services import correspondence, decisions, examining, filing
 from ..services import queue as work_queue
 from . import db_session, perform
@@ -68,15 +69,15 @@ def review(uid: str):  # type: ignore[no-untyped-def]
     reg = filing.get_for_viewer(session=session, uid=uid, user=current_user)
     if reg is None:
         abort(404)
+    case = case_file(reg)
     return render_template(
         "examine/review.html",
-        **case_file(reg),
-        dispositions=decisions.dispositions(session, reg),
+        **case,
         disposition_choices=list(Disposition),
-        staff=examining.examiners(session) if current_user.role == Role.ADMIN else [],
+        staff=examining.examiners(session) if case["may"](Action.ASSIGN) else [],
         default_days=correspondence.DEFAULT_DEADLINE_DAYS,
         refusal_reasons=list(RefusalReason),
-        own=reg.owner_id == current_user.id,
+        own=case["is_owner"],
     )
 
 

@@ -20,7 +20,7 @@ from flask_login import current_user, login_required
 
 from ..domain.declaration import AiTool
 from ..domain.statuses import Status
-from ..domain.vocabulary import ContributionCategory, DepositKind, LetterKind
+from ..domain.vocabulary import ContributionCategory, DepositKind
 from ..services import (
     checking,
     correspondence,
@@ -29,7 +29,7 @@ from ..services import (
     intake,
     matching,
     provenance,
-    triage,
+    records,
 )
 from ..storage import DepositDamaged
 from . import db_session, ext, perform
@@ -181,42 +181,16 @@ def _viewable(uid: str):  # type: ignore[no-untyped-def]
 @bp.route("/<uid>")
 @login_required
 def record(uid: str):  # type: ignore[no-untyped-def]
-    reg = _viewable(uid)
-    case = case_file(reg)
-    return render_template(
-        "filing/record.html",
-        **case,
-        supplements=filing.supplements(db_session(), reg),
-        reconsiderations=sum(1 for x in case["letters"] if x.kind == LetterKind.RECONSIDERATION),
-        max_reconsiderations=correspondence.MAX_RECONSIDERATIONS,
-    )
+    return render_template("filing/record.html", **case_file(_viewable(uid)))
 
 
 def case_file(reg) -> dict:  # type: ignore[no-untyped-def]
-    """What the filing's page and the examiner's review page both show: the deposit, the match
-    report (with the earlier works' content the viewer may see), provenance, triage, the
-    determination and the correspondence."""
-    session = db_session()
-    text = None
-    if reg.deposit is not None and reg.deposit.kind == DepositKind.TEXT:
-        text = _deposit_text(reg)
-    report = matching.get_report(session, reg) if reg.number else None
-    matches = matching.report_matches(report) if report else []
-    numbers = {m["number"] for m in matches}
-    return {
-        "reg": reg,
-        "deposit_text": text,
-        "report": report,
-        "checking": reg.number is not None and report is None,
-        "matches": matches,
-        "copied": [p["new"] for m in matches for p in m.get("passages", [])],
-        "visible": matching.content_visible(session, numbers, current_user),
-        "risk_reasons": triage.reasons_of(reg),
-        "policy": current_app.config["REGISTRY_ROUTING_POLICY"],
-        "determination": decisions.latest_determination(session, reg),
-        "letters": correspondence.letters(session, reg),
-        "provenance": provenance.judgement_of(provenance.get_report(session, reg)),
-    }
+    """The names the filing's page and the examiner's review page render: the viewer's case
+    file (``services.records``), and the routing policy the triage is described against."""
+    case = records.case_file(db_session(), ext().store, reg, current_user)
+    if case.deposit_damaged is not None:
+        flash(report_damage(case.deposit_damaged, reg.number), "error")
+    return case.context() | {"policy": current_app.config["REGISTRY_ROUTING_POLICY"]}
 
 
 @bp.route("/<uid>/receipt")

@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import trusted_hosts
 from ..domain import vocabulary
-from ..domain.events import INTERNAL_EVENTS, EventKind
+from ..domain.events import EventKind
 from ..domain.risk import Tier
 from ..domain.statuses import Status
 from ..domain.transparency import parse_time
@@ -132,8 +132,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["status_of"] = _status
     app.jinja_env.globals["segments"] = _segments
     app.jinja_env.globals["tier_of"] = Tier
-    # Events only staff see on a filing's timeline (the creator sees status changes and letters).
-    app.jinja_env.globals["internal_events"] = INTERNAL_EVENTS
     app.jinja_env.globals["event_kind"] = EventKind
     app.after_request(_security_headers)
 

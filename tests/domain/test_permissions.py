@@ -53,7 +53,7 @@ TABLE = [
     ((ADMIN, False, S.SUBMITTED, False, False, 0), {A.CLAIM, A.ASSIGN}),
     ((ADMIN, False, S.UNDER_EXAMINATION, False, True, 0), {A.ASSIGN}),
     ((ADMIN, False, S.REGISTERED, False, False, 0), {A.CANCEL}),
-    ((ADMIN, True, S.SUBMITTED, False, False, 0), set()),
+    ((ADMIN, True, S.SUBMITTED, False, False, 0), {A.ASSIGN}),  # to another examiner
     # nobody signed in
     ((None, False, S.REGISTERED, False, False, 0), set()),
 ]

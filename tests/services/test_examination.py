@@ -125,6 +125,35 @@ def test_the_queue_ranks_by_tier_then_age_and_filters(session, filed):
     assert [i.registration.number for i in low] == [earlier.number]
 
 
+def test_the_queue_is_paged_by_the_database(session, store, filed):
+    """A page holds only its rows; the ranking runs across pages; the total counts them all."""
+    from sqlalchemy import event
+
+    earlier, copy, examiner = filed
+    untriaged = [
+        submit_work(session, store, make_user(session), upload=_upload(scene(60 + i)))
+        for i in range(3)
+    ]  # not checked: not triaged, so ranked after every tier, oldest first
+    statements = []
+    engine = session.get_bind()
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        first = queue.queue(session, examiner, page=1, per_page=2)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert [i.registration.number for i in first] == [copy.number, earlier.number]
+    assert (first.total, first.has_previous, first.has_next) == (5, False, True)
+    assert any("LIMIT" in s.upper() and "ORDER BY" in s.upper() for s in statements)
+    second = queue.queue(session, examiner, page=2, per_page=2)
+    assert [i.registration.number for i in second] == [r.number for r in untriaged[:2]]
+    third = queue.queue(session, examiner, page=3, per_page=2)
+    assert [i.registration.number for i in third] == [untriaged[2].number]
+    assert (third.has_previous, third.has_next) == (True, False)
+    mine = queue.queue(session, examiner, queue.QueueFilter(tier="high"), per_page=1)
+    assert [i.registration.number for i in mine] == [copy.number] and mine.total == 1
+
+
 def test_claiming_starts_examination_and_keeps_others_out(session, filed):
     _earlier, copy, examiner = filed
     other = make_user(session, email="second-examiner@example.org", role="examiner")

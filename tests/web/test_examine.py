@@ -505,3 +505,18 @@ def test_reconsidered_then_registered_then_cancelled_through_the_web(client, aut
     assert status(session, copy) == Status.CANCELLED.value
     auth.logout()
     assert "Cancelled" in client.get(f"/registrations/{copy.number}").get_data(as_text=True)
+
+
+def test_the_queue_page_is_paged_with_previous_and_next(client, auth, case, monkeypatch):
+    from registry.services import queue
+
+    earlier, copy, examiner, _creator = case
+    monkeypatch.setattr(queue, "PAGE_SIZE", 1)
+    auth.login(examiner)
+    first = client.get("/examine/?strong=&page=1").get_data(as_text=True)
+    assert "2 filings" in first and copy.title in first
+    assert 'rel="next"' in first and 'rel="prev"' not in first and "Page 1 of 2" in first
+    second = client.get("/examine/?page=2").get_data(as_text=True)
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    assert f"/examine/{earlier.uid}" in second and f"/examine/{copy.uid}" not in second
+    assert client.get("/examine/?page=x").status_code == 200  # not a number: the first page

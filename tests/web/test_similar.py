@@ -9,7 +9,7 @@ from PIL import Image
 from sqlmodel import SQLModel, func, select
 
 from registry.config import load_settings
-from registry.services import intake, matching
+from registry.services import checking, intake, matching
 from registry.web import csrf
 from registry.web.limits import reverse_search_limit
 from tests.conftest import csrf_token, dispose, make_app, stored_files
@@ -88,7 +88,7 @@ def test_an_image_copy_finds_the_registered_work(app, client, session, store, ow
 def test_a_text_excerpt_finds_the_registered_text(client, session, store, owner):
     registered = submit_text(session, store, owner, ESSAY, title="The Harbour Day")
     # no matcher at filing time: the check runs later; the search's matcher still finds it
-    matching.check_pending(session=session, store=store, matcher=matching.Matcher())
+    checking.run_pending(session=session, store=store, matcher=matching.Matcher(), policy=None)
     response = post_check(client, text=ESSAY[:240])
     html = response.get_data(as_text=True)
     assert response.status_code == 200
