@@ -15,6 +15,7 @@ from sqlmodel import func, select
 
 from . import db as database
 from .container import Container, of
+from .domain.vocabulary import Role
 from .models import Registration
 from .services import accounts
 
@@ -56,8 +57,8 @@ def _password(given: str | None, prompt: str) -> tuple[str, bool]:
 @click.option("--name", "display_name", required=True, help="The name shown on screen.")
 @click.option(
     "--role",
-    type=click.Choice([r.value for r in accounts.Role]),
-    default=accounts.Role.CREATOR.value,
+    type=click.Choice([r.value for r in Role]),
+    default=Role.CREATOR.value,
     show_default=True,
 )
 @click.option(
@@ -73,7 +74,7 @@ def create_user(email: str, display_name: str, role: str, password: str | None) 
                 email=email,
                 display_name=display_name,
                 password=password,
-                role=accounts.Role(role),
+                role=Role(role),
             )
         except accounts.AccountError as exc:
             raise click.ClickException(exc.message) from exc
@@ -180,15 +181,17 @@ def serve(ctx: click.Context, host: str, port: int, with_demo: bool) -> None:
     "triage every checked filing that has no risk tier yet.",
 )
 def check() -> None:
-    from .services import examination, matching, provenance
+    from .services import checking
 
     with _session() as session:
-        done = matching.check_pending(session=session, store=ext().store, matcher=ext().matcher)
-        read = provenance.inspect_pending(session=session, store=ext().store)
-        triaged = examination.triage_pending(session=session, policy=ext().policy)
-    _done("Checked", done)
-    _done("Read the provenance of", read)
-    _done("Triaged", triaged)
+        done = checking.run_pending(
+            session=session,
+            store=ext().store,
+            matcher=ext().matcher,
+            policy=ext().policy,
+        )
+    for what, numbers in done.items():
+        _done(what, numbers)
 
 
 @registry.command(
@@ -214,10 +217,10 @@ def worker(burst: bool) -> None:
     "(run it daily, e.g. from cron).",
 )
 def close_overdue() -> None:
-    from .services import examination
+    from .services import correspondence
 
     with _session() as session:
-        closed = examination.close_overdue(session=session)
+        closed = correspondence.close_overdue(session=session)
     _done("Closed", closed)
 
 
@@ -227,10 +230,10 @@ def close_overdue() -> None:
     "examiner took (run it daily).",
 )
 def fast_track() -> None:
-    from .services import examination
+    from .services import decisions
 
     with _session() as session:
-        done = examination.fast_track_due(session=session)
+        done = decisions.fast_track_due(session=session)
     _done("Registered", done)
 
 

@@ -20,7 +20,7 @@ from .db import make_engine, new_session
 from .domain.transparency import key_id
 from .keys import log_signing_key
 from .runner import Budgets, Runner
-from .services.filing import Limits
+from .services.intake import Limits
 from .services.matching import Matcher
 from .services.transparency import TransparencyLog, attach_signer, bind_signer, default_origin
 from .settings import Settings
@@ -96,7 +96,7 @@ def build(settings: Settings) -> Container:
     if settings.redis_url:
         from rq import Queue
 
-        from .worker import make_queue, search_queue_name
+        from .jobs import make_queue, search_queue_name
 
         queue = make_queue(settings.redis_url, settings.queue)
         search_queue = Queue(search_queue_name(queue.name), connection=queue.connection)

@@ -15,7 +15,8 @@ from sqlmodel import Session
 
 from .domain.declaration import AiTool, Author, Contribution, Declaration, InputSource
 from .domain.risk import RoutingPolicy
-from .services import accounts, checking, examination, filing, matching
+from .domain.vocabulary import Role
+from .services import accounts, checking, decisions, examining, filing, intake, matching
 from .storage import DepositStore
 
 
@@ -159,7 +160,7 @@ def seed(
     *,
     session: Session,
     store: DepositStore,
-    limits: filing.Limits,
+    limits: intake.Limits,
     matcher: matching.Matcher | None = None,
     policy: RoutingPolicy | None = None,
 ) -> Iterator[str]:
@@ -183,9 +184,9 @@ def seed(
         email="examiner@demo.example",
         display_name="Demo Examiner",
         password=examiner_password,
-        role=accounts.Role.EXAMINER,
+        role=Role.EXAMINER,
     )
-    filings: list[tuple[int, Declaration, filing.DepositUpload]] = [
+    filings: list[tuple[int, Declaration, intake.DepositUpload]] = [
         (
             0,
             Declaration(
@@ -242,7 +243,7 @@ def seed(
                 training_use="not_allowed",
                 attested=True,
             ),
-            filing.DepositUpload(file=io.BytesIO(_harbour(7))),
+            intake.DepositUpload(file=io.BytesIO(_harbour(7))),
         ),
         (
             1,
@@ -264,7 +265,7 @@ def seed(
                 training_terms="Non-commercial research only, with attribution.",
                 attested=True,
             ),
-            filing.DepositUpload(pasted_text=POEM),
+            intake.DepositUpload(pasted_text=POEM),
         ),
         (
             1,
@@ -294,7 +295,7 @@ def seed(
                 training_use="not_allowed",
                 attested=True,
             ),
-            filing.DepositUpload(pasted_text=STORY),
+            intake.DepositUpload(pasted_text=STORY),
         ),
         (
             0,
@@ -329,7 +330,7 @@ def seed(
                 training_use="allowed",
                 attested=True,
             ),
-            filing.DepositUpload(file=io.BytesIO(_mosaic(11))),
+            intake.DepositUpload(file=io.BytesIO(_mosaic(11))),
         ),
         (
             0,
@@ -351,7 +352,7 @@ def seed(
                 training_use="not_allowed",
                 attested=True,
             ),
-            filing.DepositUpload(pasted_text=POEM_ZH),
+            intake.DepositUpload(pasted_text=POEM_ZH),
         ),
     ]
     harbour_decl = filings[0][1]
@@ -367,7 +368,7 @@ def seed(
                 claimant_address="Rua do Cais 12, Porto",
                 publication_nation="Portugal",
             ),
-            filing.DepositUpload(file=io.BytesIO(_disguised(filings[0][2].file.getvalue()))),
+            intake.DepositUpload(file=io.BytesIO(_disguised(filings[0][2].file.getvalue()))),
         )
     )
     filings.append(
@@ -381,7 +382,7 @@ def seed(
                 claimant_name="Maria Santos",
                 claimant_address="Rua do Cais 12, Porto",
             ),
-            filing.DepositUpload(pasted_text=COPIED_POEM),
+            intake.DepositUpload(pasted_text=COPIED_POEM),
         )
     )
     filed = []
@@ -405,8 +406,8 @@ def seed(
         (filed[0], "The AI-generated sketches of the sky and the water, since painted over."),
         (filed[1], ""),
     ):
-        examination.claim(session=session, uid=reg.uid, examiner=examiner)
-        examination.determine(
+        examining.claim(session=session, uid=reg.uid, examiner=examiner)
+        decisions.determine(
             session=session,
             uid=reg.uid,
             examiner=examiner,

@@ -16,6 +16,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Relationship, SQLModel
 
+from .domain.vocabulary import STAFF_ROLES, Role
 from .schemas import (
     AiToolBase,
     AlternativeTitleBase,
@@ -43,7 +44,7 @@ class User(SQLModel, table=True):
     email: str = Field(max_length=254, unique=True, index=True)
     display_name: str = Field(max_length=120)
     password_hash: str = Field(max_length=255)
-    role: str = Field(max_length=16, default="creator")
+    role: str = Field(max_length=16, default=Role.CREATOR.value)
     active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
     # Part of every sign-in cookie (see get_id); signing out, a new password and deactivation
@@ -80,7 +81,7 @@ class User(SQLModel, table=True):
 
     @property
     def is_examiner(self) -> bool:
-        return self.role in {"examiner", "admin"}
+        return self.role in STAFF_ROLES
 
 
 class Deposit(SQLModel, table=True):

@@ -31,22 +31,22 @@ from . import sandbox
 from .deposits import make_thumbnail
 from .domain.declaration import Problem
 from .sandbox import Budget, BudgetExceeded
-from .services.filing import (
+from .services.intake import (
     SEARCHING,
     FilingRejected,
     ReadingUnavailable,
     budget_refusal,
     stage_upload,
 )
-from .services.matching import NOTHING_TO_SEARCH
+from .services.reverse_search import NOTHING_TO_SEARCH
 from .storage import StagedFile
 
 if TYPE_CHECKING:
     from rq import Queue
 
     from .container import Container
-    from .services.filing import DepositUpload
-    from .services.matching import ReverseResult
+    from .services.intake import DepositUpload
+    from .services.reverse_search import ReverseResult
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class Runner:
         child process; wait for it at most ``check_wait`` seconds. Never raises: a check that
         cannot start or fails leaves the filing pending for ``registry check``."""
         if self.queue is not None:
-            from .worker import enqueue_check
+            from .jobs import enqueue_check
 
             try:
                 enqueue_check(self.queue, registration_id, budget=self.budgets.check)
@@ -113,7 +113,7 @@ class Runner:
 
     def start_check(self, registration_id: int) -> Future:
         """The checks of ``registration_id`` in a child process under the check budget."""
-        from .worker import run_check
+        from .jobs import run_check
 
         self.warm()
         future = sandbox.start(
@@ -161,12 +161,12 @@ class Runner:
     # ---- reverse search --------------------------------------------------------------------
 
     def reverse_search(self, upload: DepositUpload) -> ReverseResult:
-        """Which registered works ``upload`` matches (see ``matching.reverse_search``), decoded
+        """Which registered works ``upload`` matches (``services.reverse_search``), decoded
         and matched off this process under the search budget.
 
         The upload is staged here first (size-limited, nothing decoded), where the workers read
         deposits; the search then runs in a worker, or (without a queue, or with the queue
-        down) in a child process. Raises ``filing.FilingRejected`` for an upload the registry
+        down) in a child process. Raises ``intake.FilingRejected`` for an upload the registry
         does not accept or one that runs out of its budget, and SearchUnavailable when the
         workers do not answer in time."""
         with stage_upload(self.ext.store, self.ext.limits, upload) as staged:
@@ -183,7 +183,7 @@ class Runner:
             return self._local_search(staged, pasted)
 
     def _local_search(self, staged: StagedFile, pasted: bool) -> ReverseResult:
-        from .worker import run_search, staged_as_upload
+        from .jobs import run_search, staged_as_upload
 
         # The whole search is budgeted at once; the child's scratch folder is made and removed
         # here, so that a child killed for its budget leaves nothing behind.
@@ -212,7 +212,7 @@ class Runner:
 
     def _queued_search(self, staged: StagedFile, pasted: bool) -> ReverseResult:
         """Queue the search of the staged upload, and wait for it."""
-        from .worker import enqueue_search, search_outcome
+        from .jobs import enqueue_search, search_outcome
 
         budget = self.budgets.search
         scratch = staged.path.with_name(staged.path.name + ".d")  # the worker's
@@ -234,7 +234,7 @@ class Runner:
         """Make ``target``, the thumbnail of the deposit open as ``source`` (see
         ``deposits.make_thumbnail``), in a child process under the search budget: decoding a
         picture costs what its file makes it cost, on a page view too. Raises
-        ``filing.ReadingUnavailable`` when it runs out of its budget."""
+        ``intake.ReadingUnavailable`` when it runs out of its budget."""
         try:
             sandbox.run(
                 make_thumbnail, source, target, max_side=max_side, budget=self.budgets.search

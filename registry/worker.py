@@ -1,18 +1,19 @@
-"""The background work on deposits, and the job queue that carries it when one is configured.
+"""The worker process: the RQ jobs that carry the background work when a queue is configured.
 
 With ``REGISTRY_REDIS_URL`` set, a submitted filing's checks (fingerprints, matching,
 provenance, triage) and the reverse searches run in RQ workers (``flask --app wsgi registry
 worker``); without it, in a child process of the web worker (``registry.runner``). Either way
-the same functions here run, under the same budgets (``registry.sandbox``): a job applies its
-budget's CPU and memory limits to the work-horse RQ forks for it, and RQ's job timeout is the
-budget's wall time.
+the same functions (``registry.jobs``) run, under the same budgets (``registry.sandbox``): a
+job applies its budget's CPU and memory limits to the work-horse RQ forks for it, and RQ's job
+timeout is the budget's wall time.
 
-A check job names the filing by id and runs :func:`registry.services.checking.run`, whose steps
-each commit once and are skipped when done, so a job that dies half-way (the work-horse killed,
-the machine gone) is simply run again: RQ retries a failed job up to ``RETRIES`` times, and a job
-whose worker vanished is retried once another worker finds it abandoned. ``registry check``
-finishes anything still pending after that. Reverse searches have a queue of their own, which
-workers serve first, so that a person waiting is not queued behind a backlog of checks.
+A check job names the filing by id and runs the check pipeline (``services.checking``), whose
+steps each commit once and are skipped when done, so a job that dies half-way (the work-horse
+killed, the machine gone) is simply run again: RQ retries a failed job up to ``jobs.RETRIES``
+times, and a job whose worker vanished is retried once another worker finds it abandoned.
+``registry check`` finishes anything still pending after that. Reverse searches have a queue of
+their own, which workers serve first, so that a person waiting is not queued behind a backlog
+of checks.
 
 The worker process builds the container (``registry.container``; no Flask app) and warms the
 match indexes once; before each job it catches them up with the database and closes its
@@ -24,83 +25,21 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from redis import Redis
-from rq import Queue, Retry, Worker
-from rq.job import Job
+from rq import Queue, Worker
 
 from . import sandbox
+from .jobs import make_queue, run_check, run_search, search_queue_name, staged_as_upload
 from .sandbox import Budget
 
 if TYPE_CHECKING:
     from .container import Container
-    from .services.filing import DepositUpload, Limits
+
 
 log = logging.getLogger(__name__)
 
-RETRIES = 3
-
 _container: Container | None = None
-
-
-def make_queue(redis_url: str, name: str) -> Queue:
-    return Queue(name, connection=Redis.from_url(redis_url))
-
-
-def search_queue_name(checks_queue: str) -> str:
-    """The reverse searches' queue, beside the checks' one."""
-    return f"{checks_queue}-searches"
-
-
-def enqueue_check(queue: Queue, registration_id: int, *, budget: Budget) -> None:
-    """Queue the checks of one submitted filing (called after its submission committed)."""
-    queue.enqueue(
-        check_filing,
-        registration_id,
-        budget,
-        job_id=f"check-{registration_id}",
-        retry=Retry(max=RETRIES),
-        job_timeout=max(1, int(budget.wall_seconds)),
-        result_ttl=3600,
-        failure_ttl=7 * 24 * 3600,
-        description=f"originality check of filing {registration_id}",
-    )
-
-
-def enqueue_search(queue: Queue, name: str, pasted: bool, *, budget: Budget) -> Job:
-    """Queue a reverse search of the upload staged as ``name`` in the deposit store's
-    temporary folder (a pasted text when ``pasted``)."""
-    return queue.enqueue(
-        search_staged,
-        name,
-        pasted,
-        budget,
-        job_timeout=max(1, int(budget.wall_seconds)),
-        result_ttl=300,
-        failure_ttl=3600,
-        ttl=max(30, int(budget.wall_seconds) * 2),  # a search nobody waits for any more is dropped
-        description="reverse search",
-    )
-
-
-def search_outcome(job: Job, *, timeout: float) -> tuple[str, Any] | None:
-    """What a queued search came to, waiting at most ``timeout`` seconds: ("result",
-    ReverseResult), ("rejected", problems) or ("failed", why); None if it is not done."""
-    deadline = time.monotonic() + timeout
-    # polled: a blocking read would outlast the connection's socket timeout
-    while (result := job.latest_result()) is None:
-        if time.monotonic() > deadline:
-            job.cancel()
-            return None
-        time.sleep(0.05)
-    if result.type == result.Type.SUCCESSFUL:
-        return result.return_value
-    return ("failed", "the reverse search failed in the worker")
 
 
 def _application() -> Container:
@@ -116,53 +55,6 @@ def _application() -> Container:
     return _container
 
 
-def _in_child(ext: Container) -> None:
-    """In a process forked from one that held database connections: never use those. (The
-    match index's lock was held while forking and is released in the child: see sandbox.)"""
-    ext.engine.dispose(close=False)
-
-
-# ---- the work ---------------------------------------------------------------------------------
-
-
-def run_check(ext: Container, policy: Any, registration_id: int) -> str:
-    """The checks of filing ``registration_id`` (in a forked child or a work-horse); return
-    what was done."""
-    from .models import Registration
-    from .services import checking
-
-    _in_child(ext)
-    with ext.session() as session:
-        registration = session.get(Registration, registration_id)
-        if registration is None or registration.number is None:
-            return f"filing {registration_id} is not a submitted filing; nothing to check"
-        checking.run(
-            session=session,
-            store=ext.store,
-            matcher=ext.matcher,
-            policy=policy,
-            registration=registration,
-        )
-        return f"checked {registration.number}"
-
-
-def run_search(ext: Container, limits: Limits, upload: DepositUpload, scratch: Path):
-    """A reverse search (in a forked child or a work-horse): ``matching.reverse_search`` with
-    its scratch folder at ``scratch``, which the caller removes."""
-    from .services import matching
-
-    _in_child(ext)
-    with ext.session() as session:
-        return matching.reverse_search(
-            session=session,
-            store=ext.store,
-            matcher=ext.matcher,
-            limits=limits,
-            upload=upload,
-            scratch=scratch,
-        )
-
-
 # ---- the jobs ---------------------------------------------------------------------------------
 
 
@@ -174,24 +66,12 @@ def check_filing(registration_id: int, budget: Budget | None = None) -> str:
     return run_check(ext, ext.policy, registration_id)
 
 
-@contextmanager
-def staged_as_upload(path: Path, pasted: bool) -> Iterator[DepositUpload]:
-    """The upload staged at ``path`` as it was sent: a pasted text, or a file."""
-    from .services.filing import DepositUpload
-
-    with path.open("rb") as fh:
-        if pasted:
-            yield DepositUpload(pasted_text=fh.read().decode("utf-8", "surrogatepass"))
-        else:
-            yield DepositUpload(file=fh)
-
-
 def search_staged(name: str, pasted: bool, budget: Budget) -> tuple[str, Any]:
     """The job: a reverse search of the upload staged as ``name`` (see ``enqueue_search``);
     ("result", ReverseResult) or ("rejected", problems)."""
     from dataclasses import replace
 
-    from .services.filing import SEARCHING, FilingRejected, budget_refusal
+    from .services.intake import SEARCHING, FilingRejected, budget_refusal
 
     ext = _application()
     path = ext.store.tmp / name

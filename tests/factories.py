@@ -16,14 +16,14 @@ from sqlmodel import func, select
 
 from registry.domain.declaration import AiTool, Author, Contribution, Declaration, InputSource
 from registry.models import User
-from registry.services import checking, filing
+from registry.services import checking, filing, intake
 
 PASSWORD = "correct horse battery staple"
 _HASH = PasswordHasher().hash(PASSWORD)
 _seq = itertools.count(1)
 
 
-LIMITS = filing.Limits(max_deposit_bytes=1 << 20, max_text_bytes=64 * 1024, max_image_pixels=10**6)
+LIMITS = intake.Limits(max_deposit_bytes=1 << 20, max_text_bytes=64 * 1024, max_image_pixels=10**6)
 
 
 def count(session, model) -> int:
@@ -40,7 +40,7 @@ def submit_work(session, store, owner, decl=None, upload=None, *, matcher=None, 
         limits=LIMITS,
         owner=owner,
         declaration=decl or declaration(),
-        upload=upload or filing.DepositUpload(file=io.BytesIO(image_bytes())),
+        upload=upload or intake.DepositUpload(file=io.BytesIO(image_bytes())),
         **kw,
     )
     if matcher is not None:
@@ -55,7 +55,7 @@ def submit_text(session, store, owner, text: str, *, title: str = "Tide Tables",
         store,
         owner,
         text_declaration(title=title),
-        filing.DepositUpload(pasted_text=text),
+        intake.DepositUpload(pasted_text=text),
         **kw,
     )
 
@@ -67,7 +67,7 @@ def save_draft(session, store, owner, decl=None, upload=None, uid=None):
         limits=LIMITS,
         owner=owner,
         declaration=decl or declaration(),
-        upload=upload or filing.DepositUpload(),
+        upload=upload or intake.DepositUpload(),
         uid=uid,
     )
 

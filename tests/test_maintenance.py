@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import select
 
 from registry.models import Deposit, User
-from registry.services import filing, maintenance
+from registry.services import intake, maintenance
 from tests import conftest, factories
 from tests.conftest import dispose, make_app, verify_log
 
@@ -126,7 +126,7 @@ def test_a_backup_taken_while_filings_go_on_is_consistent(app, store, tmp_path, 
             while not stop.is_set() and i < 40:
                 data = factories.image_bytes(colour=(seed * 40 % 256, i * 5 % 256, 90))
                 reg = factories.submit_work(
-                    s, store, owner, upload=filing.DepositUpload(file=io.BytesIO(data))
+                    s, store, owner, upload=intake.DepositUpload(file=io.BytesIO(data))
                 )
                 filed.append(reg.number)
                 i += 1

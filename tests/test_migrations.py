@@ -87,7 +87,7 @@ def test_0010_makes_old_reports_typed_json_without_texts_and_fills_the_match_tab
 
     from registry.domain.risk import RoutingPolicy
     from registry.models import FilingMatch, MatchReport, Registration
-    from registry.services import examination, matches, matching, provenance
+    from registry.services import matches, matching, provenance, triage
     from tests.factories import ESSAY, make_user, submit_text
 
     a, b = make_user(session, email="a@example.org"), make_user(session, email="b@example.org")
@@ -150,12 +150,12 @@ def test_0010_makes_old_reports_typed_json_without_texts_and_fills_the_match_tab
     [match] = matching.report_matches(report)
     assert match.number == earlier.number and match.passages
     assert all(new_text[p.new[0] : p.new[1]] for p in match.passages)  # the offsets stay
-    [reason] = examination.reasons_of(later)
+    [reason] = triage.reasons_of(later)
     assert reason.values == {"text": "Strong match with an earlier work (as worded then)."}
     judged = provenance.judgement_of(provenance.get_report(session, later))
     assert judged.label == "No AI label found"
     untriaged = session.get(Registration, ids[2], populate_existing=True)
-    assert untriaged.risk_reasons is None and examination.reasons_of(untriaged) == []
+    assert untriaged.risk_reasons is None and triage.reasons_of(untriaged) == []
     with engine.connect() as conn:
         assert (
             conn.execute(

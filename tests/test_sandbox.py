@@ -11,7 +11,7 @@ import pytest
 from registry import sandbox
 from registry.domain.declaration import Problem
 from registry.sandbox import Budget, BudgetExceeded
-from registry.services.filing import FilingRejected
+from registry.services.intake import FilingRejected
 
 MB = 1024 * 1024
 BUDGET = Budget(cpu_seconds=1, memory_bytes=64 * MB, wall_seconds=20)

@@ -62,7 +62,7 @@ def queued(database_url, instance_path, redis_url, queue_name):
     from redis import Redis
     from rq import Queue
 
-    from registry.worker import search_queue_name
+    from registry.jobs import search_queue_name
 
     for name in (queue_name, search_queue_name(queue_name)):
         Queue(name, connection=Redis.from_url(redis_url)).delete(delete_jobs=True)
@@ -278,7 +278,7 @@ def test_a_reverse_search_no_worker_answers_is_a_clear_503(database_url, instanc
         from redis import Redis
         from rq import Queue
 
-        from registry.worker import search_queue_name
+        from registry.jobs import search_queue_name
 
         Queue(search_queue_name(name), connection=Redis.from_url(redis_url)).delete(
             delete_jobs=True

@@ -175,3 +175,28 @@ class RefusalReason(Labelled):
     NO_HUMAN_AUTHORSHIP = "no_human_authorship", "No human authorship"
     DISCLOSURE_DECLINED = "disclosure_declined", "Disclosure of AI material declined"
     PRIOR_WORK = "prior_work", "Substantially similar to an earlier registered work"
+
+
+class Role(Labelled):
+    """What an account may do (``user_account.role``)."""
+
+    CREATOR = "creator", "Creator"
+    EXAMINER = "examiner", "Examiner"
+    ADMIN = "admin", "Administrator"
+
+    @property
+    def is_staff(self) -> bool:
+        """Examiners and administrators examine filings."""
+        return self in STAFF_ROLES
+
+
+#: The roles that examine filings.
+STAFF_ROLES = frozenset({Role.EXAMINER, Role.ADMIN})
+
+
+class LetterKind(Labelled):
+    """A letter between the examiner and the creator, by who writes it and why."""
+
+    REQUEST = "request", "Examiner asks"
+    REPLY = "reply", "Creator answers"
+    RECONSIDERATION = "reconsideration", "Creator asks for reconsideration"

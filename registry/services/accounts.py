@@ -12,7 +12,6 @@ remember-me cookie of the account, on every device and every copy, stops working
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -20,6 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, col, select, update
 
 from ..db import begin_write, writing
+from ..domain.vocabulary import Role
 from ..models import User
 
 MIN_PASSWORD = 10
@@ -27,12 +27,6 @@ MAX_PASSWORD = 256
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a miss takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a real password, only for timing")
-
-
-class Role(StrEnum):
-    CREATOR = "creator"
-    EXAMINER = "examiner"
-    ADMIN = "admin"
 
 
 @dataclass

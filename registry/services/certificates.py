@@ -23,7 +23,7 @@ from ..domain.statuses import Status
 from ..domain.transparency import TreeHead, decode_leaf
 from ..domain.vocabulary import WorkCategory
 from ..models import Registration
-from . import examination, lookup
+from . import lookup, records
 from .transparency import LogError, TransparencyLog, entries_of
 
 
@@ -73,26 +73,21 @@ def certificate(
         for e in entries_of(session, reg)
         if e.idx < head.tree_size
     ]
-    determination = examination.latest_determination(session, reg)
-    limitation = (
-        determination.limitation
-        if determination is not None and reg.status == Status.REGISTERED_WITH_LIMITATION.value
-        else ""
-    )
+    record = records.public_record(session, reg)  # the certificate states the public record
     try:
         return issue(
             key=log.key,
             head=head,
             entries=entries,
-            number=reg.number,
-            title=reg.title,
-            claimant_name=reg.claimant_name,
-            work_category=reg.work_category or "",
-            work_category_label=WorkCategory.label_of(reg.work_category),
-            status=reg.status,
-            limitation=limitation,
-            deposit_sha256=reg.deposit_sha256 or "",
-            media_type=reg.deposit.media_type if reg.deposit else "",
+            number=record.number,
+            title=record.title,
+            claimant_name=record.claimant_name,
+            work_category=record.work_category or "",
+            work_category_label=WorkCategory.label_of(record.work_category),
+            status=record.status.value,
+            limitation=record.limitation,
+            deposit_sha256=record.deposit_sha256 or "",
+            media_type=record.deposit_media_type or "",
             issued_at=datetime.now(UTC),
             registry_url=registry_url,
         )

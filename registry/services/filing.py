@@ -10,23 +10,22 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date
-from typing import BinaryIO
 
 from sqlalchemy import func, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from .. import deposits as deposit_rules
 from ..db import begin_write, writing
 from ..domain import declaration as rules
+from ..domain import permissions
 from ..domain.declaration import SCALAR_FIELDS, Declaration, Problem
+from ..domain.events import EventKind
 from ..domain.numbering import format_number
 from ..domain.statuses import Status, check_transition
 from ..domain.vocabulary import DepositKind
@@ -44,57 +43,15 @@ from ..models import (
     User,
     utcnow,
 )
-from ..sandbox import Budget, BudgetExceeded
-from ..sandbox import run as run_budgeted
-from ..storage import DepositStore, DepositTooLarge, StagedFile, StorageUnavailable
-from .events import record
+from ..storage import DepositStore
+from . import status as lifecycle
+from .intake import DepositUpload, FilingRejected, Incoming, Limits, staged_upload
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Limits:
-    """What an upload may be: its size, a text's size, an image's pixels; and ``budget``, what
-    inspecting it may cost, in a child process (None: inspected in this process, as a job that
-    is budgeted as a whole does)."""
-
-    max_deposit_bytes: int
-    max_text_bytes: int
-    max_image_pixels: int
-    budget: Budget | None = None
-
-
-@dataclass(frozen=True)
-class DepositUpload:
-    """What the creator sent as the work: a file, pasted text, or neither (keep the current one)."""
-
-    file: BinaryIO | None = None
-    pasted_text: str | None = None
-
-    @property
-    def is_empty(self) -> bool:
-        return self.file is None and not (self.pasted_text or "").strip()
-
-
-class FilingRejected(ValueError):
-    """The filing cannot be saved or submitted as it stands; ``problems`` says why, per field."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(p.message for p in problems))
-        self.problems = problems
-
-    def __reduce__(self):  # type: ignore[no-untyped-def]
-        return (FilingRejected, (self.problems,))  # it crosses from a child process
-
-
 class FilingNotFound(LookupError):
     """No filing with that id belongs to this creator."""
-
-
-@dataclass
-class _Incoming:
-    staged: StagedFile
-    info: deposit_rules.DepositInfo
 
 
 def save_draft(
@@ -265,7 +222,7 @@ def _write(
             session.add(registration)
             session.flush()
             if uid is None:
-                record(session, registration, owner, "created", None, Status.DRAFT, "Draft started")
+                lifecycle.created(session, registration, owner, "Draft started")
             if submit:
                 _submit(session, registration, owner)
             if once is not None:
@@ -301,7 +258,7 @@ def _earlier_submission(session: Session, owner: User, once: Idempotency) -> Reg
 
 
 def _commit_or_unstore(
-    session: Session, store: DepositStore, incoming: _Incoming | None, created_file: bool
+    session: Session, store: DepositStore, incoming: Incoming | None, created_file: bool
 ) -> None:
     try:
         session.commit()
@@ -314,156 +271,10 @@ def _commit_or_unstore(
         raise
 
 
-_REPLACED = (
-    "The pasted text contains “\ufffd” (U+FFFD), the mark left where characters could not be "
-    "read: it was not sent as valid UTF-8. Paste it again from the original, or upload it as a "
-    "UTF-8 .txt file."
-)
-
-
-_NO_ROOM_SQLITE = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY}
-# PostgreSQL: disk_full, read_only_sql_transaction (a hot standby, or a database set read-only)
-_NO_ROOM_SQLSTATE = {"53100", "25006"}
-
-
-def database_has_no_room(exc: DBAPIError) -> bool:
-    """A database that cannot take writes: SQLite's "database or disk is full" and
-    "attempt to write a readonly database", PostgreSQL's disk full and read-only transaction.
-    (The web layer asks this too, of a write failing anywhere else, such as a token's use.)"""
-    orig = exc.orig
-    if isinstance(orig, sqlite3.Error):
-        return (getattr(orig, "sqlite_errorcode", 0) & 0xFF) in _NO_ROOM_SQLITE
-    return getattr(orig, "sqlstate", None) in _NO_ROOM_SQLSTATE
-
-
-@contextmanager
-def _database_room() -> Iterator[None]:
-    try:
-        yield
-    except DBAPIError as exc:
-        if database_has_no_room(exc):
-            raise StorageUnavailable(f"writing to the database: {exc.orig}") from exc
-        raise
-
-
-@contextmanager
-def stage_upload(
-    store: DepositStore, limits: Limits, upload: DepositUpload
-) -> Iterator[StagedFile | None]:
-    """Stage the upload in ``store``'s temporary folder, nothing decoded: one of a file or a
-    pasted text (its line ends made ``\n``), within its size limit; None when there is none.
-    On exit the temporary file is gone unless promoted.
-
-    Raises FilingRejected (both a file and a text, an empty file, a pasted text with U+FFFD, a
-    file or text over its limit) and StorageUnavailable (no room, or a read-only disk)."""
-    if upload.file is not None and (upload.pasted_text or "").strip():
-        raise FilingRejected(
-            [Problem("deposit", "Either upload a file or paste the text, not both.")]
-        )
-    if upload.is_empty:
-        yield None
-        return
-    if upload.file is not None:
-        staging = store.stage(upload.file, limit=limits.max_deposit_bytes)
-    else:
-        text = (upload.pasted_text or "").replace("\r\n", "\n").replace("\r", "\n")
-        if "\ufffd" in text:  # a browser's mark for bytes that were not UTF-8; an API client's
-            raise FilingRejected([Problem("deposit", _REPLACED)])
-        # surrogatepass: a lone surrogate (possible in JSON) reaches the decoder, which refuses
-        # it as not UTF-8, instead of failing here.
-        staging = store.stage_bytes(
-            text.encode("utf-8", "surrogatepass"), limit=limits.max_text_bytes
-        )
-    try:
-        with staging as staged:
-            if staged.size == 0:
-                raise FilingRejected([Problem("deposit", "The file is empty.")])
-            yield staged
-    except DepositTooLarge as exc:
-        raise too_large(upload, exc) from exc
-
-
-@contextmanager
-def staged_upload(
-    store: DepositStore, limits: Limits, upload: DepositUpload, decl: Declaration
-) -> Iterator[_Incoming | None]:
-    """Stage (``stage_upload``), inspect and check the upload as a deposit; on exit the
-    temporary file is gone unless promoted. The reverse search checks its uploads with this too
-    (in a scratch store).
-
-    Raises StorageUnavailable when the store's disk, or the database (while the caller writes
-    its rows inside this block), has no room or is read-only."""
-    with stage_upload(store, limits, upload) as staged:
-        incoming = _Incoming(staged, _inspect(staged, limits, decl)) if staged else None
-        with _database_room():
-            yield incoming
-
-
-def too_large(upload: DepositUpload, exc: DepositTooLarge) -> FilingRejected:
-    """The refusal of an upload that is larger than its limit."""
-    what = "file" if upload.file is not None else "text"
-    limit = deposit_rules.human_size(exc.limit)
-    return FilingRejected([Problem("deposit", f"The {what} is larger than the limit of {limit}.")])
-
-
-#: What is being done when a reverse search runs out of its budget (see ``budget_refusal``).
-SEARCHING = "Searching for this file"
-
-
-def budget_refusal(exc: BudgetExceeded, what: str) -> Problem:
-    """The problem to show when ``what`` (an upload being inspected or searched for) ran out of
-    its budget: the file is built to be costly, or is far larger than it looks."""
-    if exc.resource == "memory":
-        cost = f"more than {exc.budget.memory_bytes // (1024 * 1024):,} MB of memory"
-    else:
-        seconds = exc.budget.cpu_seconds
-        cost = f"more than {seconds:g} second{'' if seconds == 1 else 's'} of processing"
-    return Problem(
-        "deposit",
-        f"{what} would take {cost}, the most the registry gives one upload. Files like this are "
-        "usually built to be costly to decode (an image with an unusual structure, or far more "
-        "pixels than its size suggests). Export it again as an ordinary JPEG, PNG or WebP, or "
-        "scale it down, and try again.",
-    )
-
-
-def _inspect(staged: StagedFile, limits: Limits, decl: Declaration) -> deposit_rules.DepositInfo:
-    """Inspect the staged upload as a deposit, in a child process under ``limits.budget`` when
-    there is one (decoding a picture costs what the file makes it cost)."""
-    args = (staged.path,)
-    kwargs = {
-        "expected": rules.expected_deposit_kind(decl.work_category),
-        "max_pixels": limits.max_image_pixels,
-        "max_text_bytes": limits.max_text_bytes,
-    }
-    try:
-        if limits.budget is None:
-            return deposit_rules.inspect(*args, **kwargs)  # type: ignore[arg-type]
-        info, _used = run_budgeted(deposit_rules.inspect, *args, budget=limits.budget, **kwargs)
-        return info
-    except deposit_rules.DepositRejected as exc:
-        raise FilingRejected([Problem("deposit", str(exc))]) from exc
-    except BudgetExceeded as exc:
-        if exc.resource in ("time", "crash"):  # the machine, not the file: say so
-            log.error("inspecting an upload ran out of its %s budget", exc.resource)
-            raise ReadingUnavailable(str(exc)) from None
-        raise FilingRejected([budget_refusal(exc, "Reading this file")]) from None
-
-
-class ReadingUnavailable(RuntimeError):
-    """An upload could not be read in its wall time or its reader died: the registry is busy,
-    not the file at fault; nothing was saved. ``MESSAGE`` is for the person who sent it."""
-
-    MESSAGE = (
-        "The registry could not finish reading your file just now (it is busy). Nothing was "
-        "saved: please try again in a minute."
-    )
-
-
 def _problems(
     decl: Declaration,
     registration: Registration,
-    incoming: _Incoming | None,
+    incoming: Incoming | None,
     today: date,
     *,
     submit: bool,
@@ -488,7 +299,7 @@ def _load_or_create(session: Session, owner: User, uid: str | None) -> Registrat
     return reg
 
 
-def _upsert_deposit(session: Session, incoming: _Incoming) -> Deposit:
+def _upsert_deposit(session: Session, incoming: Incoming) -> Deposit:
     existing = session.get(Deposit, incoming.staged.sha256)
     if existing is not None:
         return existing
@@ -567,13 +378,13 @@ def _apply(session: Session, reg: Registration, d: Declaration) -> None:
 
 
 def _submit(session: Session, reg: Registration, actor: User) -> None:
-    check_transition(Status(reg.status), Status.SUBMITTED)
+    check_transition(Status(reg.status), Status.SUBMITTED)  # before a number is taken
     now = utcnow()
     reg.number = allocate_number(session, now.year)
-    reg.status = Status.SUBMITTED.value
     reg.submitted_at = now
-    session.add(reg)
-    record(session, reg, actor, "submitted", Status.DRAFT, Status.SUBMITTED, "Filed by the creator")
+    lifecycle.change_status(
+        session, reg, Status.SUBMITTED, actor, EventKind.SUBMITTED, "Filed by the creator"
+    )
 
 
 def allocate_number(session: Session, year: int) -> str:
@@ -618,9 +429,7 @@ def get_for_viewer(*, session: Session, uid: str, user: User) -> Registration | 
     reg = session.exec(select(Registration).where(Registration.uid == uid)).first()
     if reg is None:
         return None
-    if reg.owner_id == user.id:
-        return reg
-    if user.is_examiner and reg.status != Status.DRAFT:
+    if permissions.may_view(user.role, is_owner=reg.owner_id == user.id, status=reg.status):
         return reg
     return None
 
@@ -702,14 +511,8 @@ def start_supplementary(*, session: Session, uid: str, owner: User) -> Registrat
         _apply(session, draft, replace(declaration_of(original), attested=False))
         session.add(draft)
         session.flush()
-        record(
-            session,
-            draft,
-            owner,
-            "created",
-            None,
-            Status.DRAFT,
-            f"Supplementary registration of {original.number} started",
+        lifecycle.created(
+            session, draft, owner, f"Supplementary registration of {original.number} started"
         )
     return draft
 
@@ -779,13 +582,11 @@ def amend(
         _apply(session, reg, decl)
         reg.updated_at = utcnow()
         session.add(reg)
-        record(
+        lifecycle.note(
             session,
             reg,
             owner,
-            "declaration_amended",
-            None,
-            None,
+            EventKind.DECLARATION_AMENDED,
             "Declaration amended: " + ", ".join(n.replace("_", " ") for n in changed),
         )
     return reg

@@ -14,13 +14,9 @@ in a scratch folder removed at once, and the answer carries only the public fact
 from __future__ import annotations
 
 import logging
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -30,13 +26,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..db import writing
-from ..deposits import decode_text, stored_text
-from ..domain.declaration import Declaration, Problem
+from ..deposits import stored_text
+from ..domain import permissions
 from ..domain.statuses import Status
-from ..domain.vocabulary import DepositKind, WorkCategory
+from ..domain.vocabulary import DepositKind
 from ..models import (
     Deposit,
-    Determination,
     FilingMatch,
     Fingerprint,
     MatchReport,
@@ -49,9 +44,7 @@ from ..similarity import report as rep
 from ..similarity import text as txt
 from ..similarity.index import FingerprintIndex, HammingIndex
 from ..storage import DepositDamaged, DepositStore
-from .filing import DepositUpload, FilingRejected, Limits, staged_upload
 
-NOTHING_TO_SEARCH = "Choose an image or paste a text to search for."
 #: Earlier works verified pairwise per filing, at most.
 IMAGE_CANDIDATES = 8
 TEXT_CANDIDATES = 10
@@ -162,14 +155,20 @@ def content_visible(session: Session, numbers: set[str], user: User) -> set[str]
     """Which of the matched earlier works ``numbers`` ``user`` may see the content of (the image,
     the passages' text) beside a filing. Deposits are not public: examiners see every one, a
     creator only their own works."""
-    if not numbers or user.is_examiner:
+    if not numbers:
         return numbers
-    own = session.exec(
-        select(Registration.number).where(
-            Registration.number.in_(numbers), Registration.owner_id == user.id
-        )
-    ).all()
-    return set(own)
+    owners = dict(
+        session.exec(
+            select(Registration.number, Registration.owner_id).where(
+                Registration.number.in_(numbers)
+            )
+        ).all()
+    )
+    return {
+        n
+        for n in numbers
+        if permissions.sees_earlier_content(user.role, owns_earlier=owners.get(n) == user.id)
+    }
 
 
 #: Characters of a passage shown on a page, at most (the offsets always cover all of it).
@@ -301,28 +300,7 @@ def check(
     return report
 
 
-def check_pending(*, session: Session, store: DepositStore, matcher: Matcher) -> list[str]:
-    """Check every submitted filing that has no match report yet (a check that failed or was
-    cut off), oldest first; return their numbers."""
-    pending = session.exec(
-        select(Registration)
-        .outerjoin(MatchReport, MatchReport.registration_id == Registration.id)
-        .where(Registration.number.is_not(None), MatchReport.id.is_(None))
-        .order_by(Registration.submitted_at, Registration.id)
-    ).all()
-    done = []
-    for reg in pending:
-        try:
-            check(session=session, store=store, matcher=matcher, registration=reg)
-        except Exception:  # one bad filing does not hold up the others
-            session.rollback()
-            log.exception("originality check of %s failed; it stays pending", reg.number)
-        else:
-            done.append(reg.number)
-    return done
-
-
-def _best_first(m: Match | _Candidate | ReverseMatch) -> tuple[bool, float]:
+def _best_first(m: Match | _Candidate) -> tuple[bool, float]:
     return (m.band != rep.Band.STRONG, -m.score)
 
 
@@ -560,177 +538,34 @@ def _check_text(session, store, matcher, own, deposit) -> _Query:
     )
 
 
-# --------------------------------------------------------------------------- reverse search
+# --------------------------------------------------------------------------- for the reverse search
 
 
-@dataclass(frozen=True)
-class ReverseMatch:
-    """A registered work that a searched work matches, as anyone may see it: the public facts
-    of the registration and how strongly it matches, never its deposit, passages or owner."""
-
-    number: str
-    title: str
-    status: str
-    submitted_at: datetime
-    determined_at: datetime | None  # the latest determination, if the work has one
-    modality: str  # "image" or "text"
-    band: rep.Band
-    score: float
-    signals: tuple[str, ...]  # the names of the signals that fired, e.g. "key points"
-    coverage: float | None  # the share of the searched text in copied passages; None for images
-
-    @property
-    def status_label(self) -> str:
-        return Status(self.status).label
-
-    def public_dict(self) -> dict:
-        """The match as plain JSON-ready data (dates as ISO strings, the score to 3 places)."""
-        return {
-            "number": self.number,
-            "title": self.title,
-            "status": self.status,
-            "status_label": self.status_label,
-            "filed_on": self.submitted_at.date().isoformat(),
-            "determined_on": self.determined_at.date().isoformat() if self.determined_at else None,
-            "modality": self.modality,
-            "band": self.band.value,
-            "score": round(float(self.score), 3),
-            "signals": list(self.signals),
-            "coverage": round(float(self.coverage), 3) if self.coverage is not None else None,
-        }
+def read_image(path: Path) -> img.PreparedImage:
+    """The image file at ``path`` prepared for the engine as a query."""
+    return _prepare_file(path)
 
 
-@dataclass(frozen=True)
-class ReverseResult:
-    """What a reverse search found: the registered works matching the searched one, best first."""
-
-    modality: str  # what was searched: "image" or "text"
-    checked_against: int  # registered works of that kind it was compared with
-    matches: tuple[ReverseMatch, ...]
-
-    def public_dict(self) -> dict:
-        return {
-            "modality": self.modality,
-            "checked_against": self.checked_against,
-            "matches": [m.public_dict() for m in self.matches],
-        }
-
-
-@dataclass(frozen=True)
-class _Searched:
-    sha256: str
-    content: img.PreparedImage | str  # an image prepared for the engine, or a text
-
-
-def _read_search_upload(
-    limits: Limits, upload: DepositUpload, scratch: Path | None = None
-) -> _Searched:
-    """Check the upload as a filing's deposit is checked, in a scratch folder (``scratch``, which
-    the caller removes, or a temporary one removed before this returns), and decode it for the
-    engine."""
-    # A pasted text is inspected as a text, so that its problem is the one named (a control
-    # character, say), not that it is no image; a file may be either.
-    pasted = upload.file is None
-    decl = Declaration(work_category=WorkCategory.LITERARY.value if pasted else None)
-    with _scratch(scratch) as folder:
-        # A store of its own in the scratch folder: nothing reaches the deposit store.
-        with staged_upload(DepositStore(folder), limits, upload, decl) as incoming:
-            if incoming is None:
-                raise FilingRejected([Problem("deposit", NOTHING_TO_SEARCH)])
-            path, sha = incoming.staged.path, incoming.staged.sha256
-            if incoming.info.kind == DepositKind.IMAGE:
-                return _Searched(sha, _prepare_file(path))
-            return _Searched(sha, decode_text(path.read_bytes()))
-
-
-@contextmanager
-def _scratch(given: Path | None) -> Iterator[Path]:
-    if given is not None:
-        given.mkdir(parents=True, exist_ok=True)
-        yield given
-        return
-    with tempfile.TemporaryDirectory(prefix="registry-search-") as folder:
-        yield Path(folder)
-
-
-def _determined_at(session: Session, ids: list[int]) -> dict[int, datetime]:
-    """When each registration's latest determination was made (as
-    ``examination.latest_determination`` picks it), for those that have one."""
-    if not ids:
-        return {}
-    rows = session.exec(
-        select(Determination.registration_id, Determination.at)
-        .where(Determination.registration_id.in_(ids))
-        .order_by(Determination.id)
-    ).all()
-    return dict(rows)  # in id order: the latest determination of each comes last and stays
-
-
-def _searched_words(signal: str) -> str:
-    """A signal's name as the person searching reads it: they sent a work, not a new filing."""
-    return signal.replace("the new work", "what you sent").replace(
-        "the earlier work", "the registered work"
-    )
-
-
-def reverse_search(
-    *,
+def candidates(
     session: Session,
     store: DepositStore,
     matcher: Matcher,
-    limits: Limits,
-    upload: DepositUpload,
-    scratch: Path | None = None,
-) -> ReverseResult:
-    """Which registered works the uploaded image or text matches, best first (strong matches
-    first, then by score), judged exactly as a filing's originality check judges them.
-
-    Nothing is stored: the upload is checked and decoded in a scratch folder (``scratch``, which
-    the caller removes, or a temporary one removed at once), and no row is written (the indexes
-    are caught up from the database, which only reads). Only public registrations are returned
-    (never a draft), with their public facts only.
-
-    Raises ``filing.FilingRejected`` (a problem on the field ``deposit``) when the upload is
-    missing, empty, too large, both a file and a text, or not an image or UTF-8 text the
-    registry accepts.
-    """
-    searched = _read_search_upload(limits, upload, scratch)
-    if isinstance(searched.content, str):
-        modality = DepositKind.TEXT
-        tokens, fps = _text_query(searched.content)
+    content: img.PreparedImage | str,
+    *,
+    sha256: str,
+) -> tuple[DepositKind, list[_Candidate], int]:
+    """The registered works ``content`` (an image prepared for the engine, or a text) matches,
+    best first, judged exactly as a filing's originality check judges them; with the kind of
+    work searched and how many works of that kind it was compared with. Reads only."""
+    if isinstance(content, str):
+        tokens, fps = _text_query(content)
         found, checked_against = _text_candidates(
-            session,
-            store,
-            matcher,
-            searched.content,
-            tokens,
-            fps,
-            sha256=searched.sha256,
-            exclude_id=None,
+            session, store, matcher, content, tokens, fps, sha256=sha256, exclude_id=None
         )
+        kind = DepositKind.TEXT
     else:
-        modality = DepositKind.IMAGE
         found, checked_against = _image_candidates(
-            session, store, matcher, searched.content, sha256=searched.sha256, exclude_id=None
+            session, store, matcher, content, sha256=sha256, exclude_id=None
         )
-    determined = _determined_at(session, [c.registration.id for c in found])
-    matches = []
-    for c in sorted(found, key=_best_first):
-        reg = c.registration
-        if reg.number is None or reg.submitted_at is None or reg.status == Status.DRAFT.value:
-            continue  # _earlier admits none of these; checked again where privacy is at stake
-        matches.append(
-            ReverseMatch(
-                number=reg.number,
-                title=reg.title,
-                status=reg.status,
-                submitted_at=reg.submitted_at,
-                determined_at=determined.get(reg.id),
-                modality=modality.value,
-                band=c.band,
-                score=c.score,
-                signals=tuple(_searched_words(s.name) for s in c.signals),
-                coverage=c.coverage,
-            )
-        )
-    return ReverseResult(modality.value, checked_against, tuple(matches))
+        kind = DepositKind.IMAGE
+    return kind, sorted(found, key=_best_first), checked_against

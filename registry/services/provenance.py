@@ -71,26 +71,6 @@ def inspect(
     return report
 
 
-def inspect_pending(*, session: Session, store: DepositStore) -> list[str]:
-    """Inspect every submitted filing that has no provenance report yet; return their numbers."""
-    pending = session.exec(
-        select(Registration)
-        .outerjoin(ProvenanceReport, ProvenanceReport.registration_id == Registration.id)
-        .where(Registration.number.is_not(None), ProvenanceReport.id.is_(None))
-        .order_by(Registration.id)
-    ).all()
-    done = []
-    for reg in pending:
-        try:
-            inspect(session=session, store=store, registration=reg)
-        except (OSError, ValueError) as exc:  # an unreadable deposit: leave it, say why
-            session.rollback()
-            log.warning("provenance of %s not read: %s", reg.number, exc)
-        else:
-            done.append(reg.number)
-    return done
-
-
 def suggestions_for(store: DepositStore, deposit) -> list[prov.Suggestion]:  # type: ignore[no-untyped-def]
     """What a (draft's) image deposit reveals for the form to pre-fill; nothing for texts."""
     if deposit is None or deposit.kind != DepositKind.IMAGE.value:

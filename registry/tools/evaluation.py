@@ -33,11 +33,22 @@ from sqlmodel import Session, delete
 
 from .. import db
 from ..domain.declaration import Author, Contribution, Declaration, InputSource
-from ..models import Event, FilingMatch, Fingerprint, LogEntry, MatchReport, Registration
-from ..services import accounts, filing, matching, transparency
+from ..domain.risk import RoutingPolicy
+from ..models import (
+    Event,
+    FilingMatch,
+    Fingerprint,
+    LogEntry,
+    MatchReport,
+    ProvenanceReport,
+    Registration,
+)
+from ..services import accounts, checking, filing, intake, matching, transparency
 from ..storage import DepositStore
 
-_LIMITS = filing.Limits(
+#: Every file is checked as the registry checks a submission: the whole pipeline.
+_POLICY = RoutingPolicy()
+_LIMITS = intake.Limits(
     max_deposit_bytes=64 * 1024 * 1024,
     max_text_bytes=16 * 1024 * 1024,
     max_image_pixels=200_000_000,
@@ -165,16 +176,18 @@ def _file(session, store, owner, path: Path, matcher) -> Registration:  # type: 
                 limits=_LIMITS,
                 owner=owner,
                 declaration=_declaration(path.name, is_image),
-                upload=filing.DepositUpload(file=fh),
+                upload=intake.DepositUpload(file=fh),
             )
-    except filing.FilingRejected as exc:
+    except intake.FilingRejected as exc:
         session.rollback()
         raise _NotEvaluated(REJECTED, str(exc)) from None
     except OSError as exc:
         session.rollback()
         raise _NotEvaluated(UNREADABLE, exc.strerror or str(exc)) from None
     try:
-        matching.check(session=session, store=store, matcher=matcher, registration=reg)
+        checking.run(
+            session=session, store=store, matcher=matcher, policy=_POLICY, registration=reg
+        )
     except Exception as exc:  # the engine failed on this file: say so, and go on
         session.rollback()
         _forget(session, reg)
@@ -187,7 +200,7 @@ def _forget(session: Session, reg: Registration) -> None:
     Only ever the scratch registry: its transparency log loses the entry too."""
     with db.writing(session):
         session.exec(delete(FilingMatch).where(FilingMatch.filing_id == reg.id))
-        for table in (MatchReport, Fingerprint, LogEntry, Event):
+        for table in (MatchReport, ProvenanceReport, Fingerprint, LogEntry, Event):
             session.exec(delete(table).where(table.registration_id == reg.id))
         session.delete(reg)
 

@@ -54,7 +54,7 @@ def external_url(endpoint: str, **values: Any) -> str:
 def perform(action, success: str, back: str):  # type: ignore[no-untyped-def]
     """Run one service step from a form; flash what happened (or the service's reason why not)
     and go ``back``. A step on a filing the user may not see is a 404."""
-    from ..services.examination import ExaminationError
+    from ..services.guards import ExaminationError
 
     try:
         action()

@@ -47,11 +47,10 @@ from ..schemas import (
 )
 from ..services import (
     certificates,
-    checking,
-    examination,
     filing,
+    intake,
     lookup,
-    provenance,
+    records,
     tokens,
     transparency,
 )
@@ -150,7 +149,7 @@ def _only(obj: dict, allowed: set[str], where: str) -> None:
         )
 
 
-def _deposit(body: dict) -> filing.DepositUpload:
+def _deposit(body: dict) -> intake.DepositUpload:
     """The work sent as ``{"text": ...}`` or ``{"filename": ..., "content_base64": ...}``."""
     deposit = body.get("deposit")
     if not isinstance(deposit, dict):
@@ -164,14 +163,14 @@ def _deposit(body: dict) -> filing.DepositUpload:
     if text is not None:
         if not isinstance(text, str):
             raise ApiError(400, "invalid_request", "deposit.text must be a string.")
-        return filing.DepositUpload(pasted_text=text)
+        return intake.DepositUpload(pasted_text=text)
     if not isinstance(content, str):
         raise ApiError(400, "invalid_request", "deposit.content_base64 must be a string.")
     try:
         data = base64.b64decode(content, validate=True)
     except (binascii.Error, ValueError):
         raise ApiError(400, "invalid_request", "deposit.content_base64 is not base64.") from None
-    return filing.DepositUpload(file=io.BytesIO(data))
+    return intake.DepositUpload(file=io.BytesIO(data))
 
 
 def _with_upload_limit() -> None:
@@ -224,61 +223,43 @@ def _date(value) -> str | None:  # type: ignore[no-untyped-def]
     return value.isoformat() if value else None
 
 
-def _authors(reg) -> list[dict]:  # type: ignore[no-untyped-def]
-    out = []
-    for a in reg.authors:
-        if a.signing == "anonymous":
-            name = "Anonymous"
-        elif a.signing == "pseudonym":
-            name = a.pseudonym
-        else:
-            name = a.name
-        out.append({"name": name, "contribution": a.contribution or None})
-    return out
-
-
 def public_record(reg) -> dict:  # type: ignore[no-untyped-def]
     """What the public record page shows, as JSON (never the address or the deposit)."""
     session = db_session()
-    determination = examination.latest_determination(session, reg)
-    original, later = filing.supplements(session, reg)
-    judgement = provenance.judgement_of(provenance.get_report(session, reg))
-    deposit = reg.deposit
+    rec = records.public_record(session, reg)
+    determination = rec.determination
     return {
-        "number": reg.number,
-        "title": reg.title,
-        "alternative_titles": [t.title for t in reg.alternative_titles],
-        "status": reg.status,
-        "status_label": Status(reg.status).label,
-        "checking": checking.is_checking(session, reg),
-        "filed_at": _date(reg.submitted_at),
-        "work_category": reg.work_category,
-        "claimant_name": reg.claimant_name,
-        "authors": _authors(reg),
-        "digital_source_type": reg.digital_source_type,
-        "ai_tools": [
-            {"name": t.name, "version": t.version or None, "provider": t.provider or None}
-            for t in reg.ai_tools
-        ],
-        "ai_material_excluded": reg.ai_material or None,
-        "new_material_claimed": reg.new_material or None,
-        "provenance": judgement.label if judgement else None,
+        "number": rec.number,
+        "title": rec.title,
+        "alternative_titles": rec.alternative_titles,
+        "status": rec.status.value,
+        "status_label": rec.status.label,
+        "checking": rec.checking,
+        "filed_at": _date(rec.filed_at),
+        "work_category": rec.work_category,
+        "claimant_name": rec.claimant_name,
+        "authors": [{"name": a.name, "contribution": a.contribution} for a in rec.authors],
+        "digital_source_type": rec.digital_source_type,
+        "ai_tools": rec.ai_tools,
+        "ai_material_excluded": rec.ai_material_excluded,
+        "new_material_claimed": rec.new_material_claimed,
+        "provenance": rec.provenance.label if rec.provenance else None,
         "determination": (
             {
                 "outcome": determination.outcome,
-                "determined_at": _date(determination.at),
-                "limitation": determination.limitation or None,
+                "determined_at": _date(determination.determined_at),
+                "limitation": determination.limitation,
             }
             if determination
             else None
         ),
         "deposit": {
-            "sha256": reg.deposit_sha256,
-            "kind": deposit.kind if deposit else None,
-            "media_type": deposit.media_type if deposit else None,
+            "sha256": rec.deposit_sha256,
+            "kind": rec.deposit_kind,
+            "media_type": rec.deposit_media_type,
         },
-        "supplements": original.number if original else None,
-        "supplemented_by": [s.number for s in later],
+        "supplements": rec.supplements.number if rec.supplements else None,
+        "supplemented_by": [s.number for s in rec.supplemented_by],
         "log": [
             {"leaf_index": e.idx, "leaf": e.leaf, "leaf_hash": e.leaf_hash}
             for e in transparency.entries_of(session, reg)
@@ -417,7 +398,7 @@ def file_registration():  # type: ignore[no-untyped-def]
             defer=ext().runner.after_submit,
             idempotency=once,
         )
-    except filing.FilingRejected as exc:
+    except intake.FilingRejected as exc:
         fields: dict[str, list[str]] = {}
         for p in exc.problems:
             fields.setdefault(p.field or "filing", []).append(p.message)
@@ -484,7 +465,7 @@ def reverse_search():  # type: ignore[no-untyped-def]
     upload = _deposit(body)
     try:
         result = ext().runner.reverse_search(upload)
-    except filing.FilingRejected as exc:
+    except intake.FilingRejected as exc:
         raise ApiError(422, "invalid_deposit", str(exc)) from None
     except SearchUnavailable:
         raise ApiError(503, "search_unavailable", SEARCH_UNAVAILABLE, retry_after=30) from None

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, TooManyReq
 
 from ..container import of
 from ..deposits import human_size
-from ..services.filing import ReadingUnavailable, database_has_no_room
+from ..services.intake import ReadingUnavailable, database_has_no_room
 from ..storage import StorageUnavailable
 from .limits import limiter
 

@@ -13,9 +13,11 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from ..domain.permissions import Action
 from ..domain.risk import Tier
 from ..domain.vocabulary import Disposition, RefusalReason, WorkCategory
-from ..services import examination, filing
+from ..services import correspondence, decisions, examining, filing
+from ..services import queue as work_queue
 from . import db_session, perform
 from .filing import case_file
 
@@ -36,7 +38,7 @@ def examiner_required(view):  # type: ignore[no-untyped-def]
 @bp.route("/")
 @examiner_required
 def queue():  # type: ignore[no-untyped-def]
-    filters = examination.QueueFilter(
+    filters = work_queue.QueueFilter(
         tier=request.args.get("tier", "")
         if request.args.get("tier") in Tier.__members__.values()
         else "",
@@ -47,7 +49,10 @@ def queue():  # type: ignore[no-untyped-def]
         waiting_on_creator=request.args.get("waiting") == "1",
         mine_only=request.args.get("mine") == "1",
     )
-    items = examination.queue(db_session(), current_user, filters)
+    page = request.args.get("page", "1")
+    items = work_queue.queue(
+        db_session(), current_user, filters, page=int(page) if page.isdigit() else 1
+    )
     return render_template(
         "examine/queue.html",
         items=items,
@@ -64,15 +69,15 @@ def review(uid: str):  # type: ignore[no-untyped-def]
     reg = filing.get_for_viewer(session=session, uid=uid, user=current_user)
     if reg is None:
         abort(404)
+    case = case_file(reg)
     return render_template(
         "examine/review.html",
-        **case_file(reg),
-        dispositions=examination.dispositions(session, reg),
+        **case,
         disposition_choices=list(Disposition),
-        staff=examination.examiners(session) if current_user.role == "admin" else [],
-        default_days=examination.DEFAULT_DEADLINE_DAYS,
+        staff=examining.examiners(session) if case["may"](Action.ASSIGN) else [],
+        default_days=correspondence.DEFAULT_DEADLINE_DAYS,
         refusal_reasons=list(RefusalReason),
-        own=reg.owner_id == current_user.id,
+        own=case["is_owner"],
     )
 
 
@@ -85,7 +90,7 @@ def _step(uid: str, action, success: str):  # type: ignore[no-untyped-def]
 def claim(uid: str):  # type: ignore[no-untyped-def]
     return _step(
         uid,
-        lambda: examination.claim(session=db_session(), uid=uid, examiner=current_user),
+        lambda: examining.claim(session=db_session(), uid=uid, examiner=current_user),
         "You have claimed this filing.",
     )
 
@@ -95,7 +100,7 @@ def claim(uid: str):  # type: ignore[no-untyped-def]
 def release(uid: str):  # type: ignore[no-untyped-def]
     return _step(
         uid,
-        lambda: examination.release(session=db_session(), uid=uid, examiner=current_user),
+        lambda: examining.release(session=db_session(), uid=uid, examiner=current_user),
         "The filing is back in the queue.",
     )
 
@@ -105,7 +110,7 @@ def release(uid: str):  # type: ignore[no-untyped-def]
 def dispose(uid: str, number: str):  # type: ignore[no-untyped-def]
     return _step(
         uid,
-        lambda: examination.dispose(
+        lambda: examining.dispose(
             session=db_session(),
             uid=uid,
             examiner=current_user,
@@ -123,7 +128,7 @@ def determine(uid: str):  # type: ignore[no-untyped-def]
     form = request.form
     return _step(
         uid,
-        lambda: examination.determine(
+        lambda: decisions.determine(
             session=db_session(),
             uid=uid,
             examiner=current_user,
@@ -143,12 +148,12 @@ def request_information(uid: str):  # type: ignore[no-untyped-def]
     days = request.form.get("days", "")
     return _step(
         uid,
-        lambda: examination.request_information(
+        lambda: correspondence.request_information(
             session=db_session(),
             uid=uid,
             examiner=current_user,
             question=request.form.get("question", ""),
-            days=int(days) if days.isdigit() else examination.DEFAULT_DEADLINE_DAYS,
+            days=int(days) if days.isdigit() else correspondence.DEFAULT_DEADLINE_DAYS,
         ),
         "Request sent; the filing waits on the creator.",
     )
@@ -159,7 +164,7 @@ def request_information(uid: str):  # type: ignore[no-untyped-def]
 def reopen(uid: str):  # type: ignore[no-untyped-def]
     return _step(
         uid,
-        lambda: examination.reopen(session=db_session(), uid=uid, examiner=current_user),
+        lambda: examining.reopen(session=db_session(), uid=uid, examiner=current_user),
         "Reopened: the filing is back under examination.",
     )
 
@@ -169,7 +174,7 @@ def reopen(uid: str):  # type: ignore[no-untyped-def]
 def cancel(uid: str):  # type: ignore[no-untyped-def]
     return _step(
         uid,
-        lambda: examination.cancel(
+        lambda: examining.cancel(
             session=db_session(),
             uid=uid,
             examiner=current_user,
@@ -185,7 +190,7 @@ def assign(uid: str):  # type: ignore[no-untyped-def]
     chosen = request.form.get("examiner_id", "")
     return _step(
         uid,
-        lambda: examination.assign(
+        lambda: examining.assign(
             session=db_session(),
             uid=uid,
             admin=current_user,

@@ -21,7 +21,16 @@ from flask_login import current_user, login_required
 from ..domain.declaration import AiTool
 from ..domain.statuses import Status
 from ..domain.vocabulary import ContributionCategory, DepositKind
-from ..services import checking, examination, filing, matches, matching, provenance
+from ..services import (
+    checking,
+    correspondence,
+    decisions,
+    filing,
+    intake,
+    matching,
+    provenance,
+    records,
+)
 from ..storage import DepositDamaged
 from . import db_session, ext, perform, settings
 from .forms import FilingForm, form_data, problem_map, to_declaration
@@ -37,7 +46,7 @@ _ADD_ROW = {"add_author": "authors", "add_tool": "ai_tools", "add_source": "sour
 @login_required
 def dashboard():  # type: ignore[no-untyped-def]
     filings = filing.list_own(session=db_session(), user=current_user)
-    notices = examination.notifications(db_session(), current_user)
+    notices = decisions.notifications(db_session(), current_user)
     return render_template("filing/dashboard.html", filings=filings, notices=notices)
 
 
@@ -84,7 +93,7 @@ def _form_view(registration):  # type: ignore[no-untyped-def]
             return _amend(form, registration) if amending else _save(form, registration, action)
         except filing.FilingNotFound:
             abort(404)
-        except filing.FilingRejected as exc:
+        except intake.FilingRejected as exc:
             problems = problem_map(exc.problems)
     status = 422 if request.method == "POST" else 200
     return _render_form(form, registration, problems, prefilled), status
@@ -92,7 +101,7 @@ def _form_view(registration):  # type: ignore[no-untyped-def]
 
 def _save(form, registration, action: str):  # type: ignore[no-untyped-def]
     """Save the draft, or submit it (then check, read the provenance and triage)."""
-    upload = filing.DepositUpload(
+    upload = intake.DepositUpload(
         file=form.deposit_file.data.stream if form.deposit_file.data else None,
         pasted_text=form.deposit_text.data or None,
     )
@@ -172,48 +181,16 @@ def _viewable(uid: str):  # type: ignore[no-untyped-def]
 @bp.route("/<uid>")
 @login_required
 def record(uid: str):  # type: ignore[no-untyped-def]
-    reg = _viewable(uid)
-    case = case_file(reg)
-    return render_template(
-        "filing/record.html",
-        **case,
-        supplements=filing.supplements(db_session(), reg),
-        later_matches=(
-            matches.matches_against(db_session(), registration_ids=[reg.id]) if reg.number else []
-        ),
-        reconsiderations=sum(1 for x in case["letters"] if x.kind == "reconsideration"),
-        max_reconsiderations=examination.MAX_RECONSIDERATIONS,
-    )
+    return render_template("filing/record.html", **case_file(_viewable(uid)))
 
 
 def case_file(reg) -> dict:  # type: ignore[no-untyped-def]
-    """What the filing's page and the examiner's review page both show: the deposit, the match
-    report (with the earlier works' content the viewer may see), provenance, triage, the
-    determination and the correspondence."""
-    session = db_session()
-    text = None
-    if reg.deposit is not None and reg.deposit.kind == DepositKind.TEXT:
-        text = _deposit_text(reg)
-    report = matching.get_report(session, reg) if reg.number else None
-    matches = matching.report_matches(report) if report else []
-    numbers = {m.number for m in matches}
-    return {
-        "reg": reg,
-        "deposit_text": text,
-        "report": report,
-        "checking": reg.number is not None and report is None,
-        "matches": matches,
-        "passages": matching.passages_shown(
-            session, ext().store, matches, text or "", current_user
-        ),
-        "copied": [p.new for m in matches for p in m.passages],
-        "visible": matching.content_visible(session, numbers, current_user),
-        "risk_reasons": examination.reasons_of(reg),
-        "policy": settings().routing_policy,
-        "determination": examination.latest_determination(session, reg),
-        "letters": examination.letters(session, reg),
-        "provenance": provenance.judgement_of(provenance.get_report(session, reg)),
-    }
+    """The names the filing's page and the examiner's review page render: the viewer's case
+    file (``services.records``), and the routing policy the triage is described against."""
+    case = records.case_file(db_session(), ext().store, reg, current_user)
+    if case.deposit_damaged is not None:
+        flash(report_damage(case.deposit_damaged, reg.number), "error")
+    return case.context() | {"policy": settings().routing_policy}
 
 
 @bp.route("/<uid>/receipt")
@@ -333,7 +310,7 @@ def _creator_step(uid: str, action, success: str):  # type: ignore[no-untyped-de
 def reply(uid: str):  # type: ignore[no-untyped-def]
     return _creator_step(
         uid,
-        lambda: examination.reply(
+        lambda: correspondence.reply(
             session=db_session(), uid=uid, creator=current_user, body=request.form.get("body", "")
         ),
         "Your answer has been sent to the examiner.",
@@ -345,7 +322,7 @@ def reply(uid: str):  # type: ignore[no-untyped-def]
 def reconsideration(uid: str):  # type: ignore[no-untyped-def]
     return _creator_step(
         uid,
-        lambda: examination.request_reconsideration(
+        lambda: correspondence.request_reconsideration(
             session=db_session(),
             uid=uid,
             creator=current_user,
@@ -362,7 +339,7 @@ def supplementary(uid: str):  # type: ignore[no-untyped-def]
         draft = filing.start_supplementary(session=db_session(), uid=uid, owner=current_user)
     except filing.FilingNotFound:
         abort(404)
-    except filing.FilingRejected as exc:
+    except intake.FilingRejected as exc:
         flash(" ".join(p.message for p in exc.problems), "error")
         return redirect(url_for("filing.record", uid=uid))
     flash(

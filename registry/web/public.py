@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from ..domain.numbering import parse_number
-from ..services import examination, filing, lookup, provenance
+from ..services import lookup, records
 from . import db_session, settings
 
 bp = Blueprint("public", __name__)
@@ -34,12 +34,14 @@ def record(number: str):  # type: ignore[no-untyped-def]
         abort(404)
     if reg.number != number:
         return redirect(url_for("public.record", number=reg.number), code=301)
+    rec = records.public_record(db_session(), reg)
     return render_template(
         "public/record.html",
-        reg=reg,
-        determination=examination.latest_determination(db_session(), reg),
-        supplements=filing.supplements(db_session(), reg),
-        provenance=provenance.judgement_of(provenance.get_report(db_session(), reg)),
+        record=rec,
+        reg=rec.reg,
+        determination=rec.determination_row,
+        supplements=(rec.supplements, rec.supplemented_by),
+        provenance=rec.provenance,
     )
 
 

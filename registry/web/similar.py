@@ -9,7 +9,7 @@ from flask_wtf.file import FileField
 from wtforms import TextAreaField
 
 from ..runner import SearchUnavailable
-from ..services import filing
+from ..services import intake
 from . import ext
 from .errors import SEARCH_UNAVAILABLE
 from .forms import problem_map
@@ -31,13 +31,13 @@ def check():  # type: ignore[no-untyped-def]
     problems: dict[str, list[str]] = {}
     status = 200
     if form.validate_on_submit():
-        upload = filing.DepositUpload(
+        upload = intake.DepositUpload(
             file=form.image.data.stream if form.image.data else None,
             pasted_text=form.text.data or None,
         )
         try:
             result = ext().runner.reverse_search(upload)
-        except filing.FilingRejected as exc:
+        except intake.FilingRejected as exc:
             problems = problem_map(exc.problems)
         except SearchUnavailable:
             problems = {"deposit": [SEARCH_UNAVAILABLE]}

@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..container import of
 from ..domain import vocabulary
+from ..domain.events import EventKind
 from ..domain.risk import Tier
 from ..domain.statuses import Status
 from ..domain.transparency import parse_time
@@ -131,8 +132,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["status_of"] = _status
     app.jinja_env.globals["segments"] = _segments
     app.jinja_env.globals["tier_of"] = Tier
-    # Events only staff see on a filing's timeline (the creator sees status changes and letters).
-    app.jinja_env.globals["internal_events"] = frozenset({"triaged", "match_disposed", "released"})
+    app.jinja_env.globals["event_kind"] = EventKind
     app.after_request(_security_headers)
 
     @app.context_processor

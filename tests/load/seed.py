@@ -11,9 +11,10 @@ from dataclasses import replace
 
 from sqlmodel import func, select
 
+from registry.domain.vocabulary import Role
 from registry.models import Registration, User
-from registry.services import checking, filing, tokens
-from registry.services.accounts import Role, create_user
+from registry.services import checking, filing, intake, tokens
+from registry.services.accounts import create_user
 from registry.tools import bench
 from tests.harness.server import API_DECLARATION
 
@@ -61,7 +62,7 @@ def seed(app, count: int, *, progress: Callable[[str], None] = print, seed: int 
                 limits=limits,
                 owner=user,
                 declaration=decl,
-                upload=filing.DepositUpload(pasted_text=f"Seeded work {i}\n{next(source)}\n"),
+                upload=intake.DepositUpload(pasted_text=f"Seeded work {i}\n{next(source)}\n"),
             )
             checking.run(
                 session=session,

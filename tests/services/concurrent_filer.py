@@ -7,7 +7,7 @@ from pathlib import Path
 from registry.db import make_engine, new_session
 from registry.domain.transparency import load_private_key
 from registry.models import User
-from registry.services import filing, transparency
+from registry.services import filing, intake, transparency
 from registry.storage import DepositStore
 from tests.factories import LIMITS, text_declaration
 
@@ -27,7 +27,7 @@ def main(url: str, deposit_dir: str, user_id: int, count: int, tag: str, key: st
                 limits=LIMITS,
                 owner=user,
                 declaration=text_declaration(title=f"{tag} {i}"),
-                upload=filing.DepositUpload(pasted_text=f"Poem {tag} number {i}\n"),
+                upload=intake.DepositUpload(pasted_text=f"Poem {tag} number {i}\n"),
             )
             numbers.append(reg.number)
     engine.dispose()

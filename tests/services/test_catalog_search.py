@@ -11,7 +11,7 @@ from sqlmodel import delete, select
 
 from registry.db import downgrade, upgrade
 from registry.models import AlternativeTitle
-from registry.services import filing, lookup
+from registry.services import intake, lookup
 from tests.factories import declaration, make_user, save_draft, submit_work, text_declaration
 
 
@@ -21,7 +21,7 @@ def _found(session, query: str) -> set[str]:
 
 
 def _file(session, store, owner, title: str, **overrides):
-    deposit = filing.DepositUpload(pasted_text=f"{title}: a text of its own, filed for search.")
+    deposit = intake.DepositUpload(pasted_text=f"{title}: a text of its own, filed for search.")
     return submit_work(session, store, owner, text_declaration(title=title, **overrides), deposit)
 
 

@@ -6,7 +6,18 @@ from PIL import Image
 
 from registry.domain.risk import ReasonCode, RoutingPolicy, Tier
 from registry.models import Event
-from registry.services import examination, filing, matching
+from registry.services import (
+    checking,
+    correspondence,
+    decisions,
+    examining,
+    filing,
+    guards,
+    intake,
+    matching,
+    queue,
+    triage,
+)
 from registry.web.wording import risk_reason
 from tests.factories import (
     declaration,
@@ -18,7 +29,7 @@ from tests.factories import (
 
 
 def _upload(img, fmt="PNG"):
-    return filing.DepositUpload(file=io.BytesIO(encoded(img, fmt)))
+    return intake.DepositUpload(file=io.BytesIO(encoded(img, fmt)))
 
 
 def test_a_copy_of_someone_elses_work_is_triaged_high_and_queued(session, store):
@@ -37,7 +48,7 @@ def test_a_copy_of_someone_elses_work_is_triaged_high_and_queued(session, store)
     )
     assert copy.risk_tier == Tier.HIGH.value and copy.route == "queue"
     assert copy.fast_track_on is None
-    reasons = examination.reasons_of(copy)
+    reasons = triage.reasons_of(copy)
     assert reasons[0].code is ReasonCode.STRONG_MATCH
     assert reasons[0].values["number"] == earlier.number
     assert risk_reason(reasons[0]).startswith(
@@ -63,8 +74,11 @@ def test_triage_happens_once(session, store):
         policy=RoutingPolicy(),
     )
     first = reg.triaged_at
-    assert examination.triage(session=session, registration=reg, policy=RoutingPolicy()) is None
-    assert examination.triage_pending(session=session, policy=RoutingPolicy()) == []
+    assert triage.triage(session=session, registration=reg, policy=RoutingPolicy()) is None
+    pending = checking.run_pending(
+        session=session, store=store, matcher=matching.Matcher(), policy=RoutingPolicy()
+    )
+    assert pending["Triaged"] == []
     session.refresh(reg)
     assert reg.triaged_at == first
 
@@ -73,9 +87,11 @@ def test_unchecked_filings_wait_for_their_report(session, store):
     a = make_user(session)
     reg = submit_work(session, store, a, declaration(digital_source_type="trainedAlgorithmicMedia"))
     policy = RoutingPolicy.parse("low=queue,elevated=queue,high=queue")
-    assert examination.triage(session=session, registration=reg, policy=policy) is None
-    matching.check_pending(session=session, store=store, matcher=matching.Matcher())
-    assert examination.triage_pending(session=session, policy=policy) == [reg.number]
+    assert triage.triage(session=session, registration=reg, policy=policy) is None
+    done = checking.run_pending(
+        session=session, store=store, matcher=matching.Matcher(), policy=policy
+    )
+    assert done["Checked"] == done["Triaged"] == [reg.number]
     session.refresh(reg)
     assert reg.risk_tier in {Tier.ELEVATED.value, Tier.HIGH.value} and reg.route == "queue"
 
@@ -106,40 +122,69 @@ def filed(session, store):
 
 def test_the_queue_ranks_by_tier_then_age_and_filters(session, filed):
     earlier, copy, examiner = filed
-    ranked = [i.registration.number for i in examination.queue(session, examiner)]
+    ranked = [i.registration.number for i in queue.queue(session, examiner)]
     assert ranked == [copy.number, earlier.number]  # high risk first, although newer
-    strong = examination.queue(session, examiner, examination.QueueFilter(strong_only=True))
+    strong = queue.queue(session, examiner, queue.QueueFilter(strong_only=True))
     assert [i.registration.number for i in strong] == [copy.number]
-    low = examination.queue(session, examiner, examination.QueueFilter(tier="low"))
+    low = queue.queue(session, examiner, queue.QueueFilter(tier="low"))
     assert [i.registration.number for i in low] == [earlier.number]
+
+
+def test_the_queue_is_paged_by_the_database(session, store, filed):
+    """A page holds only its rows; the ranking runs across pages; the total counts them all."""
+    from sqlalchemy import event
+
+    earlier, copy, examiner = filed
+    untriaged = [
+        submit_work(session, store, make_user(session), upload=_upload(scene(60 + i)))
+        for i in range(3)
+    ]  # not checked: not triaged, so ranked after every tier, oldest first
+    statements = []
+    engine = session.get_bind()
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        first = queue.queue(session, examiner, page=1, per_page=2)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert [i.registration.number for i in first] == [copy.number, earlier.number]
+    assert (first.total, first.has_previous, first.has_next) == (5, False, True)
+    assert any("LIMIT" in s.upper() and "ORDER BY" in s.upper() for s in statements)
+    second = queue.queue(session, examiner, page=2, per_page=2)
+    assert [i.registration.number for i in second] == [r.number for r in untriaged[:2]]
+    third = queue.queue(session, examiner, page=3, per_page=2)
+    assert [i.registration.number for i in third] == [untriaged[2].number]
+    assert (third.has_previous, third.has_next) == (True, False)
+    mine = queue.queue(session, examiner, queue.QueueFilter(tier="high"), per_page=1)
+    assert [i.registration.number for i in mine] == [copy.number] and mine.total == 1
 
 
 def test_claiming_starts_examination_and_keeps_others_out(session, filed):
     _earlier, copy, examiner = filed
     other = make_user(session, email="second-examiner@example.org", role="examiner")
-    reg = examination.claim(session=session, uid=copy.uid, examiner=examiner)
+    reg = examining.claim(session=session, uid=copy.uid, examiner=examiner)
     assert reg.status == Status.UNDER_EXAMINATION.value and reg.examiner_id == examiner.id
-    with pytest.raises(examination.ExaminationError, match="Another examiner"):
-        examination.claim(session=session, uid=copy.uid, examiner=other)
-    examination.release(session=session, uid=copy.uid, examiner=examiner)
-    assert examination.claim(session=session, uid=copy.uid, examiner=other).examiner_id == other.id
+    with pytest.raises(guards.ExaminationError, match="Another examiner"):
+        examining.claim(session=session, uid=copy.uid, examiner=other)
+    examining.release(session=session, uid=copy.uid, examiner=examiner)
+    assert examining.claim(session=session, uid=copy.uid, examiner=other).examiner_id == other.id
 
 
 def test_nobody_examines_their_own_filing_and_creators_examine_nothing(session, store, filed):
     earlier, copy, _examiner = filed
     staff_filer = make_user(session, email="staff@example.org", role="examiner")
     own = submit_work(session, store, staff_filer, upload=_upload(scene(44)))
-    with pytest.raises(examination.ExaminationError, match="your own filing"):
-        examination.claim(session=session, uid=own.uid, examiner=staff_filer)
+    with pytest.raises(guards.ExaminationError, match="your own filing"):
+        examining.claim(session=session, uid=own.uid, examiner=staff_filer)
     creator = session.get(type(staff_filer), earlier.owner_id)
-    with pytest.raises(examination.ExaminationError, match="Only examiners"):
-        examination.claim(session=session, uid=copy.uid, examiner=creator)
+    with pytest.raises(guards.ExaminationError, match="Only examiners"):
+        examining.claim(session=session, uid=copy.uid, examiner=creator)
 
 
 def test_dispositions_are_added_never_edited(session, filed):
     earlier, copy, examiner = filed
-    with pytest.raises(examination.ExaminationError, match="Claim this filing first"):
-        examination.dispose(
+    with pytest.raises(guards.ExaminationError, match="Claim this filing first"):
+        examining.dispose(
             session=session,
             uid=copy.uid,
             examiner=examiner,
@@ -147,9 +192,9 @@ def test_dispositions_are_added_never_edited(session, filed):
             outcome="noted",
             note="x",
         )
-    examination.claim(session=session, uid=copy.uid, examiner=examiner)
-    with pytest.raises(examination.ExaminationError, match="note"):
-        examination.dispose(
+    examining.claim(session=session, uid=copy.uid, examiner=examiner)
+    with pytest.raises(guards.ExaminationError, match="note"):
+        examining.dispose(
             session=session,
             uid=copy.uid,
             examiner=examiner,
@@ -157,8 +202,8 @@ def test_dispositions_are_added_never_edited(session, filed):
             outcome="disputed",
             note=" ",
         )
-    with pytest.raises(examination.ExaminationError, match="not among"):
-        examination.dispose(
+    with pytest.raises(guards.ExaminationError, match="not among"):
+        examining.dispose(
             session=session,
             uid=copy.uid,
             examiner=examiner,
@@ -166,7 +211,7 @@ def test_dispositions_are_added_never_edited(session, filed):
             outcome="cleared",
             note="",
         )
-    examination.dispose(
+    examining.dispose(
         session=session,
         uid=copy.uid,
         examiner=examiner,
@@ -174,7 +219,7 @@ def test_dispositions_are_added_never_edited(session, filed):
         outcome="noted",
         note="Same photographer?",
     )
-    examination.dispose(
+    examining.dispose(
         session=session,
         uid=copy.uid,
         examiner=examiner,
@@ -182,7 +227,7 @@ def test_dispositions_are_added_never_edited(session, filed):
         outcome="disputed",
         note="Different owner, same picture.",
     )
-    current = examination.dispositions(session, copy)
+    current = decisions.dispositions(session, copy)
     assert current[earlier.number].outcome == "disputed"
     assert count(session, MatchDisposition) == 2
 
@@ -201,8 +246,8 @@ def test_dispositions_are_added_never_edited(session, filed):
 )
 def test_each_determination_records_its_rationale(session, filed, outcome, extra, status):
     _earlier, copy, examiner = filed
-    examination.claim(session=session, uid=copy.uid, examiner=examiner)
-    reg = examination.determine(
+    examining.claim(session=session, uid=copy.uid, examiner=examiner)
+    reg = decisions.determine(
         session=session,
         uid=copy.uid,
         examiner=examiner,
@@ -211,16 +256,16 @@ def test_each_determination_records_its_rationale(session, filed, outcome, extra
         **extra,
     )
     assert reg.status == status.value and reg.examiner_id is None
-    det = examination.latest_determination(session, reg)
+    det = decisions.latest_determination(session, reg)
     assert det.rationale == "Because of what the file shows." and det.outcome == status.value
     assert det.limitation == extra.get("limitation", "")
 
 
 def test_a_refusal_for_prior_work_names_one_of_the_matches(session, filed):
     earlier, copy, examiner = filed
-    examination.claim(session=session, uid=copy.uid, examiner=examiner)
-    with pytest.raises(examination.ExaminationError, match="Name the earlier registration"):
-        examination.determine(
+    examining.claim(session=session, uid=copy.uid, examiner=examiner)
+    with pytest.raises(guards.ExaminationError, match="Name the earlier registration"):
+        decisions.determine(
             session=session,
             uid=copy.uid,
             examiner=examiner,
@@ -229,7 +274,7 @@ def test_a_refusal_for_prior_work_names_one_of_the_matches(session, filed):
             rationale="Copied.",
             prior_number="AIR-2026-999999",
         )
-    reg = examination.determine(
+    reg = decisions.determine(
         session=session,
         uid=copy.uid,
         examiner=examiner,
@@ -238,7 +283,7 @@ def test_a_refusal_for_prior_work_names_one_of_the_matches(session, filed):
         rationale="Copied.",
         prior_number=earlier.number.lower(),
     )
-    assert examination.latest_determination(session, reg).prior_number == earlier.number
+    assert decisions.latest_determination(session, reg).prior_number == earlier.number
 
 
 @pytest.mark.parametrize(
@@ -252,21 +297,21 @@ def test_a_refusal_for_prior_work_names_one_of_the_matches(session, filed):
 )
 def test_incomplete_determinations_are_refused_and_change_nothing(session, filed, kwargs, message):
     _earlier, copy, examiner = filed
-    examination.claim(session=session, uid=copy.uid, examiner=examiner)
-    with pytest.raises(examination.ExaminationError, match=message):
-        examination.determine(session=session, uid=copy.uid, examiner=examiner, **kwargs)
+    examining.claim(session=session, uid=copy.uid, examiner=examiner)
+    with pytest.raises(guards.ExaminationError, match=message):
+        decisions.determine(session=session, uid=copy.uid, examiner=examiner, **kwargs)
     session.refresh(copy)
     assert copy.status == Status.UNDER_EXAMINATION.value and count(session, Determination) == 0
 
 
 def test_a_determined_filing_cannot_be_determined_again(session, filed):
     _earlier, copy, examiner = filed
-    examination.claim(session=session, uid=copy.uid, examiner=examiner)
-    examination.determine(
+    examining.claim(session=session, uid=copy.uid, examiner=examiner)
+    decisions.determine(
         session=session, uid=copy.uid, examiner=examiner, outcome="registered", rationale="Fine."
     )
-    with pytest.raises(examination.ExaminationError):
-        examination.claim(session=session, uid=copy.uid, examiner=examiner)
+    with pytest.raises(guards.ExaminationError):
+        examining.claim(session=session, uid=copy.uid, examiner=examiner)
 
 
 # --------------------------------------------------------------------------- correspondence
@@ -282,8 +327,8 @@ def _creator_of(session, reg):
 
 def test_a_request_waits_on_the_creator_until_answered(session, filed):
     _earlier, copy, examiner = filed
-    examination.claim(session=session, uid=copy.uid, examiner=examiner)
-    reg = examination.request_information(
+    examining.claim(session=session, uid=copy.uid, examiner=examiner)
+    reg = correspondence.request_information(
         session=session,
         uid=copy.uid,
         examiner=examiner,
@@ -291,26 +336,26 @@ def test_a_request_waits_on_the_creator_until_answered(session, filed):
         today=date(2026, 11, 1),
     )
     assert reg.status == Status.CORRESPONDENCE.value
-    [letter] = examination.letters(session, reg)
+    [letter] = correspondence.letters(session, reg)
     assert letter.deadline == date(2026, 12, 16)  # 45 days by default
     creator = _creator_of(session, copy)
-    reg = examination.reply(
+    reg = correspondence.reply(
         session=session, uid=copy.uid, creator=creator, body="I took it myself."
     )
     assert reg.status == Status.UNDER_EXAMINATION.value and reg.examiner_id == examiner.id
-    assert [x.kind for x in examination.letters(session, reg)] == ["request", "reply"]
-    with pytest.raises(examination.ExaminationError, match="not waiting"):
-        examination.reply(session=session, uid=copy.uid, creator=creator, body="Again.")
+    assert [x.kind for x in correspondence.letters(session, reg)] == ["request", "reply"]
+    with pytest.raises(guards.ExaminationError, match="not waiting"):
+        correspondence.reply(session=session, uid=copy.uid, creator=creator, body="Again.")
 
 
 def test_only_the_owner_replies(session, filed):
     earlier, copy, examiner = filed
-    examination.claim(session=session, uid=copy.uid, examiner=examiner)
-    examination.request_information(
+    examining.claim(session=session, uid=copy.uid, examiner=examiner)
+    correspondence.request_information(
         session=session, uid=copy.uid, examiner=examiner, question="Source?"
     )
     with pytest.raises(LookupError):
-        examination.reply(
+        correspondence.reply(
             session=session,
             uid=copy.uid,
             creator=_creator_of(session, earlier),
@@ -320,8 +365,8 @@ def test_only_the_owner_replies(session, filed):
 
 def test_a_missed_deadline_closes_the_filing_and_it_can_be_reopened(session, filed):
     _earlier, copy, examiner = filed
-    examination.claim(session=session, uid=copy.uid, examiner=examiner)
-    examination.request_information(
+    examining.claim(session=session, uid=copy.uid, examiner=examiner)
+    correspondence.request_information(
         session=session,
         uid=copy.uid,
         examiner=examiner,
@@ -329,18 +374,18 @@ def test_a_missed_deadline_closes_the_filing_and_it_can_be_reopened(session, fil
         days=10,
         today=date(2026, 11, 1),
     )
-    assert examination.close_overdue(session=session, today=date(2026, 11, 11)) == []
-    assert examination.close_overdue(session=session, today=date(2026, 11, 12)) == [copy.number]
+    assert correspondence.close_overdue(session=session, today=date(2026, 11, 11)) == []
+    assert correspondence.close_overdue(session=session, today=date(2026, 11, 12)) == [copy.number]
     session.refresh(copy)
     assert copy.status == Status.CLOSED_NO_RESPONSE.value
-    assert examination.close_overdue(session=session, today=date(2026, 12, 1)) == []
-    reg = examination.reopen(session=session, uid=copy.uid, examiner=examiner)
+    assert correspondence.close_overdue(session=session, today=date(2026, 12, 1)) == []
+    reg = examining.reopen(session=session, uid=copy.uid, examiner=examiner)
     assert reg.status == Status.UNDER_EXAMINATION.value
 
 
 def _refuse(session, reg, examiner):
-    examination.claim(session=session, uid=reg.uid, examiner=examiner)
-    return examination.determine(
+    examining.claim(session=session, uid=reg.uid, examiner=examiner)
+    return decisions.determine(
         session=session,
         uid=reg.uid,
         examiner=examiner,
@@ -355,20 +400,20 @@ def test_reconsideration_twice_then_final_and_by_a_different_examiner(session, f
     second = make_user(session, email="second-examiner@example.org", role="examiner")
     creator = _creator_of(session, copy)
     _refuse(session, copy, examiner)
-    reg = examination.request_reconsideration(
+    reg = correspondence.request_reconsideration(
         session=session, uid=copy.uid, creator=creator, argument="I painted over it."
     )
     assert reg.status == Status.RECONSIDERATION.value and reg.examiner_id is None
-    with pytest.raises(examination.ExaminationError, match="different examiner"):
-        examination.claim(session=session, uid=copy.uid, examiner=examiner)
+    with pytest.raises(guards.ExaminationError, match="different examiner"):
+        examining.claim(session=session, uid=copy.uid, examiner=examiner)
     _refuse(session, copy, second)
-    examination.request_reconsideration(
+    correspondence.request_reconsideration(
         session=session, uid=copy.uid, creator=creator, argument="Second try."
     )
     third = make_user(session, email="third-examiner@example.org", role="examiner")
     _refuse(session, copy, third)
-    with pytest.raises(examination.ExaminationError, match="final"):
-        examination.request_reconsideration(
+    with pytest.raises(guards.ExaminationError, match="final"):
+        correspondence.request_reconsideration(
             session=session, uid=copy.uid, creator=creator, argument="Third try."
         )
 
@@ -376,23 +421,23 @@ def test_reconsideration_twice_then_final_and_by_a_different_examiner(session, f
 def test_the_only_examiner_may_reconsider_their_own_decision(session, filed):
     _earlier, copy, examiner = filed
     _refuse(session, copy, examiner)
-    examination.request_reconsideration(
+    correspondence.request_reconsideration(
         session=session, uid=copy.uid, creator=_creator_of(session, copy), argument="Please."
     )
-    assert examination.claim(session=session, uid=copy.uid, examiner=examiner).examiner_id
+    assert examining.claim(session=session, uid=copy.uid, examiner=examiner).examiner_id
 
 
 def test_a_registration_can_be_cancelled_with_a_reason(session, filed):
     earlier, _copy, examiner = filed
-    with pytest.raises(examination.ExaminationError, match="cannot become"):
-        examination.cancel(session=session, uid=earlier.uid, examiner=examiner, reason="x")
-    examination.claim(session=session, uid=earlier.uid, examiner=examiner)
-    examination.determine(
+    with pytest.raises(guards.ExaminationError, match="cannot become"):
+        examining.cancel(session=session, uid=earlier.uid, examiner=examiner, reason="x")
+    examining.claim(session=session, uid=earlier.uid, examiner=examiner)
+    decisions.determine(
         session=session, uid=earlier.uid, examiner=examiner, outcome="registered", rationale="Fine."
     )
-    with pytest.raises(examination.ExaminationError, match="reason"):
-        examination.cancel(session=session, uid=earlier.uid, examiner=examiner, reason=" ")
-    reg = examination.cancel(
+    with pytest.raises(guards.ExaminationError, match="reason"):
+        examining.cancel(session=session, uid=earlier.uid, examiner=examiner, reason=" ")
+    reg = examining.cancel(
         session=session,
         uid=earlier.uid,
         examiner=examiner,
@@ -404,9 +449,9 @@ def test_a_registration_can_be_cancelled_with_a_reason(session, filed):
 def test_the_earlier_registrant_is_told_of_a_strong_match_once_determined(session, filed):
     earlier, copy, examiner = filed
     owner = _creator_of(session, earlier)
-    examination.claim(session=session, uid=copy.uid, examiner=examiner)
-    assert examination.notifications(session, owner) == []
-    examination.determine(
+    examining.claim(session=session, uid=copy.uid, examiner=examiner)
+    assert decisions.notifications(session, owner) == []
+    decisions.determine(
         session=session,
         uid=copy.uid,
         examiner=examiner,
@@ -415,17 +460,17 @@ def test_the_earlier_registrant_is_told_of_a_strong_match_once_determined(sessio
         prior_number=earlier.number,
         rationale="Copied.",
     )
-    [note] = examination.notifications(session, owner)
+    [note] = decisions.notifications(session, owner)
     assert note.registration_id == copy.id
     assert earlier.number in note.message and copy.number in note.message
     assert "refused" in note.message
-    assert examination.notifications(session, _creator_of(session, copy)) == []
+    assert decisions.notifications(session, _creator_of(session, copy)) == []
 
 
 def test_no_notice_for_a_match_the_examiner_cleared(session, filed):
     earlier, copy, examiner = filed
-    examination.claim(session=session, uid=copy.uid, examiner=examiner)
-    examination.dispose(
+    examining.claim(session=session, uid=copy.uid, examiner=examiner)
+    examining.dispose(
         session=session,
         uid=copy.uid,
         examiner=examiner,
@@ -433,7 +478,7 @@ def test_no_notice_for_a_match_the_examiner_cleared(session, filed):
         outcome="cleared",
         note="",
     )
-    examination.determine(
+    decisions.determine(
         session=session,
         uid=copy.uid,
         examiner=examiner,
@@ -451,13 +496,13 @@ def test_amending_needs_correspondence_and_a_change(session, filed):
     _earlier, copy, examiner = filed
     creator = _creator_of(session, copy)
     decl = filing.declaration_of(copy)
-    with pytest.raises(filing.FilingRejected, match="only while the examiner"):
+    with pytest.raises(intake.FilingRejected, match="only while the examiner"):
         filing.amend(session=session, owner=creator, uid=copy.uid, declaration=decl)
-    examination.claim(session=session, uid=copy.uid, examiner=examiner)
-    examination.request_information(
+    examining.claim(session=session, uid=copy.uid, examiner=examiner)
+    correspondence.request_information(
         session=session, uid=copy.uid, examiner=examiner, question="Which parts are AI?"
     )
-    with pytest.raises(filing.FilingRejected, match="Nothing was changed"):
+    with pytest.raises(intake.FilingRejected, match="Nothing was changed"):
         filing.amend(session=session, owner=creator, uid=copy.uid, declaration=decl)
     reg = filing.amend(
         session=session,

@@ -13,7 +13,7 @@ import pytest
 from registry.db import new_session
 from registry.domain.declaration import Author
 from registry.models import Deposit, Event, Registration
-from registry.services import filing, transparency
+from registry.services import filing, intake, transparency
 from tests.conftest import stored_files
 from tests.factories import (
     count,
@@ -44,7 +44,7 @@ def test_submit_numbers_stores_and_records(session, store):
         session,
         store,
         owner,
-        upload=filing.DepositUpload(file=io.BytesIO(image_bytes(colour=(1, 2, 3)))),
+        upload=intake.DepositUpload(file=io.BytesIO(image_bytes(colour=(1, 2, 3)))),
     )
     assert second.number == f"AIR-{year}-000002"
 
@@ -53,13 +53,13 @@ def test_draft_then_edit_then_submit(session, store):
     owner = make_user(session)
     draft = save_draft(session, store, owner, replace(declaration(), title="", attested=False))
     assert draft.status == "draft" and draft.number is None and draft.deposit_sha256 is None
-    with pytest.raises(filing.FilingRejected) as exc:
+    with pytest.raises(intake.FilingRejected) as exc:
         submit(
             session,
             store,
             owner,
             decl=replace(declaration(), title=""),
-            upload=filing.DepositUpload(),
+            upload=intake.DepositUpload(),
             uid=draft.uid,
         )
     assert {p.field for p in exc.value.problems} == {"title", "deposit"}
@@ -71,17 +71,17 @@ def test_draft_then_edit_then_submit(session, store):
         store,
         owner,
         declaration(title="Second title"),
-        upload=filing.DepositUpload(file=io.BytesIO(image_bytes())),
+        upload=intake.DepositUpload(file=io.BytesIO(image_bytes())),
         uid=draft.uid,
     )
     assert edited.id == draft.id and edited.title == "Second title" and edited.deposit_sha256
-    done = submit(session, store, owner, upload=filing.DepositUpload(), uid=draft.uid)
+    done = submit(session, store, owner, upload=intake.DepositUpload(), uid=draft.uid)
     assert done.status == "submitted" and done.deposit_sha256 == edited.deposit_sha256
     # A second submission (a double click) changes nothing.
-    again = submit(session, store, owner, upload=filing.DepositUpload(), uid=draft.uid)
+    again = submit(session, store, owner, upload=intake.DepositUpload(), uid=draft.uid)
     assert again.number == done.number
     assert count(session, Event) == 2
-    with pytest.raises(filing.FilingRejected, match="submitted already"):
+    with pytest.raises(intake.FilingRejected, match="submitted already"):
         save_draft(session, store, owner, declaration(), uid=draft.uid)
 
 
@@ -116,7 +116,7 @@ def test_other_creators_cannot_touch_a_draft(session, store):
         session,
         store,
         owner,
-        upload=filing.DepositUpload(file=io.BytesIO(image_bytes())),
+        upload=intake.DepositUpload(file=io.BytesIO(image_bytes())),
         uid=draft.uid,
     )
     assert filing.get_for_viewer(session=session, uid=draft.uid, user=examiner) is not None
@@ -136,8 +136,8 @@ def test_other_creators_cannot_touch_a_draft(session, store):
 )
 def test_bad_deposits_leave_nothing_behind(session, store, data, pasted, message):
     owner = make_user(session)
-    upload = filing.DepositUpload(file=io.BytesIO(data), pasted_text=pasted)
-    with pytest.raises(filing.FilingRejected, match=message):
+    upload = intake.DepositUpload(file=io.BytesIO(data), pasted_text=pasted)
+    with pytest.raises(intake.FilingRejected, match=message):
         submit(session, store, owner, upload=upload)
     assert count(session, Registration) == 0 and count(session, Deposit) == 0
     assert stored_files(store) == []
@@ -145,15 +145,15 @@ def test_bad_deposits_leave_nothing_behind(session, store, data, pasted, message
 
 def test_a_text_for_an_image_category_is_named_as_such(session, store):
     owner = make_user(session)
-    with pytest.raises(filing.FilingRejected, match="This file is a text, but the category"):
-        submit(session, store, owner, upload=filing.DepositUpload(pasted_text="A poem"))
-    with pytest.raises(filing.FilingRejected, match="This file is an image, but the category"):
+    with pytest.raises(intake.FilingRejected, match="This file is a text, but the category"):
+        submit(session, store, owner, upload=intake.DepositUpload(pasted_text="A poem"))
+    with pytest.raises(intake.FilingRejected, match="This file is an image, but the category"):
         submit(
             session,
             store,
             owner,
             decl=text_declaration(),
-            upload=filing.DepositUpload(file=io.BytesIO(image_bytes())),
+            upload=intake.DepositUpload(file=io.BytesIO(image_bytes())),
         )
     assert stored_files(store) == []
 
@@ -165,14 +165,14 @@ def test_pasted_text_is_normalised_and_shared_by_hash(session, store):
         store,
         owner,
         decl=text_declaration(),
-        upload=filing.DepositUpload(pasted_text="line one\r\nline two\r\n"),
+        upload=intake.DepositUpload(pasted_text="line one\r\nline two\r\n"),
     )
     b = submit(
         session,
         store,
         owner,
         decl=text_declaration(),
-        upload=filing.DepositUpload(file=io.BytesIO(b"line one\nline two\n")),
+        upload=intake.DepositUpload(file=io.BytesIO(b"line one\nline two\n")),
     )
     assert a.deposit_sha256 == b.deposit_sha256
     assert filing.deposit_text(store, a.deposit) == "line one\nline two\n"
@@ -211,7 +211,7 @@ def test_numbers_are_unique_under_concurrent_threads(app, engine, store, session
                         store,
                         user,
                         decl=text_declaration(),
-                        upload=filing.DepositUpload(pasted_text=f"thread {t} poem {i}"),
+                        upload=intake.DepositUpload(pasted_text=f"thread {t} poem {i}"),
                     )
                     numbers.append(reg.number)
         except BaseException as exc:  # noqa: BLE001 - reported below

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from registry.models import Fingerprint, MatchReport
-from registry.services import filing, matching
+from registry.services import checking, intake, matching
 from tests.factories import (
     ESSAY,
     count,
@@ -21,8 +21,8 @@ from tests.factories import (
 )
 
 
-def upload_image(img: Image.Image, fmt: str = "PNG", **params) -> filing.DepositUpload:
-    return filing.DepositUpload(file=io.BytesIO(encoded(img, fmt, **params)))
+def upload_image(img: Image.Image, fmt: str = "PNG", **params) -> intake.DepositUpload:
+    return intake.DepositUpload(file=io.BytesIO(encoded(img, fmt, **params)))
 
 
 def matches_of(session, reg) -> list[dict]:
@@ -146,7 +146,13 @@ def test_passage_text_is_read_at_view_time_for_whoever_may_see_it(session, store
             assert shown.earlier_text is None
 
 
-def test_a_failed_check_leaves_the_filing_pending_until_check_pending(
+def checked_pending(session, store, matcher) -> list[str]:
+    """The filings ``registry check`` runs the originality check of."""
+    done = checking.run_pending(session=session, store=store, matcher=matcher, policy=None)
+    return done["Checked"]
+
+
+def test_a_failed_check_leaves_the_filing_pending_until_registry_check(
     session, store, creators, monkeypatch
 ):
     a, _b = creators
@@ -162,9 +168,9 @@ def test_a_failed_check_leaves_the_filing_pending_until_check_pending(
     session.rollback()
     assert reg.number and matching.get_report(session, reg) is None
     monkeypatch.undo()
-    assert matching.check_pending(session=session, store=store, matcher=matcher) == [reg.number]
+    assert checked_pending(session, store, matcher) == [reg.number]
     assert matching.get_report(session, reg).body["matches"] == []
-    assert matching.check_pending(session=session, store=store, matcher=matcher) == []
+    assert checked_pending(session, store, matcher) == []
 
 
 def test_a_draft_is_never_checked(session, store, creators):
@@ -189,12 +195,12 @@ def test_an_unreadable_earlier_deposit_is_skipped_not_fatal(session, store, crea
     assert [m["number"] for m in matches_of(session, third)] == [fine.number]
 
 
-def test_check_pending_goes_on_past_a_filing_it_cannot_check(session, store, creators):
+def test_registry_check_goes_on_past_a_filing_it_cannot_check(session, store, creators):
     a, _b = creators
     first = submit_work(session, store, a, upload=upload_image(scene(22)))
     second = submit_work(session, store, a, upload=upload_image(scene(23)))
     store.path_for(first.deposit_sha256).unlink()
-    done = matching.check_pending(session=session, store=store, matcher=matching.Matcher())
+    done = checked_pending(session, store, matching.Matcher())
     assert done == [second.number]
     assert matching.get_report(session, first) is None
 

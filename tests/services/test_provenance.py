@@ -7,17 +7,17 @@ from PIL import PngImagePlugin
 
 from registry.domain.risk import RoutingPolicy
 from registry.models import ProvenanceReport
-from registry.services import filing, matching, provenance
+from registry.services import checking, intake, matching, provenance
 from tests.factories import count, declaration, make_user, scene, submit_work
 
 
-def _png_with(chunks: dict[str, str]) -> filing.DepositUpload:
+def _png_with(chunks: dict[str, str]) -> intake.DepositUpload:
     info = PngImagePlugin.PngInfo()
     for key, value in chunks.items():
         info.add_itxt(key, value)
     out = io.BytesIO()
     scene(61).save(out, "PNG", pnginfo=info)
-    return filing.DepositUpload(file=io.BytesIO(out.getvalue()))
+    return intake.DepositUpload(file=io.BytesIO(out.getvalue()))
 
 
 CAPTURE = {
@@ -47,20 +47,26 @@ def test_a_declared_photograph_carrying_generation_parameters_conflicts(session,
     # the conflict feeds the risk tier, with the reason
     assert reg.risk_tier in {"elevated", "high"}
     from registry.domain.risk import ReasonCode
-    from registry.services import examination
+    from registry.services import triage
 
-    [conflict] = [
-        r for r in examination.reasons_of(reg) if r.code is ReasonCode.PROVENANCE_CONFLICT
-    ]
+    [conflict] = [r for r in triage.reasons_of(reg) if r.code is ReasonCode.PROVENANCE_CONFLICT]
     assert conflict.values["conflict"] == judged.conflicts[0]
+
+
+def pending(session, store) -> list[str]:
+    """The filings ``registry check`` reads the provenance of."""
+    done = checking.run_pending(
+        session=session, store=store, matcher=matching.Matcher(), policy=None
+    )
+    return done["Read the provenance of"]
 
 
 def test_the_report_is_written_once_and_pending_ones_are_filled(session, store):
     creator = make_user(session)
     reg = submit_work(session, store, creator, declaration(**CAPTURE))  # no checks ran
     assert provenance.get_report(session, reg) is None
-    assert provenance.inspect_pending(session=session, store=store) == [reg.number]
-    assert provenance.inspect_pending(session=session, store=store) == []
+    assert pending(session, store) == [reg.number]
+    assert pending(session, store) == []
     provenance.inspect(session=session, store=store, registration=reg)
     assert count(session, ProvenanceReport) == 1
     body = provenance.get_report(session, reg).body
@@ -82,14 +88,14 @@ def test_the_verdict_is_shown_to_the_creator_and_the_public(session, store, clie
     assert "AI label confirmed by the file" in public and "Example Model Co." not in public
 
 
-def _midjourney_jpeg(seed: int, **save) -> filing.DepositUpload:
+def _midjourney_jpeg(seed: int, **save) -> intake.DepositUpload:
     """A JPEG whose EXIF Software names Midjourney (and whatever else ``save`` adds)."""
     im = scene(seed)
     exif = im.getexif()
     exif[0x0131] = "Midjourney v6.1"
     out = io.BytesIO()
     im.save(out, "JPEG", exif=exif, **save)
-    return filing.DepositUpload(file=io.BytesIO(out.getvalue()))
+    return intake.DepositUpload(file=io.BytesIO(out.getvalue()))
 
 
 def test_the_form_is_prefilled_from_what_the_deposit_reveals(session, store, client, auth):

@@ -11,7 +11,7 @@ from sqlmodel import SQLModel, func, select
 
 from registry.domain.risk import RoutingPolicy
 from registry.models import Fingerprint
-from registry.services import examination, filing, matching
+from registry.services import decisions, filing, intake, matching, reverse_search
 from tests.conftest import stored_files
 from tests.factories import (
     ESSAY,
@@ -27,12 +27,12 @@ from tests.factories import (
 )
 
 
-def upload_image(picture: Image.Image, fmt: str = "PNG", **params) -> filing.DepositUpload:
-    return filing.DepositUpload(file=io.BytesIO(encoded(picture, fmt, **params)))
+def upload_image(picture: Image.Image, fmt: str = "PNG", **params) -> intake.DepositUpload:
+    return intake.DepositUpload(file=io.BytesIO(encoded(picture, fmt, **params)))
 
 
-def search(session, store, upload, matcher=None) -> matching.ReverseResult:
-    return matching.reverse_search(
+def search(session, store, upload, matcher=None) -> reverse_search.ReverseResult:
+    return reverse_search.reverse_search(
         session=session,
         store=store,
         matcher=matcher or matching.Matcher(),
@@ -81,17 +81,17 @@ def test_the_same_file_is_an_identical_match(session, store, owner):
         session,
         store,
         owner,
-        upload=filing.DepositUpload(file=io.BytesIO(data)),
+        upload=intake.DepositUpload(file=io.BytesIO(data)),
         matcher=matching.Matcher(),
     )
-    [match] = search(session, store, filing.DepositUpload(file=io.BytesIO(data))).matches
+    [match] = search(session, store, intake.DepositUpload(file=io.BytesIO(data))).matches
     assert match.number == registered.number and match.score == 1.0
     assert {"identical file", "identical pixels"} <= set(match.signals)
 
 
 def test_a_pasted_excerpt_finds_the_registered_text(session, store, owner):
     registered = submit_text(session, store, owner, ESSAY, matcher=matching.Matcher())
-    result = search(session, store, filing.DepositUpload(pasted_text=ESSAY[:260]))
+    result = search(session, store, intake.DepositUpload(pasted_text=ESSAY[:260]))
     assert result.modality == "text"
     [match] = result.matches
     assert match.number == registered.number and match.title == "Tide Tables"
@@ -106,7 +106,7 @@ def test_matches_come_best_first_with_the_determination_date(session, store, own
         session, store, owner, upload=upload_image(scene(53)), matcher=matcher, policy=policy
     )
     assert first.route == "fast-track"
-    examination.fast_track_due(session=session, today=first.fast_track_on)
+    decisions.fast_track_due(session=session, today=first.fast_track_on)
     second = submit_work(
         session,
         store,
@@ -126,7 +126,7 @@ def test_matches_come_best_first_with_the_determination_date(session, store, own
 
 def test_public_dict_carries_the_public_facts_only(session, store, owner):
     registered = submit_text(session, store, owner, ESSAY, matcher=matching.Matcher())
-    [match] = search(session, store, filing.DepositUpload(pasted_text=ESSAY[:300])).matches
+    [match] = search(session, store, intake.DepositUpload(pasted_text=ESSAY[:300])).matches
     data = match.public_dict()
     assert set(data) == {
         "number",
@@ -177,7 +177,7 @@ def test_unrelated_works_match_nothing(session, store, owner):
     submit_text(session, store, owner, ESSAY, matcher=matcher)
     assert search(session, store, upload_image(scene(56)), matcher).matches == ()
     unrelated = "Quarterly minutes of the allotment society: the shed roof, the water butts."
-    result = search(session, store, filing.DepositUpload(pasted_text=unrelated), matcher)
+    result = search(session, store, intake.DepositUpload(pasted_text=unrelated), matcher)
     assert result.matches == () and result.checked_against == 1
 
 
@@ -197,7 +197,7 @@ def test_a_search_writes_nothing(session, store, owner, app, monkeypatch):
     monkeypatch.setattr(matching, "writing", no_writes)
     monkeypatch.setattr(filing, "begin_write", no_writes)
     image = search(session, store, upload_image(scene(57), "WEBP"), matcher)
-    text = search(session, store, filing.DepositUpload(pasted_text=ESSAY[:200]), matcher)
+    text = search(session, store, intake.DepositUpload(pasted_text=ESSAY[:200]), matcher)
     assert len(image.matches) == 1 and len(text.matches) == 1
     session.rollback()
     assert row_counts(session) == before
@@ -209,33 +209,33 @@ def test_a_search_writes_nothing(session, store, owner, app, monkeypatch):
 @pytest.mark.parametrize(
     ("upload", "message"),
     [
-        (lambda: filing.DepositUpload(), "Choose an image or paste a text"),
-        (lambda: filing.DepositUpload(pasted_text="  \n "), "Choose an image or paste a text"),
-        (lambda: filing.DepositUpload(file=io.BytesIO(b"")), "The file is empty."),
+        (lambda: intake.DepositUpload(), "Choose an image or paste a text"),
+        (lambda: intake.DepositUpload(pasted_text="  \n "), "Choose an image or paste a text"),
+        (lambda: intake.DepositUpload(file=io.BytesIO(b"")), "The file is empty."),
         (
-            lambda: filing.DepositUpload(file=io.BytesIO(b"%PDF-1.7 \x00\xff\xfe")),
+            lambda: intake.DepositUpload(file=io.BytesIO(b"%PDF-1.7 \x00\xff\xfe")),
             "not a JPEG, PNG or WebP image",
         ),
         (
-            lambda: filing.DepositUpload(file=io.BytesIO("café".encode("latin-1") * 10)),
+            lambda: intake.DepositUpload(file=io.BytesIO("café".encode("latin-1") * 10)),
             "Texts must be UTF-8 plain text",
         ),
         (
-            lambda: filing.DepositUpload(file=io.BytesIO(b"\xff" * (LIMITS.max_deposit_bytes + 1))),
+            lambda: intake.DepositUpload(file=io.BytesIO(b"\xff" * (LIMITS.max_deposit_bytes + 1))),
             "larger than the limit",
         ),
         (
-            lambda: filing.DepositUpload(pasted_text="x" * (LIMITS.max_text_bytes + 1)),
+            lambda: intake.DepositUpload(pasted_text="x" * (LIMITS.max_text_bytes + 1)),
             "larger than the limit",
         ),
         (
-            lambda: filing.DepositUpload(
+            lambda: intake.DepositUpload(
                 file=io.BytesIO(image_bytes()), pasted_text="and a text as well"
             ),
             "not both",
         ),
         (
-            lambda: filing.DepositUpload(pasted_text="bell \x07 character"),
+            lambda: intake.DepositUpload(pasted_text="bell \x07 character"),
             "control characters",
         ),
     ],
@@ -258,7 +258,7 @@ def test_bad_input_is_rejected_with_a_message_and_nothing_kept(
     before = row_counts(session)
     files = sorted(stored_files(store))
     scratch = scratch_folders()
-    with pytest.raises(filing.FilingRejected, match=message) as caught:
+    with pytest.raises(intake.FilingRejected, match=message) as caught:
         search(session, store, upload())
     assert [p.field for p in caught.value.problems] == ["deposit"]
     session.rollback()
@@ -268,9 +268,9 @@ def test_bad_input_is_rejected_with_a_message_and_nothing_kept(
 
 
 def test_an_image_over_the_pixel_limit_is_rejected(session, store):
-    limits = filing.Limits(max_deposit_bytes=1 << 20, max_text_bytes=1 << 16, max_image_pixels=100)
-    with pytest.raises(filing.FilingRejected, match="the limit is"):
-        matching.reverse_search(
+    limits = intake.Limits(max_deposit_bytes=1 << 20, max_text_bytes=1 << 16, max_image_pixels=100)
+    with pytest.raises(intake.FilingRejected, match="the limit is"):
+        reverse_search.reverse_search(
             session=session,
             store=store,
             matcher=matching.Matcher(),

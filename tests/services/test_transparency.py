@@ -15,7 +15,15 @@ from sqlmodel import select
 from registry.domain import merkle
 from registry.domain.transparency import TreeHead, decode_leaf
 from registry.models import Event, LogEntry, Registration, TreeHeadRecord, User
-from registry.services import examination, filing, transparency
+from registry.services import (
+    correspondence,
+    decisions,
+    examining,
+    filing,
+    guards,
+    intake,
+    transparency,
+)
 from tests.factories import LIMITS, count, make_user, submit_text
 
 
@@ -30,8 +38,8 @@ def signed(session, log):
 
 
 def _register(session, reg, examiner, outcome="registered", **kw):
-    examination.claim(session=session, uid=reg.uid, examiner=examiner)
-    return examination.determine(
+    examining.claim(session=session, uid=reg.uid, examiner=examiner)
+    return decisions.determine(
         session=session, uid=reg.uid, examiner=examiner, outcome=outcome, rationale="Fine.", **kw
     )
 
@@ -49,7 +57,7 @@ def history(signed, store):
     _register(session, one, examiner)
     _register(session, two, examiner, "registered_with_limitation", limitation="The AI images.")
     _register(session, three, examiner, "refused", reason_code="no_human_authorship")
-    examination.cancel(session=session, uid=one.uid, examiner=examiner, reason="Not disclosed.")
+    examining.cancel(session=session, uid=one.uid, examiner=examiner, reason="Not disclosed.")
     draft = filing.start_supplementary(session=session, owner=b, uid=two.uid)
     supplement = filing.submit(
         session=session,
@@ -57,7 +65,7 @@ def history(signed, store):
         limits=LIMITS,
         owner=b,
         declaration=replace(filing.declaration_of(draft), attested=True),
-        upload=filing.DepositUpload(),
+        upload=intake.DepositUpload(),
         uid=draft.uid,
     )
     return {"one": one, "two": two, "three": three, "supplement": supplement}
@@ -154,8 +162,8 @@ def test_an_empty_log_has_a_signed_empty_head(session, log):
 def test_a_failed_status_change_leaves_no_leaf(signed, history):
     before = count(signed, LogEntry)
     examiner = signed.exec(select(User).where(User.role == "examiner")).one()
-    with pytest.raises(examination.ExaminationError):
-        examination.cancel(session=signed, uid=history["three"].uid, examiner=examiner, reason="x")
+    with pytest.raises(guards.ExaminationError):
+        examining.cancel(session=signed, uid=history["three"].uid, examiner=examiner, reason="x")
     assert count(signed, LogEntry) == before
 
 
@@ -373,20 +381,20 @@ def test_every_status_the_examination_reaches_agrees_with_the_log(signed, histor
     response, reconsideration) are consistent with the last logged event."""
     examiner = signed.exec(select(User).where(User.email == "ex@example.org")).one()
     owner = signed.exec(select(User).where(User.email == "a@example.org")).one()
-    examination.request_reconsideration(
+    correspondence.request_reconsideration(
         session=signed, uid=history["three"].uid, creator=owner, argument="Look again."
     )
     waiting = submit_text(signed, store, owner, "Fourth.\n", title="Snow")
-    examination.claim(session=signed, uid=waiting.uid, examiner=examiner)
-    examination.request_information(
+    examining.claim(session=signed, uid=waiting.uid, examiner=examiner)
+    correspondence.request_information(
         session=signed, uid=waiting.uid, examiner=examiner, question="Which tool?"
     )
     closed = submit_text(signed, store, owner, "Fifth.\n", title="Hail")
-    examination.claim(session=signed, uid=closed.uid, examiner=examiner)
-    examination.request_information(
+    examining.claim(session=signed, uid=closed.uid, examiner=examiner)
+    correspondence.request_information(
         session=signed, uid=closed.uid, examiner=examiner, question="Which tool?"
     )
-    examination.close_overdue(session=signed, today=date(2100, 1, 1))
+    correspondence.close_overdue(session=signed, today=date(2100, 1, 1))
     statuses = {r.status for r in signed.exec(select(Registration))}
     assert {"reconsideration", "closed_no_response", "submitted"} <= statuses
     audit = transparency.verify(signed, log.public_key)
@@ -420,7 +428,7 @@ def _roll_back(session, keep):
 def test_a_checkpoint_kept_elsewhere_catches_a_consistent_rollback(signed, history, log):
     kept = log.checkpoint(log.head(signed))
     examiner = signed.exec(select(User).where(User.email == "ex@example.org")).one()
-    examination.cancel(session=signed, uid=history["two"].uid, examiner=examiner, reason="Copied.")
+    examining.cancel(session=signed, uid=history["two"].uid, examiner=examiner, reason="Copied.")
     newer = log.checkpoint(log.head(signed))
     _roll_back(signed, 8)  # the cancellation is undone everywhere in the database
     assert transparency.verify(signed, log.public_key).ok  # the database alone cannot tell
@@ -500,8 +508,8 @@ def test_each_commit_publishes_the_newest_checkpoint_and_its_history(app, sessio
     assert [open_checkpoint(n, log.public_key).tree_size for n in history] == [1, 2, 3]
     # a failed change publishes nothing
     examiner = make_user(session, role="examiner")
-    with pytest.raises(examination.ExaminationError):
-        examination.cancel(
+    with pytest.raises(guards.ExaminationError):
+        examining.cancel(
             session=session,
             uid=session.exec(select(Registration)).first().uid,
             examiner=examiner,
@@ -534,7 +542,7 @@ def test_a_log_begun_before_every_append_signed_still_verifies(signed, history, 
     assert any("4 newest entries are not yet covered" in n for n in audit.notes)
     assert log.head(signed).tree_size == 8  # signed now, when asked for
     examiner = signed.exec(select(User).where(User.email == "ex@example.org")).one()
-    examination.cancel(session=signed, uid=history["two"].uid, examiner=examiner, reason="x")
+    examining.cancel(session=signed, uid=history["two"].uid, examiner=examiner, reason="x")
     assert transparency.verify(signed, log.public_key).ok
     _tamper(signed, "DELETE FROM tree_head WHERE tree_size = 9")
     assert transparency.verify(signed, log.public_key).problems == [

@@ -537,15 +537,15 @@ def test_reverse_search_is_rate_limited(app, client):
 
 def test_a_registered_work_has_a_certificate_that_verifies(app, client, session, filed):
     from registry.domain.certificate import verified, verify_certificate
-    from registry.services import examination
+    from registry.services import decisions, examining
 
     number = filed[0]
     _error(client.get(f"/api/v1/registrations/{number}/certificate"), 409, "no_certificate")
     _error(client.get("/api/v1/registrations/AIR-1999-000001/certificate"), 404, "not_found")
     reg = session.exec(select(Registration).where(Registration.number == number)).one()
     examiner = make_user(session, email="api-examiner@example.org", role="examiner")
-    examination.claim(session=session, uid=reg.uid, examiner=examiner)
-    examination.determine(
+    examining.claim(session=session, uid=reg.uid, examiner=examiner)
+    decisions.determine(
         session=session, uid=reg.uid, examiner=examiner, outcome="registered", rationale="Fine."
     )
     response = client.get(f"/api/v1/registrations/{number}/certificate")

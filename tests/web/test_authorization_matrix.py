@@ -41,7 +41,7 @@ import pytest
 from registry import create_app
 from registry.db import new_session
 from registry.keys import init_instance
-from registry.services import examination, filing, matching, tokens
+from registry.services import decisions, examining, intake, matching, tokens
 from registry.settings import load_settings
 from tests.conftest import TEST_LIMITS, _counter, _pg_admin, _pg_url, csrf_token, make_app
 from tests.factories import (
@@ -222,8 +222,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             examiner = make_user(session, email="examiner@example.org", role="examiner")
             admin = make_user(session, email="admin@example.org", role="admin")
 
-            def picture(fmt: str) -> filing.DepositUpload:
-                return filing.DepositUpload(file=io.BytesIO(encoded(scene(51), fmt)))
+            def picture(fmt: str) -> intake.DepositUpload:
+                return intake.DepositUpload(file=io.BytesIO(encoded(scene(51), fmt)))
 
             earlier = submit_work(
                 session, ext.store, b, upload=picture("PNG"), matcher=ext.matcher, policy=policy
@@ -232,8 +232,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                 session, ext.store, a, upload=picture("WEBP"), matcher=ext.matcher, policy=policy
             )
             registered = submit_text(session, ext.store, a, POEM)
-            examination.claim(session=session, uid=registered.uid, examiner=examiner)
-            examination.determine(
+            examining.claim(session=session, uid=registered.uid, examiner=examiner)
+            decisions.determine(
                 session=session,
                 uid=registered.uid,
                 examiner=examiner,
@@ -244,7 +244,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                 session,
                 ext.store,
                 a,
-                upload=filing.DepositUpload(file=io.BytesIO(image_bytes(colour=(10, 90, 30)))),
+                upload=intake.DepositUpload(file=io.BytesIO(image_bytes(colour=(10, 90, 30)))),
             )
             spare, _ = tokens.create(session=session, user=a, name="spare")
             api_tokens = {

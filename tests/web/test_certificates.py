@@ -7,7 +7,7 @@ import json
 import pytest
 
 from registry.domain.certificate import verified, verify_certificate
-from registry.services import examination
+from registry.services import decisions, examining
 from registry.web import certificate_pdf
 from tests.conftest import csrf_token
 from tests.factories import make_user, submit_text, submit_work
@@ -17,8 +17,8 @@ POEM = "港口的黎明\n\n渔船在灰色的晨光中解开缆绳。\nThe gulls
 
 def _determine(session, reg, outcome="registered", **kw):
     examiner = make_user(session, role="examiner")
-    examination.claim(session=session, uid=reg.uid, examiner=examiner)
-    return examination.determine(
+    examining.claim(session=session, uid=reg.uid, examiner=examiner)
+    return decisions.determine(
         session=session, uid=reg.uid, examiner=examiner, outcome=outcome, rationale="Fine.", **kw
     )
 
@@ -170,7 +170,7 @@ def test_a_refused_or_cancelled_filing_has_no_certificate(client, session, store
     assert "was refused, so there is no certificate" in html
     cancelled = _determine(session, submit_text(session, store, owner, "A short poem.\n"))
     examiner = make_user(session, role="examiner")
-    examination.cancel(session=session, uid=cancelled.uid, examiner=examiner, reason="Copied.")
+    examining.cancel(session=session, uid=cancelled.uid, examiner=examiner, reason="Copied.")
     response = client.get(f"/registrations/{cancelled.number}/certificate.pdf")
     assert response.status_code == 404
     assert "was registered, then cancelled on 20" in response.get_data(as_text=True)
@@ -212,7 +212,7 @@ def test_the_verify_page_sees_a_later_change_to_the_log_and_record(
 ):
     submit_work(session, store, owner)  # the log grows
     examiner = make_user(session, role="examiner")
-    examination.cancel(session=session, uid=registered.uid, examiner=examiner, reason="Copied.")
+    examining.cancel(session=session, uid=registered.uid, examiner=examiner, reason="Copied.")
     html = post_verify(client, cert_bytes).get_data(as_text=True)
     assert "still contains the 2 entries the certificate" in html
     assert f"The registry now records {registered.number} as cancelled" in html

@@ -6,7 +6,7 @@ import pytest
 
 from registry.domain.statuses import Status
 from registry.models import Registration
-from registry.services import filing
+from registry.services import filing, intake
 from tests.conftest import csrf_token
 from tests.factories import encoded, make_user, scene, submit_work
 
@@ -20,7 +20,7 @@ def case(app, session, store):
     b = make_user(session, email="second@example.org")
 
     def upload(fmt):
-        return filing.DepositUpload(file=io.BytesIO(encoded(scene(51), fmt)))
+        return intake.DepositUpload(file=io.BytesIO(encoded(scene(51), fmt)))
 
     earlier = submit_work(
         session, store, a, upload=upload("PNG"), matcher=ext.matcher, policy=policy
@@ -246,11 +246,11 @@ def test_another_creator_cannot_reply_or_ask_for_reconsideration(client, auth, s
 def test_close_overdue_command(runner, session, case):
     from datetime import date
 
-    from registry.services import examination
+    from registry.services import correspondence, examining
 
     _earlier, copy, examiner, _creator = case
-    examination.claim(session=session, uid=copy.uid, examiner=examiner)
-    examination.request_information(
+    examining.claim(session=session, uid=copy.uid, examiner=examiner)
+    correspondence.request_information(
         session=session,
         uid=copy.uid,
         examiner=examiner,
@@ -305,39 +305,39 @@ def test_a_determined_filing_refuses_a_second_determination(client, auth, sessio
 def test_fast_track_registers_unclaimed_low_risk_filings_when_due(runner, session, case):
     from datetime import timedelta
 
-    from registry.services import examination
+    from registry.services import decisions
 
     earlier, copy, examiner, _creator = case  # earlier: low risk, fast track; copy: high, queue
     assert earlier.route == "fast-track" and copy.route == "queue"
     assert (
-        examination.fast_track_due(session=session, today=earlier.fast_track_on - timedelta(days=1))
+        decisions.fast_track_due(session=session, today=earlier.fast_track_on - timedelta(days=1))
         == []
     )
-    assert examination.fast_track_due(session=session, today=earlier.fast_track_on) == [
+    assert decisions.fast_track_due(session=session, today=earlier.fast_track_on) == [
         earlier.number
     ]
     assert status(session, earlier) == Status.REGISTERED.value
-    det = examination.latest_determination(session, earlier)
+    det = decisions.latest_determination(session, earlier)
     assert det.examiner_id is None and "fast track" in det.rationale
     result = runner.invoke(args=["registry", "fast-track"])
     assert result.exit_code == 0 and "Registered 0 filing(s)." in result.output
 
 
 def test_a_claimed_filing_leaves_the_fast_track(session, case):
-    from registry.services import examination
+    from registry.services import decisions, examining
 
     earlier, _copy, examiner, _creator = case
     due = earlier.fast_track_on
     assert due is not None
-    examination.claim(session=session, uid=earlier.uid, examiner=examiner)
-    assert examination.fast_track_due(session=session, today=due) == []
+    examining.claim(session=session, uid=earlier.uid, examiner=examiner)
+    assert decisions.fast_track_due(session=session, today=due) == []
     assert status(session, earlier) == Status.UNDER_EXAMINATION.value
 
 
 def test_a_supplementary_registration_gets_its_own_number_and_links_both_ways(
     client, auth, session, store, case
 ):
-    from registry.services import examination
+    from registry.services import decisions, examining
     from tests.factories import declaration
 
     earlier, _copy, examiner, _creator = case
@@ -349,8 +349,8 @@ def test_a_supplementary_registration_gets_its_own_number_and_links_both_ways(
         f"/filings/{earlier.uid}/supplementary", data={"csrf_token": token}, follow_redirects=True
     )
     assert "Only a registered work" in response.get_data(as_text=True)
-    examination.claim(session=session, uid=earlier.uid, examiner=examiner)
-    examination.determine(
+    examining.claim(session=session, uid=earlier.uid, examiner=examiner)
+    decisions.determine(
         session=session, uid=earlier.uid, examiner=examiner, outcome="registered", rationale="Fine."
     )
     response = client.post(f"/filings/{earlier.uid}/supplementary", data={"csrf_token": token})
@@ -367,7 +367,7 @@ def test_a_supplementary_registration_gets_its_own_number_and_links_both_ways(
         store,
         owner,
         declaration(title="Harbour at Dawn (corrected)"),
-        upload=filing.DepositUpload(),
+        upload=intake.DepositUpload(),
         uid=draft_uid,
     )
     assert sup.number and sup.number != earlier.number
@@ -390,7 +390,7 @@ def test_the_creator_may_amend_the_declaration_while_the_examiner_waits(
     client, auth, session, case
 ):
     from registry.models import DeclarationVersion
-    from registry.services import examination
+    from registry.services import correspondence, examining
     from tests.factories import count
     from tests.web.forms import form_fields
 
@@ -399,8 +399,8 @@ def test_the_creator_may_amend_the_declaration_while_the_examiner_waits(
     # not while submitted: the form is closed
     response = client.get(f"/filings/{copy.uid}/edit")
     assert response.status_code == 302
-    examination.claim(session=session, uid=copy.uid, examiner=examiner)
-    examination.request_information(
+    examining.claim(session=session, uid=copy.uid, examiner=examiner)
+    correspondence.request_information(
         session=session, uid=copy.uid, examiner=examiner, question="Which parts are AI-generated?"
     )
     page = client.get(f"/filings/{copy.uid}/edit").get_data(as_text=True)
@@ -458,12 +458,12 @@ def test_an_administrator_assigns_a_filing_to_an_examiner(client, auth, session,
 
 
 def test_reconsidered_then_registered_then_cancelled_through_the_web(client, auth, session, case):
-    from registry.services import examination
+    from registry.services import correspondence, decisions, examining
 
     _earlier, copy, examiner, creator = case
     second = make_user(session, email="second-examiner@example.org", role="examiner")
-    examination.claim(session=session, uid=copy.uid, examiner=examiner)
-    examination.determine(
+    examining.claim(session=session, uid=copy.uid, examiner=examiner)
+    decisions.determine(
         session=session,
         uid=copy.uid,
         examiner=examiner,
@@ -471,7 +471,7 @@ def test_reconsidered_then_registered_then_cancelled_through_the_web(client, aut
         reason_code="disclosure_declined",
         rationale="Declined to exclude.",
     )
-    examination.request_reconsideration(
+    correspondence.request_reconsideration(
         session=session, uid=copy.uid, creator=creator, argument="I now exclude the sky."
     )
     auth.login(examiner)
@@ -505,3 +505,18 @@ def test_reconsidered_then_registered_then_cancelled_through_the_web(client, aut
     assert status(session, copy) == Status.CANCELLED.value
     auth.logout()
     assert "Cancelled" in client.get(f"/registrations/{copy.number}").get_data(as_text=True)
+
+
+def test_the_queue_page_is_paged_with_previous_and_next(client, auth, case, monkeypatch):
+    from registry.services import queue
+
+    earlier, copy, examiner, _creator = case
+    monkeypatch.setattr(queue, "PAGE_SIZE", 1)
+    auth.login(examiner)
+    first = client.get("/examine/?strong=&page=1").get_data(as_text=True)
+    assert "2 filings" in first and copy.title in first
+    assert 'rel="next"' in first and 'rel="prev"' not in first and "Page 1 of 2" in first
+    second = client.get("/examine/?page=2").get_data(as_text=True)
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    assert f"/examine/{earlier.uid}" in second and f"/examine/{copy.uid}" not in second
+    assert client.get("/examine/?page=x").status_code == 200  # not a number: the first page

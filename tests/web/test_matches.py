@@ -4,7 +4,7 @@ import io
 
 from PIL import Image
 
-from registry.services import filing
+from registry.services import intake
 from tests.factories import (
     ESSAY,
     encoded,
@@ -16,7 +16,7 @@ from tests.factories import (
 
 
 def _image(img, fmt="PNG"):
-    return filing.DepositUpload(file=io.BytesIO(encoded(img, fmt)))
+    return intake.DepositUpload(file=io.BytesIO(encoded(img, fmt)))
 
 
 def test_record_shows_matched_images_side_by_side(app, session, store, client, auth):

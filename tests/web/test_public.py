@@ -5,14 +5,14 @@ from sqlmodel import select
 
 from registry.domain.declaration import Author
 from registry.models import Registration
-from registry.services import filing
+from registry.services import intake
 from tests.factories import declaration, image_bytes, make_user, save_draft, submit_work
 
 
 def file(session, store, owner, n=0, **overrides):
     image = io.BytesIO(image_bytes(colour=(n % 256, 7, 9)))
     return submit_work(
-        session, store, owner, declaration(**overrides), filing.DepositUpload(file=image)
+        session, store, owner, declaration(**overrides), intake.DepositUpload(file=image)
     )
 
 

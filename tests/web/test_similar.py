@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from sqlmodel import SQLModel, func, select
 
-from registry.services import filing, matching
+from registry.services import checking, intake, matching
 from registry.web import csrf
 from registry.web.limits import reverse_search_limit
 from tests.conftest import csrf_token, dispose, make_app, settings_from_env, stored_files
@@ -40,8 +40,8 @@ def post_check(client, *, image: bytes | None = None, name: str = "work.png", te
     return client.post("/check", data=data, content_type="multipart/form-data")
 
 
-def image_upload(picture: Image.Image) -> filing.DepositUpload:
-    return filing.DepositUpload(file=io.BytesIO(encoded(picture)))
+def image_upload(picture: Image.Image) -> intake.DepositUpload:
+    return intake.DepositUpload(file=io.BytesIO(encoded(picture)))
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_an_image_copy_finds_the_registered_work(app, client, session, store, ow
 def test_a_text_excerpt_finds_the_registered_text(client, session, store, owner):
     registered = submit_text(session, store, owner, ESSAY, title="The Harbour Day")
     # no matcher at filing time: the check runs later; the search's matcher still finds it
-    matching.check_pending(session=session, store=store, matcher=matching.Matcher())
+    checking.run_pending(session=session, store=store, matcher=matching.Matcher(), policy=None)
     response = post_check(client, text=ESSAY[:240])
     html = response.get_data(as_text=True)
     assert response.status_code == 200

@@ -1,0 +1,218 @@
+"""Read models: a filing's case file (as its owner or an examiner sees it) and the public record.
+
+Privacy and "which actions may this viewer take" are decided once, by the pure rules of
+``domain.permissions``; the pages (a creator's filing, the examiner's review, the public record),
+the API's record route and the certificate render these objects, and decide nothing themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from .. import provenance as prov
+from ..domain import permissions
+from ..domain.events import INTERNAL_EVENTS
+from ..domain.permissions import MAX_RECONSIDERATIONS, Action
+from ..domain.risk import Reason
+from ..domain.statuses import Status
+from ..domain.vocabulary import DepositKind, LetterKind, Signing
+from ..models import (
+    Determination,
+    Event,
+    Letter,
+    MatchDisposition,
+    MatchReport,
+    Registration,
+    User,
+)
+from ..similarity import Match
+from ..storage import DepositDamaged, DepositStore
+from . import checking, decisions, filing, matching, provenance, triage
+from .correspondence import letters as letters_of
+from .matches import matches_against
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """A filing as one viewer may see it: what the filing's page and the review page show."""
+
+    reg: Registration
+    is_owner: bool
+    sees_internal: bool  # the examiners' side: internal events, triage, dispositions
+    actions: frozenset[Action]
+    deposit_text: str | None
+    deposit_damaged: DepositDamaged | None  # a text deposit whose stored bytes are not filed
+    report: MatchReport | None
+    checking: bool
+    matches: list[Match]
+    # each text match's passages (by earlier number), their text read now for this viewer
+    passages: dict[str, list[matching.PassageShown]]
+    copied: list[Any]  # the passages of this filing found in earlier works
+    visible: set[str]  # matched works whose content this viewer may see beside this filing
+    later_matches: list[Any]  # later filings by others that match this work (matches_against)
+    risk_reasons: list[Reason]
+    determination: Determination | None
+    letters: list[Letter]
+    provenance: prov.Judgement | None
+    events: list[Event]  # oldest first, as this viewer may see them
+    supplements: tuple[Registration | None, list[Registration]]
+    reconsiderations: int
+    max_reconsiderations: int = MAX_RECONSIDERATIONS
+    dispositions: dict[str, MatchDisposition] = field(default_factory=dict)
+
+    def may(self, action: Action | str) -> bool:
+        return Action(action) in self.actions
+
+    def context(self) -> dict[str, Any]:
+        """The names the templates render."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__} | {"may": self.may}
+
+
+def case_file(session: Session, store: DepositStore, reg: Registration, viewer: User) -> CaseFile:
+    """``reg``'s case file for ``viewer`` (who may view it: see ``filing.get_for_viewer``)."""
+    is_owner = reg.owner_id == viewer.id
+    text, damaged = None, None
+    if reg.deposit is not None and reg.deposit.kind == DepositKind.TEXT:
+        try:
+            text = filing.deposit_text(store, reg.deposit)
+        except DepositDamaged as exc:
+            text, damaged = "", exc
+    report = matching.get_report(session, reg) if reg.number else None
+    matches = matching.report_matches(report) if report else []
+    letters = letters_of(session, reg)
+    asked = sum(1 for x in letters if x.kind == LetterKind.RECONSIDERATION)
+    staff = permissions.sees_internal(viewer.role)
+    return CaseFile(
+        reg=reg,
+        is_owner=is_owner,
+        sees_internal=staff,
+        actions=permissions.allowed_actions(
+            viewer.role,
+            is_owner,
+            reg.status,
+            reg.examiner_id is not None and reg.examiner_id == viewer.id,
+            claimed_by_other=reg.examiner_id not in (None, viewer.id),
+            reconsiderations=asked,
+        ),
+        deposit_text=text,
+        deposit_damaged=damaged,
+        report=report,
+        checking=reg.number is not None and report is None,
+        matches=matches,
+        passages=matching.passages_shown(session, store, matches, text or "", viewer),
+        copied=[p.new for m in matches for p in m.passages],
+        visible=matching.content_visible(session, {m.number for m in matches}, viewer),
+        later_matches=(matches_against(session, registration_ids=[reg.id]) if reg.number else []),
+        risk_reasons=triage.reasons_of(reg) if staff else [],
+        determination=decisions.latest_determination(session, reg),
+        letters=letters,
+        provenance=provenance.judgement_of(provenance.get_report(session, reg)),
+        events=[e for e in reg.events if staff or e.kind not in INTERNAL_EVENTS],
+        supplements=filing.supplements(session, reg),
+        reconsiderations=asked,
+        dispositions=decisions.dispositions(session, reg) if staff else {},
+    )
+
+
+# --------------------------------------------------------------------------- the public record
+
+
+@dataclass(frozen=True)
+class PublicAuthor:
+    name: str  # as the author is named on the work: a pseudonym, or "Anonymous"
+    contribution: str | None
+
+
+@dataclass(frozen=True)
+class PublicDetermination:
+    outcome: str
+    determined_at: datetime
+    limitation: str | None
+
+
+@dataclass(frozen=True)
+class PublicRecord:
+    """What anyone may know of a submitted filing: never the claimant's address, the deposit's
+    content, the owner's account, the examiners' notes or the match report."""
+
+    reg: Registration  # for the page's declaration section, which shows its public fields
+    number: str
+    title: str
+    alternative_titles: list[str]
+    status: Status
+    checking: bool
+    filed_at: datetime | None
+    work_category: str | None
+    claimant_name: str | None
+    authors: list[PublicAuthor]
+    digital_source_type: str | None
+    ai_tools: list[dict[str, str | None]]
+    ai_material_excluded: str | None
+    new_material_claimed: str | None
+    provenance: prov.Judgement | None  # the judgement (its label is what the API gives)
+    determination: PublicDetermination | None
+    determination_row: Determination | None  # for the page's wording of the determination
+    deposit_sha256: str | None
+    deposit_kind: str | None
+    deposit_media_type: str | None
+    supplements: Registration | None
+    supplemented_by: list[Registration]
+
+    @property
+    def limitation(self) -> str:
+        """The material a registration with limitation excludes ("" otherwise)."""
+        if self.status is Status.REGISTERED_WITH_LIMITATION and self.determination:
+            return self.determination.limitation or ""
+        return ""
+
+
+def _public_name(author: Any) -> str:
+    if author.signing == Signing.ANONYMOUS:
+        return "Anonymous"
+    if author.signing == Signing.PSEUDONYM:
+        return author.pseudonym
+    return author.name
+
+
+def public_record(session: Session, reg: Registration) -> PublicRecord:
+    """The public record of the submitted filing ``reg`` (see ``lookup.by_number``)."""
+    if reg.number is None or reg.status == Status.DRAFT:
+        raise LookupError("a draft has no public record")
+    determination = decisions.latest_determination(session, reg)
+    original, later = filing.supplements(session, reg)
+    deposit = reg.deposit
+    return PublicRecord(
+        reg=reg,
+        number=reg.number,
+        title=reg.title,
+        alternative_titles=[t.title for t in reg.alternative_titles],
+        status=Status(reg.status),
+        checking=checking.is_checking(session, reg),
+        filed_at=reg.submitted_at,
+        work_category=reg.work_category,
+        claimant_name=reg.claimant_name,
+        authors=[PublicAuthor(_public_name(a), a.contribution or None) for a in reg.authors],
+        digital_source_type=reg.digital_source_type,
+        ai_tools=[
+            {"name": t.name, "version": t.version or None, "provider": t.provider or None}
+            for t in reg.ai_tools
+        ],
+        ai_material_excluded=reg.ai_material or None,
+        new_material_claimed=reg.new_material or None,
+        provenance=provenance.judgement_of(provenance.get_report(session, reg)),
+        determination=PublicDetermination(
+            determination.outcome, determination.at, determination.limitation or None
+        )
+        if determination
+        else None,
+        determination_row=determination,
+        deposit_sha256=reg.deposit_sha256,
+        deposit_kind=deposit.kind if deposit else None,
+        deposit_media_type=deposit.media_type if deposit else None,
+        supplements=original,
+        supplemented_by=later,
+    )
