@@ -69,6 +69,98 @@ def sees_earlier_content(role: Role | str | None, *, owns_earlier: bool) -> bool
     return is_staff(role) or owns_earlier
 
 
+class Refusal(StrEnum):
+    """Why a viewer may not take an action on a filing: what the services say when refusing it
+    (their wording is in ``services.guards``)."""
+
+    NOT_OWNER = "not_owner"  # only the filing's creator does this
+    NOT_STAFF = "not_staff"  # only examiners do this
+    NOT_ADMIN = "not_admin"  # only an administrator does this
+    OWN_FILING = "own_filing"  # nobody examines their own filing
+    NOT_DRAFT = "not_draft"
+    NOT_OPEN = "not_open"  # not awaiting examination
+    NOT_CLOSED = "not_closed"  # only a filing closed for no response is reopened
+    NOT_REGISTERED = "not_registered"
+    NOT_UNDER_EXAMINATION = "not_under_examination"
+    NOT_WAITING = "not_waiting"  # the examiner is not waiting for the creator's answer
+    NOT_REFUSED = "not_refused"
+    NO_RECONSIDERATION_LEFT = "no_reconsideration_left"
+    ALREADY_CLAIMED = "already_claimed"  # by this examiner: claiming again changes nothing
+    CLAIMED_BY_OTHER = "claimed_by_other"
+    NOT_CLAIMED = "not_claimed"  # by this examiner
+
+
+#: What a filing's creator does; everything else is the examiners' (or an administrator's).
+CREATOR_ACTIONS = frozenset(
+    {Action.EDIT_DRAFT, Action.SUPPLEMENT, Action.AMEND, Action.REPLY, Action.RECONSIDER}
+)
+
+
+def _creator_refusal(action: Action, status: Status, reconsiderations: int) -> Refusal | None:
+    if action is Action.EDIT_DRAFT:
+        return None if status is Status.DRAFT else Refusal.NOT_DRAFT
+    if action is Action.SUPPLEMENT:
+        return None if status in REGISTERED else Refusal.NOT_REGISTERED
+    if action in (Action.AMEND, Action.REPLY):
+        return None if status is Status.CORRESPONDENCE else Refusal.NOT_WAITING
+    if status is not Status.REFUSED:  # Action.RECONSIDER
+        return Refusal.NOT_REFUSED
+    if reconsiderations >= MAX_RECONSIDERATIONS:
+        return Refusal.NO_RECONSIDERATION_LEFT
+    return None
+
+
+def refusal(
+    action: Action | str,
+    viewer_role: Role | str | None,
+    is_owner: bool,
+    status: Status | str,
+    claimed_by_me: bool,
+    *,
+    claimed_by_other: bool = False,
+    reconsiderations: int = 0,
+) -> Refusal | None:
+    """Why the viewer may not take ``action`` on a filing in ``status``; None when they may.
+
+    The one statement of who may do what: ``allowed_actions`` (what a page offers) and the
+    services' guards (what a step refuses, and why) both ask it. The viewer acts as the
+    filing's owner (``is_owner``) and as staff (``viewer_role``), who never examine their own
+    filing; ``claimed_by_me`` and ``claimed_by_other`` say who holds it; ``reconsiderations``
+    how many the creator asked for."""
+    action, status, role = Action(action), Status(status), _role(viewer_role)
+    if action in CREATOR_ACTIONS:
+        return _creator_refusal(action, status, reconsiderations) if is_owner else Refusal.NOT_OWNER
+    if action is Action.ASSIGN:  # to another examiner, even an administrator's own filing
+        if role is not Role.ADMIN:
+            return Refusal.NOT_ADMIN
+        return None if status in OPEN else Refusal.NOT_OPEN
+    if role is None or not role.is_staff:
+        return Refusal.NOT_STAFF
+    if is_owner:
+        return Refusal.OWN_FILING
+    if status is Status.DRAFT:  # a draft is its creator's alone
+        return Refusal.NOT_OPEN
+    if action is Action.CLAIM:
+        if status not in OPEN:
+            return Refusal.NOT_OPEN
+        if claimed_by_me:
+            return Refusal.ALREADY_CLAIMED
+        return Refusal.CLAIMED_BY_OTHER if claimed_by_other else None
+    if action is Action.REOPEN:
+        if status is not Status.CLOSED_NO_RESPONSE:
+            return Refusal.NOT_CLOSED
+        return Refusal.CLAIMED_BY_OTHER if claimed_by_other else None
+    if action is Action.CANCEL:
+        return None if status in REGISTERED else Refusal.NOT_REGISTERED
+    # release, dispose, determine, request information: the claiming examiner's (whether the
+    # determination's status can follow from this one is the lifecycle's to say)
+    if not claimed_by_me:
+        return Refusal.NOT_CLAIMED
+    if action is Action.REQUEST_INFORMATION and status is not Status.UNDER_EXAMINATION:
+        return Refusal.NOT_UNDER_EXAMINATION
+    return None
+
+
 def allowed_actions(
     viewer_role: Role | str | None,
     is_owner: bool,
@@ -78,35 +170,19 @@ def allowed_actions(
     claimed_by_other: bool = False,
     reconsiderations: int = 0,
 ) -> frozenset[Action]:
-    """What a viewer may do to a filing in ``status``: as its owner (``is_owner``), and as
-    staff (``viewer_role``), who never examine their own filing. ``claimed_by_me`` and
-    ``claimed_by_other`` say who holds it; ``reconsiderations`` how many the creator asked."""
-    status = Status(status)
-    role = _role(viewer_role)
-    allowed: set[Action] = set()
-    if role is Role.ADMIN and status in OPEN:
-        allowed.add(Action.ASSIGN)  # to another examiner, even an administrator's own filing
-    if is_owner:
-        if status is Status.DRAFT:
-            allowed.add(Action.EDIT_DRAFT)
-        if status in REGISTERED:
-            allowed.add(Action.SUPPLEMENT)
-        if status is Status.CORRESPONDENCE:
-            allowed |= {Action.AMEND, Action.REPLY}
-        if status is Status.REFUSED and reconsiderations < MAX_RECONSIDERATIONS:
-            allowed.add(Action.RECONSIDER)
-        return frozenset(allowed)  # nobody examines their own filing
-    if role is None or not role.is_staff or status is Status.DRAFT:
-        return frozenset(allowed)
-    if claimed_by_me:
-        allowed |= {Action.RELEASE, Action.DISPOSE, Action.DETERMINE}
-        if status is Status.UNDER_EXAMINATION:
-            allowed.add(Action.REQUEST_INFORMATION)
-    elif not claimed_by_other:
-        if status is Status.CLOSED_NO_RESPONSE:
-            allowed.add(Action.REOPEN)
-        elif status in OPEN:
-            allowed.add(Action.CLAIM)
-    if status in REGISTERED:
-        allowed.add(Action.CANCEL)
-    return frozenset(allowed)
+    """What a viewer may do to a filing in ``status`` (each is a form or a link on its page):
+    every action ``refusal`` does not refuse."""
+    return frozenset(
+        action
+        for action in Action
+        if refusal(
+            action,
+            viewer_role,
+            is_owner,
+            status,
+            claimed_by_me,
+            claimed_by_other=claimed_by_other,
+            reconsiderations=reconsiderations,
+        )
+        is None
+    )

@@ -9,11 +9,11 @@ from sqlmodel import Session, select
 
 from ..db import writing
 from ..domain.events import EventKind
-from ..domain.permissions import MAX_RECONSIDERATIONS
+from ..domain.permissions import Action
 from ..domain.statuses import Status
 from ..domain.vocabulary import LetterKind
 from ..models import Letter, Registration, User, utcnow
-from .guards import ExaminationError, change, own_filing, require_claim, write
+from .guards import ExaminationError, change, own_filing, require, write
 
 #: Days a creator has to answer a request for information, unless the examiner says otherwise.
 DEFAULT_DEADLINE_DAYS = 45
@@ -36,7 +36,6 @@ def request_information(
     deadline = (today or utcnow().date()) + timedelta(days=days)
 
     def step(reg: Registration) -> None:
-        require_claim(reg, examiner)
         change(
             session,
             reg,
@@ -55,7 +54,7 @@ def request_information(
             )
         )
 
-    return write(session, uid, examiner, step)
+    return write(session, uid, examiner, Action.REQUEST_INFORMATION, step)
 
 
 def reply(*, session: Session, uid: str, creator: User, body: str) -> Registration:
@@ -64,8 +63,7 @@ def reply(*, session: Session, uid: str, creator: User, body: str) -> Registrati
         raise ExaminationError("Write your answer.")
     with writing(session):
         reg = own_filing(session, uid, creator)
-        if reg.status != Status.CORRESPONDENCE.value:
-            raise ExaminationError("The examiner is not waiting for an answer on this filing.")
+        require(reg, creator, Action.REPLY)
         change(
             session,
             reg,
@@ -123,13 +121,8 @@ def request_reconsideration(
         raise ExaminationError("Say why the refusal should be reconsidered.")
     with writing(session):
         reg = own_filing(session, uid, creator)
-        if reg.status != Status.REFUSED.value:
-            raise ExaminationError("Only a refused filing can be reconsidered.")
         earlier = reconsiderations(session, reg)
-        if earlier >= MAX_RECONSIDERATIONS:
-            raise ExaminationError(
-                "The second reconsideration was final: this refusal cannot be reconsidered again."
-            )
+        require(reg, creator, Action.RECONSIDER, reconsiderations=earlier)
         which = "First" if earlier == 0 else "Second and final"
         change(
             session,

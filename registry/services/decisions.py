@@ -10,13 +10,14 @@ from sqlmodel import Session, select
 
 from ..db import writing
 from ..domain.events import EventKind
+from ..domain.permissions import Action
 from ..domain.risk import RouteKind
 from ..domain.statuses import Status
 from ..domain.vocabulary import Disposition, RefusalReason
 from ..models import Determination, MatchDisposition, Notification, Registration, User, utcnow
 from ..similarity import Band
 from . import matching
-from .guards import ExaminationError, change, require_claim, write
+from .guards import ExaminationError, change, write
 from .matches import matches_against
 
 _OUTCOMES = {
@@ -53,7 +54,6 @@ def determine(
             raise ExaminationError("Give the reason for the refusal.") from None
 
     def step(reg: Registration) -> None:
-        require_claim(reg, examiner)
         prior = prior_number.strip().upper()
         if reason is RefusalReason.PRIOR_WORK:
             if prior not in matching.matched_numbers(session, reg):
@@ -79,7 +79,7 @@ def determine(
         reg.fast_track_on = None
         _notify_earlier_registrants(session, reg, target)
 
-    return write(session, uid, examiner, step)
+    return write(session, uid, examiner, Action.DETERMINE, step)
 
 
 def fast_track_due(*, session: Session, today: date | None = None) -> list[str]:

@@ -9,27 +9,75 @@ from sqlmodel import Session, select
 
 from ..db import writing
 from ..domain.events import EventKind
-from ..domain.permissions import OPEN
+from ..domain.permissions import Action, Refusal, refusal
 from ..domain.statuses import IllegalTransition, Status
 from ..models import Registration, User, utcnow
 from . import status as lifecycle
 
-OPEN_VALUES = frozenset(s.value for s in OPEN)
 
 
 class ExaminationError(ValueError):
     """An examination step that is not allowed; ``str(exc)`` says why, for the examiner."""
 
 
-def examinable(session: Session, uid: str, examiner: User) -> Registration:
-    """The submitted filing ``uid``, which ``examiner`` may examine (not their own)."""
-    if not examiner.is_examiner:
-        raise ExaminationError("Only examiners examine filings.")
+#: What a step says when ``domain.permissions.refusal`` refuses it.
+_WORDING = {
+    Refusal.NOT_OWNER: "Only the filing's creator can do this.",
+    Refusal.NOT_STAFF: "Only examiners examine filings.",
+    Refusal.NOT_ADMIN: "Only an administrator assigns filings.",
+    Refusal.OWN_FILING: "You cannot examine your own filing.",
+    Refusal.NOT_DRAFT: "Only a draft can be edited.",
+    Refusal.NOT_OPEN: "This filing is not awaiting examination.",
+    Refusal.NOT_CLOSED: "Only a filing closed for no response can be reopened.",
+    Refusal.NOT_WAITING: "The examiner is not waiting for an answer on this filing.",
+    Refusal.NOT_REFUSED: "Only a refused filing can be reconsidered.",
+    Refusal.NO_RECONSIDERATION_LEFT: (
+        "The second reconsideration was final: this refusal cannot be reconsidered again."
+    ),
+    Refusal.CLAIMED_BY_OTHER: "Another examiner has claimed this filing.",
+    Refusal.NOT_CLAIMED: "Claim this filing first.",
+}
+
+
+def wording(action: Action, why: Refusal, status: Status) -> str:
+    """The sentence an examiner or creator reads when ``action`` is refused ``why``."""
+    if why is Refusal.NOT_CLAIMED and action is Action.RELEASE:
+        return "You have not claimed this filing."
+    if why is Refusal.NOT_REGISTERED and action is Action.CANCEL:
+        return f"A filing that is “{status.label}” cannot become “{Status.CANCELLED.label}”."
+    if why is Refusal.NOT_REGISTERED:
+        return "Only a registration can be supplemented."
+    if why is Refusal.NOT_UNDER_EXAMINATION:
+        return f"A filing that is “{status.label}” cannot become “{Status.CORRESPONDENCE.label}”."
+    return _WORDING[why]
+
+
+def require(reg: Registration, actor: User, action: Action, *, reconsiderations: int = 0) -> bool:
+    """Whether ``actor`` may take ``action`` on ``reg``, as ``domain.permissions`` decides (the
+    same rules the pages offer their buttons by): True when they may; False when it is done
+    already (claiming a filing one holds); an ExaminationError saying why not otherwise."""
+    why = refusal(
+        action,
+        actor.role,
+        reg.owner_id == actor.id,
+        reg.status,
+        reg.examiner_id is not None and reg.examiner_id == actor.id,
+        claimed_by_other=reg.examiner_id not in (None, actor.id),
+        reconsiderations=reconsiderations,
+    )
+    if why is None:
+        return True
+    if why is Refusal.ALREADY_CLAIMED:
+        return False
+    raise ExaminationError(wording(action, why, Status(reg.status)))
+
+
+def submitted(session: Session, uid: str) -> Registration:
+    """The submitted filing ``uid``; LookupError when there is none (a draft is nobody's but
+    its creator's, and has no examination)."""
     reg = session.exec(select(Registration).where(Registration.uid == uid)).first()
     if reg is None or reg.status == Status.DRAFT.value:
         raise LookupError(uid)
-    if reg.owner_id == examiner.id:
-        raise ExaminationError("You cannot examine your own filing.")
     return reg
 
 
@@ -43,20 +91,21 @@ def own_filing(session: Session, uid: str, creator: User) -> Registration:
     return reg
 
 
-def require_claim(reg: Registration, examiner: User) -> None:
-    if reg.examiner_id != examiner.id:
-        raise ExaminationError("Claim this filing first.")
-
-
 def write(
-    session: Session, uid: str, examiner: User, step: Callable[[Registration], None]
+    session: Session,
+    uid: str,
+    actor: User,
+    action: Action,
+    step: Callable[[Registration], None],
 ) -> Registration:
-    """Run ``step(reg)`` on the filing inside one write transaction; commit."""
+    """Take ``action`` on the filing: if ``require`` allows it, run ``step(reg)`` inside one
+    write transaction; commit."""
     with writing(session):
-        reg = examinable(session, uid, examiner)
-        step(reg)
-        reg.updated_at = utcnow()
-        session.add(reg)
+        reg = submitted(session, uid)
+        if require(reg, actor, action):
+            step(reg)
+            reg.updated_at = utcnow()
+            session.add(reg)
     return reg
 
 

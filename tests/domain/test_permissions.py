@@ -43,6 +43,12 @@ TABLE = [
     ),
     ((EXAMINER, False, S.CORRESPONDENCE, True, False, 0), {A.RELEASE, A.DISPOSE, A.DETERMINE}),
     ((EXAMINER, False, S.CLOSED_NO_RESPONSE, False, False, 0), {A.REOPEN}),
+    # closed while the examiner waited for the creator: still theirs, and theirs to reopen
+    (
+        (EXAMINER, False, S.CLOSED_NO_RESPONSE, True, False, 0),
+        {A.REOPEN, A.RELEASE, A.DISPOSE, A.DETERMINE},
+    ),
+    ((EXAMINER, False, S.CLOSED_NO_RESPONSE, False, True, 0), set()),  # another's to reopen
     ((EXAMINER, False, S.REGISTERED, False, False, 0), {A.CANCEL}),
     ((EXAMINER, False, S.REFUSED, False, False, 0), set()),
     ((EXAMINER, False, S.DRAFT, False, False, 0), set()),

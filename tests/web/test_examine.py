@@ -520,3 +520,42 @@ def test_the_queue_page_is_paged_with_previous_and_next(client, auth, case, monk
     assert 'rel="prev"' in second and 'rel="next"' not in second
     assert f"/examine/{earlier.uid}" in second and f"/examine/{copy.uid}" not in second
     assert client.get("/examine/?page=x").status_code == 200  # not a number: the first page
+
+
+def test_the_examiner_who_waited_reopens_a_filing_closed_for_no_response(
+    client, auth, session, case
+):
+    """A filing closed for no response keeps the examiner who asked: their review page offers
+    Reopen (the page and the service ask the same rule), and another examiner's does not."""
+    from datetime import date
+
+    from registry.services import correspondence, examining
+
+    _earlier, copy, examiner, _creator = case
+    other = make_user(session, email="other-examiner@example.org", role="examiner")
+    examining.claim(session=session, uid=copy.uid, examiner=examiner)
+    correspondence.request_information(
+        session=session,
+        uid=copy.uid,
+        examiner=examiner,
+        question="Source?",
+        days=1,
+        today=date(2026, 1, 1),
+    )
+    assert correspondence.close_overdue(session=session, today=date(2026, 1, 3)) == [copy.number]
+    auth.login(other)
+    page = client.get(f"/examine/{copy.uid}").get_data(as_text=True)
+    assert ">Reopen</button>" not in page
+    token = csrf_token(client, f"/examine/{copy.uid}")
+    refused = client.post(
+        f"/examine/{copy.uid}/reopen", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "Another examiner has claimed this filing" in refused.get_data(as_text=True)
+    assert status(session, copy) == Status.CLOSED_NO_RESPONSE.value
+    auth.logout()
+    auth.login(examiner)
+    page = client.get(f"/examine/{copy.uid}").get_data(as_text=True)
+    assert ">Reopen</button>" in page
+    token = csrf_token(client, f"/examine/{copy.uid}")
+    client.post(f"/examine/{copy.uid}/reopen", data={"csrf_token": token})
+    assert status(session, copy) == Status.UNDER_EXAMINATION.value
