@@ -582,7 +582,9 @@ def amend(
         ]
         if not changed:
             raise FilingRejected([Problem("", "Nothing was changed.")])
-        assert reg.id is not None and owner.id is not None, "rows read from the database have their ids"
+        assert reg.id is not None and owner.id is not None, (
+            "rows read from the database have their ids"
+        )
         session.add(
             DeclarationVersion(
                 registration_id=reg.id,

@@ -60,9 +60,7 @@ def matches_against(
         query = query.where(filing.owner_id != earlier.owner_id)
     strength = case({b.value: b.rank for b in Band}, value=FilingMatch.band, else_=0)
     rows = session.exec(
-        query.order_by(
-            strength.desc(), col(FilingMatch.score).desc(), col(FilingMatch.id).desc()
-        )
+        query.order_by(strength.desc(), col(FilingMatch.score).desc(), col(FilingMatch.id).desc())
     ).all()
     return [
         MatchAgainst(f, e, Band(row.band), row.score, tuple(row.signals), row.created_at)

@@ -339,7 +339,8 @@ def _same_deposit(session: Session, sha256: str, exclude_id: int | None) -> list
     return list(session.exec(query.limit(IMAGE_CANDIDATES)).all())
 
 
-def _row_id(reg: Registration) -> int:
+def stored_id(reg: Registration) -> int:
+    """The id of ``reg``, a registration read from the database (a candidate, a match)."""
     assert reg.id is not None, "a registration read from the database has its id"
     return reg.id
 
@@ -431,7 +432,7 @@ def _image_candidates(
             )
             continue
         earlier.fingerprint = replace(
-            earlier.fingerprint, pixel_sha256=stored_pixels.get(_row_id(reg)) or ""
+            earlier.fingerprint, pixel_sha256=stored_pixels.get(stored_id(reg)) or ""
         )
         evidence = img.compare(query, variants, pdqs, earlier, identical_bytes=dep.sha256 == sha256)
         judged = rep.judge_image(evidence)
@@ -520,7 +521,7 @@ def _check_image(session, store, matcher, own, deposit) -> _Query:
     return _Query(
         row,
         [_match(c, own, "image") for c in found],
-        [_row_id(c.registration) for c in found],
+        [stored_id(c.registration) for c in found],
         checked_against,
     )
 
@@ -540,7 +541,7 @@ def _check_text(session, store, matcher, own, deposit) -> _Query:
     return _Query(
         row,
         [_match(c, own, "text") for c in found],
-        [_row_id(c.registration) for c in found],
+        [stored_id(c.registration) for c in found],
         checked_against,
     )
 
