@@ -330,13 +330,14 @@ def _earlier(
 def _same_deposit(session: Session, sha256: str, exclude_id: int | None) -> list[int]:
     """Fingerprinted registrations whose deposit is the file ``sha256``."""
     query = (
-        select(Fingerprint.registration_id)  # the same ids as Registration.id, typed int
-        .join(Registration, col(Registration.id) == Fingerprint.registration_id)
+        select(col(Registration.id))
+        .join(Fingerprint, col(Fingerprint.registration_id) == Registration.id)
         .where(Registration.deposit_sha256 == sha256)
     )
     if exclude_id is not None:
         query = query.where(Registration.id != exclude_id)
-    return list(session.exec(query.limit(IMAGE_CANDIDATES)).all())
+    ids = session.exec(query.limit(IMAGE_CANDIDATES)).all()
+    return [rid for rid in ids if rid is not None]  # all of them: a primary key is never NULL
 
 
 def stored_id(reg: Registration) -> int:
