@@ -6,6 +6,7 @@ Codes are what the database stores and the API speaks; labels are what a page sh
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Self
 
 
 class Labelled(StrEnum):
@@ -15,7 +16,7 @@ class Labelled(StrEnum):
 
     # ``label`` has a default only for the type checker: looking a member up by its code
     # (``WorkCategory("literary")``) goes through the enum's own lookup, never through here.
-    def __new__(cls, code: str, label: str = "") -> Labelled:
+    def __new__(cls, code: str, label: str = "") -> Self:
         obj = str.__new__(cls, code)
         obj._value_ = code
         obj.label = label

@@ -74,6 +74,7 @@ def certificate(
         if e.idx < head.tree_size
     ]
     record = records.public_record(session, reg)  # the certificate states the public record
+    assert record.claimant_name is not None, "a registered work names its claimant"
     try:
         return issue(
             key=log.key,

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, exists, false, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..domain.risk import RoutingPolicy
 from ..models import MatchReport, ProvenanceReport, Registration
@@ -61,9 +61,9 @@ def _triage(c: Checks, reg: Registration) -> None:
         triage.triage(session=c.session, registration=reg, policy=c.policy)
 
 
-def _no(table: type) -> Callable[[Checks], ColumnElement[bool]]:
+def _no(table: type[MatchReport | ProvenanceReport]) -> Callable[[Checks], ColumnElement[bool]]:
     """The filing has no row in ``table`` (a report) yet."""
-    return lambda c: ~exists().where(table.registration_id == Registration.id)  # type: ignore[attr-defined]
+    return lambda c: ~exists().where(col(table.registration_id) == Registration.id)
 
 
 STEPS: tuple[Step, ...] = (
@@ -72,7 +72,7 @@ STEPS: tuple[Step, ...] = (
     Step(
         "Triaged",
         _triage,
-        lambda c: Registration.triaged_at.is_(None) if c.policy is not None else false(),
+        lambda c: col(Registration.triaged_at).is_(None) if c.policy is not None else false(),
     ),
 )
 
@@ -108,12 +108,13 @@ def run_pending(
     done: dict[str, list[str]] = {step.name: [] for step in steps}
     needs = [step.needed(checks).label(f"needs_{i}") for i, step in enumerate(steps)]
     rows = session.exec(
-        select(Registration.id, *needs)  # type: ignore[call-overload]
-        .where(Registration.number.is_not(None), or_(*(n.element for n in needs)))
-        .order_by(Registration.submitted_at, Registration.id)
+        select(col(Registration.id), *needs)
+        .where(col(Registration.number).is_not(None), or_(*(n.element for n in needs)))
+        .order_by(col(Registration.submitted_at), col(Registration.id))
     ).all()
-    for rid, *needed in rows:
+    for rid, *needed in rows:  # type: ignore[misc]  # rows are (id, *needs): the stubs see *needs as none
         reg = session.get(Registration, rid)
+        assert reg is not None and reg.number is not None, "the query kept submitted filings"
         for step, need in zip(steps, needed, strict=True):
             if not need:
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..db import writing
 from ..domain.events import EventKind
@@ -44,6 +44,7 @@ def request_information(
             EventKind.INFORMATION_REQUESTED,
             f"Information requested; answer by {deadline.isoformat()}",
         )
+        assert reg.id is not None and examiner.id is not None, "stored rows have their ids"
         session.add(
             Letter(
                 registration_id=reg.id,
@@ -72,6 +73,7 @@ def reply(*, session: Session, uid: str, creator: User, body: str) -> Registrati
             EventKind.REPLIED,
             "The creator answered",
         )
+        assert reg.id is not None and creator.id is not None, "stored rows have their ids"
         session.add(
             Letter(
                 registration_id=reg.id,
@@ -98,6 +100,7 @@ def close_overdue(*, session: Session, today: date | None = None) -> list[str]:
             continue
         with writing(session):
             fresh = session.get(Registration, reg.id)
+            assert fresh is not None, "registrations are never deleted"
             if fresh.status != Status.CORRESPONDENCE.value:  # answered meanwhile
                 continue
             change(
@@ -108,6 +111,7 @@ def close_overdue(*, session: Session, today: date | None = None) -> list[str]:
                 EventKind.CLOSED_NO_RESPONSE,
                 f"No answer by {request.deadline.isoformat()}",
             )
+        assert fresh.number is not None, "a filing in correspondence has its number"
         closed.append(fresh.number)
     return closed
 
@@ -133,6 +137,7 @@ def request_reconsideration(
             f"{which} reconsideration requested",
         )
         reg.examiner_id = None
+        assert reg.id is not None and creator.id is not None, "stored rows have their ids"
         session.add(
             Letter(
                 registration_id=reg.id,
@@ -153,7 +158,7 @@ def reconsiderations(session: Session, registration: Registration) -> int:
 def letters(session: Session, registration: Registration) -> list[Letter]:
     return list(
         session.exec(
-            select(Letter).where(Letter.registration_id == registration.id).order_by(Letter.id)
+            select(Letter).where(Letter.registration_id == registration.id).order_by(col(Letter.id))
         ).all()
     )
 
@@ -162,5 +167,5 @@ def _latest_letter(session: Session, reg: Registration, kind: LetterKind) -> Let
     return session.exec(
         select(Letter)
         .where(Letter.registration_id == reg.id, Letter.kind == kind.value)
-        .order_by(Letter.id.desc())
+        .order_by(col(Letter.id).desc())
     ).first()

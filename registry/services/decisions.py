@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..db import writing
 from ..domain.events import EventKind
@@ -60,6 +60,7 @@ def determine(
                 raise ExaminationError(
                     "Name the earlier registration, one of this filing's matches."
                 )
+        assert reg.id is not None, "a filing under examination is a stored row"
         session.add(
             Determination(
                 registration_id=reg.id,
@@ -90,15 +91,17 @@ def fast_track_due(*, session: Session, today: date | None = None) -> list[str]:
         select(Registration).where(
             Registration.status == Status.SUBMITTED.value,
             Registration.route == RouteKind.FAST_TRACK.value,
-            Registration.fast_track_on.is_not(None),
-            Registration.fast_track_on <= today,
-            Registration.examiner_id.is_(None),
+            col(Registration.fast_track_on).is_not(None),
+            col(Registration.fast_track_on) <= today,
+            col(Registration.examiner_id).is_(None),
         )
     ).all()
     done = []
     for reg in due:
         with writing(session):
             fresh = session.get(Registration, reg.id)
+            assert fresh is not None, "registrations are never deleted"
+            assert fresh.id is not None, "a row read from the database has its id"
             if fresh.status != Status.SUBMITTED.value or fresh.examiner_id is not None:
                 continue
             change(
@@ -109,6 +112,7 @@ def fast_track_due(*, session: Session, today: date | None = None) -> list[str]:
                 EventKind.DETERMINED,
                 "Registered on the fast track",
             )
+            assert fresh.fast_track_on is not None, "the query kept only fast-tracked filings"
             rationale = (
                 f"Registered on the fast track: triaged as low risk, and no examiner took the "
                 f"filing before {fresh.fast_track_on.isoformat()}."
@@ -120,6 +124,7 @@ def fast_track_due(*, session: Session, today: date | None = None) -> list[str]:
             )
             fresh.fast_track_on = None
             fresh.updated_at = utcnow()
+        assert fresh.number is not None, "a submitted filing has its number"
         done.append(fresh.number)
     return done
 
@@ -134,7 +139,7 @@ def latest_determination(session: Session, registration: Registration) -> Determ
     return session.exec(
         select(Determination)
         .where(Determination.registration_id == registration.id)
-        .order_by(Determination.id.desc())
+        .order_by(col(Determination.id).desc())
     ).first()
 
 
@@ -143,7 +148,7 @@ def dispositions(session: Session, registration: Registration) -> dict[str, Matc
     rows = session.exec(
         select(MatchDisposition)
         .where(MatchDisposition.registration_id == registration.id)
-        .order_by(MatchDisposition.id)
+        .order_by(col(MatchDisposition.id))
     ).all()
     return {row.match_number: row for row in rows}
 
@@ -151,6 +156,7 @@ def dispositions(session: Session, registration: Registration) -> dict[str, Matc
 def _notify_earlier_registrants(session: Session, reg: Registration, outcome: Status) -> None:
     """Tell each earlier registrant whose work this filing strongly matches (and whose match the
     examiner did not clear) which filing it is and what was decided."""
+    assert reg.id is not None, "a filing under examination is a stored row"
     cleared = {
         n for n, d in dispositions(session, reg).items() if d.outcome == Disposition.CLEARED.value
     }
@@ -172,6 +178,6 @@ def notifications(session: Session, user: User) -> list[Notification]:
         session.exec(
             select(Notification)
             .where(Notification.user_id == user.id)
-            .order_by(Notification.id.desc())
+            .order_by(col(Notification.id).desc())
         ).all()
     )

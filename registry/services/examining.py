@@ -4,7 +4,7 @@ match, reopening a filing closed for no response, and cancelling a registration.
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..domain.events import EventKind
 from ..domain.permissions import Action
@@ -69,6 +69,7 @@ def dispose(
             raise ExaminationError(f"{number} is not among this filing's matches.")
         if disposition is not Disposition.CLEARED and not note.strip():
             raise ExaminationError("Say in a note why, for the record.")
+        assert reg.id is not None and examiner.id is not None, "stored rows have their ids"
         session.add(
             MatchDisposition(
                 registration_id=reg.id,
@@ -116,7 +117,7 @@ def examiners(session: Session) -> list[User]:
     return list(
         session.exec(
             select(User)
-            .where(User.role.in_([r.value for r in STAFF_ROLES]), User.active)
+            .where(col(User.role).in_([r.value for r in STAFF_ROLES]), User.active)
             .order_by(User.display_name)
         ).all()
     )

@@ -18,7 +18,7 @@ from datetime import date
 from sqlalchemy import func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from .. import deposits as deposit_rules
 from ..db import begin_write, writing
@@ -28,7 +28,7 @@ from ..domain.declaration import SCALAR_FIELDS, Declaration, Problem
 from ..domain.events import EventKind
 from ..domain.numbering import format_number
 from ..domain.statuses import Status, check_transition
-from ..domain.vocabulary import DepositKind
+from ..domain.vocabulary import ContributionCategory, DepositKind, Signing
 from ..models import (
     AiTool,
     AlternativeTitle,
@@ -168,6 +168,7 @@ def submit_once(
             raise
         return earlier, True
     if written and defer is not None:
+        assert reg.id is not None, "a filed registration is a stored row"
         try:
             defer(reg.id)
         except Exception:  # the filing stands; `registry check` does what was not started
@@ -226,6 +227,8 @@ def _write(
             if submit:
                 _submit(session, registration, owner)
             if once is not None:
+                assert owner.id is not None, "a signed-in user is a stored row"
+                assert registration.id is not None, "flushed rows have their ids"
                 session.add(
                     IdempotencyKey(
                         user_id=owner.id,
@@ -290,6 +293,7 @@ def _problems(
 
 def _load_or_create(session: Session, owner: User, uid: str | None) -> Registration:
     if uid is None:
+        assert owner.id is not None, "a signed-in user is a stored row"
         return Registration(uid=uuid.uuid4().hex, owner_id=owner.id, status=Status.DRAFT.value)
     reg = session.exec(
         select(Registration).where(Registration.uid == uid, Registration.owner_id == owner.id)
@@ -338,13 +342,14 @@ def _apply(session: Session, reg: Registration, d: Declaration) -> None:
     if d.publication_status != "published":
         reg.publication_nation = ""
     reg.alternative_titles = [
-        AlternativeTitle(position=i, title=t.strip()) for i, t in enumerate(d.alternative_titles)
+        AlternativeTitle(position=i, title=t.strip())  # type: ignore[call-arg]  # registration_id: set by the relationship
+        for i, t in enumerate(d.alternative_titles)
     ]
     reg.authors = [
-        Author(
+        Author(  # type: ignore[call-arg]  # registration_id: set by the relationship
             position=i,
             name=a.name.strip(),
-            signing=a.signing,
+            signing=Signing(a.signing) if a.signing is not None else None,
             pseudonym=a.pseudonym.strip(),
             citizenship=a.citizenship.strip(),
             contribution=a.contribution.strip(),
@@ -352,7 +357,7 @@ def _apply(session: Session, reg: Registration, d: Declaration) -> None:
         for i, a in enumerate(d.authors)
     ]
     reg.ai_tools = [
-        AiTool(
+        AiTool(  # type: ignore[call-arg]  # registration_id: set by the relationship
             position=i,
             name=t.name.strip(),
             version=t.version.strip(),
@@ -362,11 +367,13 @@ def _apply(session: Session, reg: Registration, d: Declaration) -> None:
         for i, t in enumerate(d.ai_tools)
     ]
     reg.contributions = [
-        HumanContribution(category=c.category, description=c.description.strip())
+        HumanContribution(  # type: ignore[call-arg]  # registration_id: set by the relationship
+            category=ContributionCategory(c.category), description=c.description.strip()
+        )
         for c in d.contributions
     ]
     reg.sources = [
-        InputSource(
+        InputSource(  # type: ignore[call-arg]  # registration_id: set by the relationship
             position=i,
             description=s.description.strip(),
             origin=s.origin.strip(),
@@ -395,17 +402,19 @@ def allocate_number(session: Session, year: int) -> str:
     on ``registration.number`` backs it up.
     """
     dialect = session.get_bind().dialect.name
-    insert: Callable[..., object] = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert: Callable[..., postgresql.Insert | sqlite.Insert] = (
+        postgresql.insert if dialect == "postgresql" else sqlite.insert
+    )
     session.execute(
-        insert(NumberSequence)  # type: ignore[operator]
+        insert(NumberSequence)
         .values(year=year, last_value=0)
         .on_conflict_do_nothing(index_elements=["year"])
     )
     last = session.execute(
         update(NumberSequence)
-        .where(NumberSequence.year == year)  # type: ignore[arg-type]
+        .where(col(NumberSequence.year) == year)
         .values(last_value=NumberSequence.last_value + 1)
-        .returning(NumberSequence.last_value)
+        .returning(col(NumberSequence.last_value))
         .execution_options(synchronize_session=False)
     ).scalar_one()
     return format_number(year, last)
@@ -440,7 +449,7 @@ def list_own(*, session: Session, user: User) -> list[Registration]:
         select(Registration)
         .where(Registration.owner_id == user.id)
         .order_by(
-            (Registration.status == Status.DRAFT.value).desc(),  # type: ignore[attr-defined]
+            (col(Registration.status) == Status.DRAFT.value).desc(),
             func.coalesce(Registration.submitted_at, Registration.updated_at).desc(),
         )
     ).all()
@@ -500,6 +509,7 @@ def start_supplementary(*, session: Session, uid: str, owner: User) -> Registrat
             raise FilingRejected(
                 [Problem("", "Only a registered work can get a supplementary registration.")]
             )
+        assert owner.id is not None, "a signed-in user is a stored row"
         draft = Registration(
             uid=uuid.uuid4().hex,
             owner_id=owner.id,
@@ -530,7 +540,7 @@ def supplements(session: Session, registration: Registration) -> tuple[Registrat
             Registration.supplements_id == registration.id,
             Registration.status != Status.DRAFT.value,
         )
-        .order_by(Registration.id)
+        .order_by(col(Registration.id))
     ).all()
     return original, list(later)
 
@@ -572,6 +582,9 @@ def amend(
         ]
         if not changed:
             raise FilingRejected([Problem("", "Nothing was changed.")])
+        assert reg.id is not None and owner.id is not None, (
+            "rows read from the database have their ids"
+        )
         session.add(
             DeclarationVersion(
                 registration_id=reg.id,

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy.exc import DBAPIError
 
@@ -56,7 +56,7 @@ class FilingRejected(ValueError):
         super().__init__("; ".join(p.message for p in problems))
         self.problems = problems
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[type[FilingRejected], tuple[list[Problem]]]:
         return (FilingRejected, (self.problems,))  # it crosses from a child process
 
 
@@ -117,6 +117,7 @@ def stage_upload(
     if upload.is_empty:
         yield None
         return
+    staging: AbstractContextManager[StagedFile]
     if upload.file is not None:
         staging = store.stage(upload.file, limit=limits.max_deposit_bytes)
     else:
@@ -185,14 +186,14 @@ def _inspect(staged: StagedFile, limits: Limits, decl: Declaration) -> deposit_r
     """Inspect the staged upload as a deposit, in a child process under ``limits.budget`` when
     there is one (decoding a picture costs what the file makes it cost)."""
     args = (staged.path,)
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "expected": rules.expected_deposit_kind(decl.work_category),
         "max_pixels": limits.max_image_pixels,
         "max_text_bytes": limits.max_text_bytes,
     }
     try:
         if limits.budget is None:
-            return deposit_rules.inspect(*args, **kwargs)  # type: ignore[arg-type]
+            return deposit_rules.inspect(*args, **kwargs)
         info, _used = run_budgeted(deposit_rules.inspect, *args, budget=limits.budget, **kwargs)
         return info
     except deposit_rules.DepositRejected as exc:

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import case
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..models import FilingMatch, Registration, User
 from ..similarity import Band
@@ -46,21 +46,21 @@ def matches_against(
     bands = [b.value for b in Band if b.rank >= min_band.rank]
     query = (
         select(FilingMatch, filing, earlier)
-        .join(filing, filing.id == FilingMatch.filing_id)
-        .join(earlier, earlier.id == FilingMatch.earlier_id)
-        .where(FilingMatch.band.in_(bands), FilingMatch.earlier_first)
+        .join(filing, col(filing.id) == FilingMatch.filing_id)
+        .join(earlier, col(earlier.id) == FilingMatch.earlier_id)
+        .where(col(FilingMatch.band).in_(bands), FilingMatch.earlier_first)
     )
     if registration_ids is not None:
-        query = query.where(FilingMatch.earlier_id.in_(list(registration_ids)))
+        query = query.where(col(FilingMatch.earlier_id).in_(list(registration_ids)))
     if owner is not None:
         query = query.where(earlier.owner_id == owner.id)
     if filing_ids is not None:
-        query = query.where(FilingMatch.filing_id.in_(list(filing_ids)))
+        query = query.where(col(FilingMatch.filing_id).in_(list(filing_ids)))
     if others_only:
         query = query.where(filing.owner_id != earlier.owner_id)
     strength = case({b.value: b.rank for b in Band}, value=FilingMatch.band, else_=0)
     rows = session.exec(
-        query.order_by(strength.desc(), FilingMatch.score.desc(), FilingMatch.id.desc())
+        query.order_by(strength.desc(), col(FilingMatch.score).desc(), col(FilingMatch.id).desc())
     ).all()
     return [
         MatchAgainst(f, e, Band(row.band), row.score, tuple(row.signals), row.created_at)

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..db import writing
 from ..deposits import stored_text
@@ -70,19 +70,19 @@ class Matcher:
     def catch_up(self, session: Session) -> None:
         now = time.monotonic()
         self.gaps = {g: t for g, t in self.gaps.items() if now - t < GAP_SECONDS}
-        newer = Fingerprint.id > self.watermark
+        newer = col(Fingerprint.id) > self.watermark
         if self.gaps:
-            newer = or_(newer, Fingerprint.id.in_(list(self.gaps)))
+            newer = or_(newer, col(Fingerprint.id).in_(list(self.gaps)))
         rows = session.exec(
-            select(
-                Fingerprint.id,
-                Fingerprint.registration_id,
-                Fingerprint.kind,
-                Fingerprint.region_hashes,
-                Fingerprint.text_fingerprints,
+            select(  # type: ignore[call-overload]  # sqlmodel's select() is typed for 4 columns at most
+                col(Fingerprint.id),
+                col(Fingerprint.registration_id),
+                col(Fingerprint.kind),
+                col(Fingerprint.region_hashes),
+                col(Fingerprint.text_fingerprints),
             )
             .where(newer)
-            .order_by(Fingerprint.id)
+            .order_by(col(Fingerprint.id))
         ).all()
         image_ids, image_codes = [], []  # added in one batch: a cold start reads them all
         width = 8 * self.images.per_item
@@ -160,7 +160,7 @@ def content_visible(session: Session, numbers: set[str], user: User) -> set[str]
     owners = dict(
         session.exec(
             select(Registration.number, Registration.owner_id).where(
-                Registration.number.in_(numbers)
+                col(Registration.number).in_(numbers)
             )
         ).all()
     )
@@ -206,10 +206,11 @@ def passages_shown(
     if visible:
         rows = session.exec(
             select(Registration.number, Deposit)
-            .join(Deposit, Deposit.sha256 == Registration.deposit_sha256)
-            .where(Registration.number.in_(visible))
+            .join(Deposit, col(Deposit.sha256) == Registration.deposit_sha256)
+            .where(col(Registration.number).in_(visible))
         ).all()
         for number, dep in rows:
+            assert number is not None, "the query keeps only numbered works"
             if dep.kind != DepositKind.TEXT.value:
                 continue
             try:
@@ -255,6 +256,7 @@ def check(
     store the fingerprint and the report; commit. A filing checked already keeps its report."""
     if registration.number is None:
         raise ValueError("only a submitted filing is checked")
+    assert registration.id is not None, "a submitted filing is a stored row"
     existing = get_report(session, registration)
     if existing is not None:
         return existing
@@ -328,13 +330,20 @@ def _earlier(
 def _same_deposit(session: Session, sha256: str, exclude_id: int | None) -> list[int]:
     """Fingerprinted registrations whose deposit is the file ``sha256``."""
     query = (
-        select(Registration.id)
-        .join(Fingerprint, Fingerprint.registration_id == Registration.id)
+        select(col(Registration.id))
+        .join(Fingerprint, col(Fingerprint.registration_id) == Registration.id)
         .where(Registration.deposit_sha256 == sha256)
     )
     if exclude_id is not None:
         query = query.where(Registration.id != exclude_id)
-    return list(session.exec(query.limit(IMAGE_CANDIDATES)).all())
+    ids = session.exec(query.limit(IMAGE_CANDIDATES)).all()
+    return [rid for rid in ids if rid is not None]  # all of them: a primary key is never NULL
+
+
+def stored_id(reg: Registration) -> int:
+    """The id of ``reg``, a registration read from the database (a candidate, a match)."""
+    assert reg.id is not None, "a registration read from the database has its id"
+    return reg.id
 
 
 @dataclass
@@ -410,7 +419,7 @@ def _image_candidates(
     stored_pixels = dict(
         session.exec(
             select(Fingerprint.registration_id, Fingerprint.pixel_sha256).where(
-                Fingerprint.registration_id.in_([reg.id for reg, _dep in chosen])
+                col(Fingerprint.registration_id).in_([reg.id for reg, _dep in chosen])
             )
         ).all()
     )
@@ -424,7 +433,7 @@ def _image_candidates(
             )
             continue
         earlier.fingerprint = replace(
-            earlier.fingerprint, pixel_sha256=stored_pixels.get(reg.id) or ""
+            earlier.fingerprint, pixel_sha256=stored_pixels.get(stored_id(reg)) or ""
         )
         evidence = img.compare(query, variants, pdqs, earlier, identical_bytes=dep.sha256 == sha256)
         judged = rep.judge_image(evidence)
@@ -432,7 +441,7 @@ def _image_candidates(
             continue
         fm = evidence.features
         variant = evidence.variant
-        if img.plausible(fm):
+        if fm is not None and img.plausible(fm):
             region = Region("region shown", _box(fm.box, 4))
             variant = img.describe(fm)
         else:
@@ -513,7 +522,7 @@ def _check_image(session, store, matcher, own, deposit) -> _Query:
     return _Query(
         row,
         [_match(c, own, "image") for c in found],
-        [c.registration.id for c in found],
+        [stored_id(c.registration) for c in found],
         checked_against,
     )
 
@@ -533,7 +542,7 @@ def _check_text(session, store, matcher, own, deposit) -> _Query:
     return _Query(
         row,
         [_match(c, own, "text") for c in found],
-        [c.registration.id for c in found],
+        [stored_id(c.registration) for c in found],
         checked_against,
     )
 

@@ -15,7 +15,7 @@ from .. import provenance as prov
 from ..db import writing
 from ..deposits import stored_text
 from ..domain.vocabulary import DepositKind
-from ..models import ProvenanceReport, Registration
+from ..models import Deposit, ProvenanceReport, Registration
 from ..storage import DepositStore
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ def inspect(
         declared_source_type=registration.digital_source_type,
         declared_ai_tools=[t.name for t in registration.ai_tools],
     )
+    assert registration.id is not None, "a submitted filing is a stored row"
     report = ProvenanceReport(
         registration_id=registration.id,
         verdict=judged.verdict.value,
@@ -64,21 +65,21 @@ def inspect(
         with writing(session):
             session.add(report)
     except IntegrityError:  # another process inspected it first: its report stands
-        found = get_report(session, registration)
-        if found is None:
+        theirs = get_report(session, registration)
+        if theirs is None:
             raise
-        return found
+        return theirs
     return report
 
 
-def suggestions_for(store: DepositStore, deposit) -> list[prov.Suggestion]:  # type: ignore[no-untyped-def]
+def suggestions_for(store: DepositStore, deposit: Deposit | None) -> list[prov.Suggestion]:
     """What a (draft's) image deposit reveals for the form to pre-fill; nothing for texts."""
     if deposit is None or deposit.kind != DepositKind.IMAGE.value:
         return []
     return prov.suggestions(_read_image(store, deposit))
 
 
-def _read_image(store: DepositStore, deposit) -> prov.Provenance:  # type: ignore[no-untyped-def]
+def _read_image(store: DepositStore, deposit: Deposit) -> prov.Provenance:
     """What an image deposit's metadata and credentials say, Pillow's warnings included."""
     data = store.read_bytes(deposit.sha256)
     with warnings.catch_warnings(record=True) as caught:  # Pillow warns of bad metadata

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import case, func
+from sqlalchemy import ColumnElement, case, func
 from sqlalchemy.orm import selectinload
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..domain.permissions import OPEN
 from ..domain.risk import Tier
@@ -20,9 +20,9 @@ PAGE_SIZE = 50
 
 #: The risk tiers' order in the queue; a filing not triaged yet comes after every tier.
 _TIER_RANK = case(
-    (Registration.risk_tier == Tier.HIGH.value, 0),
-    (Registration.risk_tier == Tier.ELEVATED.value, 1),
-    (Registration.risk_tier == Tier.LOW.value, 2),
+    (col(Registration.risk_tier) == Tier.HIGH.value, 0),
+    (col(Registration.risk_tier) == Tier.ELEVATED.value, 1),
+    (col(Registration.risk_tier) == Tier.LOW.value, 2),
     else_=3,
 )
 
@@ -78,31 +78,31 @@ def queue(
     """Page ``page`` of the filings awaiting examination, highest tier first, then oldest."""
     page = max(1, page)
     per_page = max(1, per_page or PAGE_SIZE)
-    where = [Registration.status.in_([s.value for s in OPEN])]
+    where: list[ColumnElement[bool]] = [col(Registration.status).in_([s.value for s in OPEN])]
     if filters.tier:
-        where.append(Registration.risk_tier == filters.tier)
+        where.append(col(Registration.risk_tier) == filters.tier)
     if filters.category:
-        where.append(Registration.work_category == filters.category)
+        where.append(col(Registration.work_category) == filters.category)
     if filters.strong_only:
-        where.append(MatchReport.strongest_band == "strong")
+        where.append(col(MatchReport.strongest_band) == "strong")
     if filters.waiting_on_creator:
-        where.append(Registration.status == Status.CORRESPONDENCE.value)
+        where.append(col(Registration.status) == Status.CORRESPONDENCE.value)
     if filters.mine_only:
-        where.append(Registration.examiner_id == examiner.id)
-    joined = MatchReport.registration_id == Registration.id
+        where.append(col(Registration.examiner_id) == examiner.id)
+    joined = col(MatchReport.registration_id) == Registration.id
     total = session.exec(
-        select(func.count(Registration.id)).outerjoin(MatchReport, joined).where(*where)
+        select(func.count(col(Registration.id))).outerjoin(MatchReport, joined).where(*where)
     ).one()
     rows = session.exec(
         select(Registration, MatchReport.strongest_band, MatchReport.match_count)
-        .options(selectinload(Registration.examiner))  # the queue shows who holds each
+        .options(selectinload(Registration.examiner))  # type: ignore[arg-type]  # SQLModel types the relationship as its value; the queue shows who holds each
         .outerjoin(MatchReport, joined)
         .where(*where)
         .order_by(
             _TIER_RANK,
-            Registration.submitted_at.is_(None),  # never for a submitted filing; last if so
-            Registration.submitted_at,
-            Registration.id,
+            col(Registration.submitted_at).is_(None),  # never for a submitted filing; last if so
+            col(Registration.submitted_at),
+            col(Registration.id),
         )
         .offset((page - 1) * per_page)
         .limit(per_page)

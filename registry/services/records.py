@@ -86,6 +86,7 @@ def case_file(session: Session, store: DepositStore, reg: Registration, viewer: 
     letters = letters_of(session, reg)
     asked = sum(1 for x in letters if x.kind == LetterKind.RECONSIDERATION)
     staff = permissions.sees_internal(viewer.role)
+    assert reg.id is not None, "a row read from the database has its id"
     return CaseFile(
         reg=reg,
         is_owner=is_owner,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..deposits import decode_text
 from ..domain.declaration import Declaration, Problem
@@ -126,8 +126,8 @@ def _determined_at(session: Session, ids: list[int]) -> dict[int, datetime]:
         return {}
     rows = session.exec(
         select(Determination.registration_id, Determination.at)
-        .where(Determination.registration_id.in_(ids))
-        .order_by(Determination.id)
+        .where(col(Determination.registration_id).in_(ids))
+        .order_by(col(Determination.id))
     ).all()
     return dict(rows)  # in id order: the latest determination of each comes last and stays
 
@@ -164,7 +164,7 @@ def reverse_search(
     modality, found, checked_against = matching.candidates(
         session, store, matcher, searched.content, sha256=searched.sha256
     )
-    determined = _determined_at(session, [c.registration.id for c in found])
+    determined = _determined_at(session, [matching.stored_id(c.registration) for c in found])
     matches = []
     for c in found:
         reg = c.registration
@@ -176,7 +176,7 @@ def reverse_search(
                 title=reg.title,
                 status=reg.status,
                 submitted_at=reg.submitted_at,
-                determined_at=determined.get(reg.id),
+                determined_at=determined.get(matching.stored_id(reg)),
                 modality=modality.value,
                 band=c.band,
                 score=c.score,

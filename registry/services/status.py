@@ -58,6 +58,7 @@ def _event(
     to_status: Status | None,
     reason: str,
 ) -> Event:
+    assert reg.id is not None, "a registration is flushed before its first event"
     event = Event(
         registration_id=reg.id,
         actor_id=actor.id if actor else None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..db import writing
 from ..domain.events import EventKind
@@ -32,7 +32,7 @@ def evidence_for(session: Session, registration: Registration) -> Evidence:
     owners = dict(
         session.exec(
             select(Registration.number, Registration.owner_id).where(
-                Registration.number.in_([m.number for m in found])
+                col(Registration.number).in_([m.number for m in found])
             )
         ).all()
     )
@@ -50,7 +50,7 @@ def evidence_for(session: Session, registration: Registration) -> Evidence:
     judged = provenance.judgement_of(provenance.get_report(session, registration))
     return Evidence(
         matches=matches,
-        digital_source_type=registration.digital_source_type,
+        digital_source_type=registration.digital_source_type or "",  # "" as None: not scored
         ai_material=registration.ai_material,
         contributions=frozenset(c.category for c in registration.contributions),
         provenance_conflicts=tuple(judged.conflicts) if judged else (),
@@ -75,6 +75,7 @@ def triage(
     today = today or utcnow().date()
     with writing(session):
         reg = session.get(Registration, registration.id)
+        assert reg is not None, "registrations are never deleted"
         if reg.triaged_at is not None:  # another process was first
             return None
         reg.risk_tier = assessment.tier.value
