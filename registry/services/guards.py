@@ -15,7 +15,6 @@ from ..models import Registration, User, utcnow
 from . import status as lifecycle
 
 
-
 class ExaminationError(ValueError):
     """An examination step that is not allowed; ``str(exc)`` says why, for the examiner."""
 
