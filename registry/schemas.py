@@ -379,6 +379,9 @@ class LogEntryPublic(Public):
 
 class AuthorPublic(Public):
     name: str | None = PydanticField(description="The name as signed: a pseudonym, Anonymous.")
+    citizenship: str | None = PydanticField(
+        default=None, description="Citizenship or domicile, as declared."
+    )
     contribution: str | None
 
 

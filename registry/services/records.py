@@ -37,6 +37,60 @@ from .matches import matches_against
 
 
 @dataclass(frozen=True)
+class AuthorShown:
+    """An author as one viewer may know them. The public knows an author only as the work names
+    them (a pseudonym, "Anonymous"); the creator and examiners know the legal name too."""
+
+    name: str  # the legal name (private view), or the name on the work (public view)
+    signing: str | None
+    on_the_work: str | None  # private view only: how the work names them, when not by name
+    citizenship: str | None
+    contribution: str | None
+
+
+@dataclass(frozen=True)
+class DeclarationShown:
+    """The parts of a declaration whose showing depends on the viewer; the rest of the
+    declaration (titles, dates, rights, AI disclosure, contributions, sources) is public and
+    read from the registration."""
+
+    private: bool  # the creator's or an examiner's view
+    authors: list[AuthorShown]
+    claimant_address: str | None  # None: not for this viewer
+
+
+def _name_on_the_work(author: Any) -> str | None:
+    if author.signing == Signing.ANONYMOUS:
+        return "Anonymous"
+    if author.signing == Signing.PSEUDONYM:
+        return str(author.pseudonym)
+    return None
+
+
+def declaration_shown(reg: Registration, *, private: bool) -> DeclarationShown:
+    """``reg``'s declaration as its owner and examiners see it (``private``) or as the public
+    does: the one place that decides which of an author's names and whether the claimant's
+    address are shown."""
+    authors = []
+    for a in reg.authors:
+        on_the_work = _name_on_the_work(a)
+        authors.append(
+            AuthorShown(
+                name=a.name if private or on_the_work is None else on_the_work,
+                signing=a.signing,
+                on_the_work=on_the_work if private else None,
+                citizenship=a.citizenship or None,
+                contribution=a.contribution or None,
+            )
+        )
+    return DeclarationShown(
+        private=private,
+        authors=authors,
+        claimant_address=reg.claimant_address if private else None,
+    )
+
+
+@dataclass(frozen=True)
 class CaseFile:
     """A filing as one viewer may see it: what the filing's page and the review page show."""
 
@@ -61,6 +115,7 @@ class CaseFile:
     events: list[Event]  # oldest first, as this viewer may see them
     supplements: tuple[Registration | None, list[Registration]]
     reconsiderations: int
+    declaration: DeclarationShown
     max_reconsiderations: int = MAX_RECONSIDERATIONS
     dispositions: dict[str, MatchDisposition] = field(default_factory=dict)
 
@@ -115,17 +170,12 @@ def case_file(session: Session, store: DepositStore, reg: Registration, viewer: 
         events=[e for e in reg.events if staff or e.kind not in INTERNAL_EVENTS],
         supplements=filing.supplements(session, reg),
         reconsiderations=asked,
+        declaration=declaration_shown(reg, private=True),
         dispositions=decisions.dispositions(session, reg) if staff else {},
     )
 
 
 # --------------------------------------------------------------------------- the public record
-
-
-@dataclass(frozen=True)
-class PublicAuthor:
-    name: str  # as the author is named on the work: a pseudonym, or "Anonymous"
-    contribution: str | None
 
 
 @dataclass(frozen=True)
@@ -149,7 +199,7 @@ class PublicRecord:
     filed_at: datetime | None
     work_category: str | None
     claimant_name: str | None
-    authors: list[PublicAuthor]
+    authors: list[AuthorShown]  # as the work names them (declaration.authors)
     digital_source_type: str | None
     ai_tools: list[dict[str, str | None]]
     ai_material_excluded: str | None
@@ -162,6 +212,7 @@ class PublicRecord:
     deposit_media_type: str | None
     supplements: Registration | None
     supplemented_by: list[Registration]
+    declaration: DeclarationShown  # the public view: no legal names behind pseudonyms, no address
 
     @property
     def limitation(self) -> str:
@@ -171,14 +222,6 @@ class PublicRecord:
         return ""
 
 
-def _public_name(author: Any) -> str:
-    if author.signing == Signing.ANONYMOUS:
-        return "Anonymous"
-    if author.signing == Signing.PSEUDONYM:
-        return author.pseudonym
-    return author.name
-
-
 def public_record(session: Session, reg: Registration) -> PublicRecord:
     """The public record of the submitted filing ``reg`` (see ``lookup.by_number``)."""
     if reg.number is None or reg.status == Status.DRAFT:
@@ -186,6 +229,7 @@ def public_record(session: Session, reg: Registration) -> PublicRecord:
     determination = decisions.latest_determination(session, reg)
     original, later = filing.supplements(session, reg)
     deposit = reg.deposit
+    declaration = declaration_shown(reg, private=False)
     return PublicRecord(
         reg=reg,
         number=reg.number,
@@ -196,7 +240,7 @@ def public_record(session: Session, reg: Registration) -> PublicRecord:
         filed_at=reg.submitted_at,
         work_category=reg.work_category,
         claimant_name=reg.claimant_name,
-        authors=[PublicAuthor(_public_name(a), a.contribution or None) for a in reg.authors],
+        authors=declaration.authors,
         digital_source_type=reg.digital_source_type,
         ai_tools=[
             {"name": t.name, "version": t.version or None, "provider": t.provider or None}
@@ -216,4 +260,5 @@ def public_record(session: Session, reg: Registration) -> PublicRecord:
         deposit_media_type=deposit.media_type if deposit else None,
         supplements=original,
         supplemented_by=later,
+        declaration=declaration,
     )

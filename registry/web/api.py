@@ -238,7 +238,10 @@ def public_record(reg) -> dict:  # type: ignore[no-untyped-def]
         "filed_at": _date(rec.filed_at),
         "work_category": rec.work_category,
         "claimant_name": rec.claimant_name,
-        "authors": [{"name": a.name, "contribution": a.contribution} for a in rec.authors],
+        "authors": [
+            {"name": a.name, "citizenship": a.citizenship, "contribution": a.contribution}
+            for a in rec.authors
+        ],
         "digital_source_type": rec.digital_source_type,
         "ai_tools": rec.ai_tools,
         "ai_material_excluded": rec.ai_material_excluded,

@@ -1,4 +1,5 @@
 import io
+import json
 from dataclasses import replace
 
 from sqlmodel import select
@@ -143,3 +144,28 @@ def test_security_headers_on_every_page(client):
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "<script>" not in response.get_data(as_text=True)
+
+
+def test_one_rule_names_authors_on_the_page_the_api_and_the_owners_view(
+    client, session, store, auth
+):
+    """How an author is named to whom is decided once (services.records.declaration_shown): the
+    public page and the API know the name on the work and the citizenship; the creator's own
+    page knows the legal name behind it, and the claimant's address."""
+    owner = make_user(session, email="writer@example.org")
+    reg = file(
+        session,
+        store,
+        owner,
+        authors=(Author("Real Name Behind Pseudonym", "pseudonym", "Pen Name", "Chile", "Text"),),
+    )
+    api = client.get(f"/api/v1/registrations/{reg.number}").get_json()
+    assert api["authors"] == [{"name": "Pen Name", "citizenship": "Chile", "contribution": "Text"}]
+    assert "Real Name Behind Pseudonym" not in json.dumps(api)
+    public = client.get(f"/registrations/{reg.number}").get_data(as_text=True)
+    assert "Pen Name (pseudonym)" in public and "Chile" in public
+    assert "Claimant's address" not in public
+    auth.login(owner)
+    own = client.get(f"/filings/{reg.uid}").get_data(as_text=True)
+    assert "Real Name Behind Pseudonym, writing as Pen Name" in own
+    assert "Claimant's address" in own
