@@ -43,22 +43,25 @@ class Checks:
 @dataclass(frozen=True)
 class Step:
     name: str  # as ``registry check`` reports it
-    run: Callable[[Checks, Registration], object]
+    #: Does the step; returns what it stored, or None when it had nothing to do (a step whose
+    #: input is missing, such as triage before a match report, does nothing).
+    run: Callable[[Checks, Registration], object | None]
     #: SQL: the filing still needs this step (for ``run_pending``).
     needed: Callable[[Checks], ColumnElement[bool]]
 
 
-def _originality(c: Checks, reg: Registration) -> None:
-    matching.check(session=c.session, store=c.store, matcher=c.matcher, registration=reg)
+def _originality(c: Checks, reg: Registration) -> object:
+    return matching.check(session=c.session, store=c.store, matcher=c.matcher, registration=reg)
 
 
-def _provenance(c: Checks, reg: Registration) -> None:
-    provenance.inspect(session=c.session, store=c.store, registration=reg)
+def _provenance(c: Checks, reg: Registration) -> object:
+    return provenance.inspect(session=c.session, store=c.store, registration=reg)
 
 
-def _triage(c: Checks, reg: Registration) -> None:
-    if c.policy is not None:
-        triage.triage(session=c.session, registration=reg, policy=c.policy)
+def _triage(c: Checks, reg: Registration) -> object | None:
+    if c.policy is None:
+        return None
+    return triage.triage(session=c.session, registration=reg, policy=c.policy)
 
 
 def _no(table: type[MatchReport | ProvenanceReport]) -> Callable[[Checks], ColumnElement[bool]]:
@@ -102,8 +105,9 @@ def run_pending(
     steps: Sequence[Step] = STEPS,
 ) -> dict[str, list[str]]:
     """Finish the checks of every submitted filing that some step has not done (one that failed
-    or was cut off), oldest first; return, per step name, the numbers it was done for. A filing
-    whose step fails is left (logged) and the others go on."""
+    or was cut off), oldest first; return, per step name, the numbers it was done for. A step
+    that fails is logged and stays pending; the filing's other steps still run (one that needs
+    the failed step's result does nothing), and so do the other filings."""
     checks = Checks(session, store, matcher, policy)
     done: dict[str, list[str]] = {step.name: [] for step in steps}
     needs = [step.needed(checks).label(f"needs_{i}") for i, step in enumerate(steps)]
@@ -119,12 +123,13 @@ def run_pending(
             if not need:
                 continue
             try:
-                step.run(checks, reg)
-            except Exception:  # one bad filing does not hold up the others
+                result = step.run(checks, reg)
+            except Exception:  # one bad step does not hold up the filing's others, nor others
                 session.rollback()
                 log.exception("%s of %s failed; it stays pending", step.name, reg.number)
-                break
-            done[step.name].append(reg.number)
+                continue
+            if result is not None:
+                done[step.name].append(reg.number)
     return done
 
 

@@ -13,12 +13,11 @@ from ..domain.events import EventKind
 from ..domain.permissions import Action
 from ..domain.risk import RouteKind
 from ..domain.statuses import Status
-from ..domain.vocabulary import Disposition, RefusalReason
+from ..domain.vocabulary import RefusalReason
 from ..models import Determination, MatchDisposition, Notification, Registration, User, utcnow
-from ..similarity import Band
 from . import matching
 from .guards import ExaminationError, change, write
-from .matches import matches_against
+from .matches import reported_to_earlier_owner
 
 _OUTCOMES = {
     "registered": Status.REGISTERED,
@@ -156,13 +155,7 @@ def dispositions(session: Session, registration: Registration) -> dict[str, Matc
 def _notify_earlier_registrants(session: Session, reg: Registration, outcome: Status) -> None:
     """Tell each earlier registrant whose work this filing strongly matches (and whose match the
     examiner did not clear) which filing it is and what was decided."""
-    assert reg.id is not None, "a filing under examination is a stored row"
-    cleared = {
-        n for n, d in dispositions(session, reg).items() if d.outcome == Disposition.CLEARED.value
-    }
-    for m in matches_against(session, filing_ids=[reg.id], min_band=Band.STRONG):
-        if m.earlier.number in cleared:
-            continue
+    for m in reported_to_earlier_owner(session, filing_ids=[reg.id], decided_only=False):
         session.add(
             Notification(
                 user_id=m.earlier.owner_id,

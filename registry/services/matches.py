@@ -12,7 +12,9 @@ from sqlalchemy import case
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from ..models import FilingMatch, Registration, User
+from ..domain.statuses import Status
+from ..domain.vocabulary import Disposition
+from ..models import FilingMatch, MatchDisposition, Registration, User
 from ..similarity import Band
 
 
@@ -65,4 +67,47 @@ def matches_against(
     return [
         MatchAgainst(f, e, Band(row.band), row.score, tuple(row.signals), row.created_at)
         for row, f, e in rows
+    ]
+
+
+#: A later filing that has been decided: its examiner has seen (and disposed of) its matches.
+DECIDED = (
+    Status.REGISTERED.value,
+    Status.REGISTERED_WITH_LIMITATION.value,
+    Status.REFUSED.value,
+    Status.CANCELLED.value,
+)
+
+
+def reported_to_earlier_owner(
+    session: Session,
+    *,
+    registration_ids: Iterable[int] | None = None,
+    filing_ids: Iterable[int] | None = None,
+    decided_only: bool = True,
+) -> list[MatchAgainst]:
+    """What an earlier work's owner is told about later filings by others that match it: strong
+    matches the later filing's examiner did not clear, once that filing is decided
+    (``decided_only``; the determination that decides it passes False). The notice sent at the
+    determination and the section on the earlier work's page are both this list: a match still
+    under examination, one only "for review", or one the examiner cleared is the later filer's
+    business, not the earlier owner's."""
+    found = matches_against(
+        session,
+        registration_ids=registration_ids,
+        filing_ids=filing_ids,
+        min_band=Band.STRONG,
+    )
+    if decided_only:
+        found = [m for m in found if m.filing.status in DECIDED]
+    if not found:
+        return []
+    rows = session.exec(
+        select(MatchDisposition)
+        .where(col(MatchDisposition.registration_id).in_({m.filing.id for m in found}))
+        .order_by(col(MatchDisposition.id))
+    ).all()
+    latest = {(d.registration_id, d.match_number): d.outcome for d in rows}  # later rows win
+    return [
+        m for m in found if latest.get((m.filing.id, m.earlier.number)) != Disposition.CLEARED.value
     ]

@@ -33,7 +33,7 @@ from ..similarity import Match
 from ..storage import DepositDamaged, DepositStore
 from . import checking, decisions, filing, matching, provenance, triage
 from .correspondence import letters as letters_of
-from .matches import matches_against
+from .matches import reported_to_earlier_owner
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class CaseFile:
     passages: dict[str, list[matching.PassageShown]]
     copied: list[Any]  # the passages of this filing found in earlier works
     visible: set[str]  # matched works whose content this viewer may see beside this filing
-    later_matches: list[Any]  # later filings by others that match this work (matches_against)
+    later_matches: list[Any]  # what this work's owner is told of later filings that match it
     risk_reasons: list[Reason]
     determination: Determination | None
     letters: list[Letter]
@@ -162,7 +162,9 @@ def case_file(session: Session, store: DepositStore, reg: Registration, viewer: 
         passages=matching.passages_shown(session, store, matches, text or "", viewer),
         copied=[p.new for m in matches for p in m.passages],
         visible=matching.content_visible(session, {m.number for m in matches}, viewer),
-        later_matches=(matches_against(session, registration_ids=[reg.id]) if reg.number else []),
+        later_matches=(
+            reported_to_earlier_owner(session, registration_ids=[reg.id]) if reg.number else []
+        ),
         risk_reasons=triage.reasons_of(reg) if staff else [],
         determination=decisions.latest_determination(session, reg),
         letters=letters,

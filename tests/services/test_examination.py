@@ -517,3 +517,35 @@ def test_amending_needs_correspondence_and_a_change(session, filed):
         filing.amend(
             session=session, owner=_creator_of(session, _earlier), uid=copy.uid, declaration=decl
         )
+
+
+def test_a_failed_originality_check_does_not_hold_up_the_provenance_reading(
+    session, store, monkeypatch, caplog
+):
+    """``registry check``: a step that fails stays pending; the filing's independent steps
+    still run, a step whose input is missing does nothing (and is not reported as done), and
+    the step is done once it succeeds."""
+    from registry.services import provenance
+
+    a = make_user(session)
+    reg = submit_work(session, store, a)
+    policy = RoutingPolicy()
+    real_check = matching.check
+
+    def broken(**kwargs):
+        raise RuntimeError("the engine failed on this deposit")
+
+    monkeypatch.setattr(matching, "check", broken)
+    done = checking.run_pending(
+        session=session, store=store, matcher=matching.Matcher(), policy=policy
+    )
+    assert done == {"Checked": [], "Read the provenance of": [reg.number], "Triaged": []}
+    assert "Checked of" in caplog.text and "stays pending" in caplog.text
+    assert provenance.get_report(session, reg) is not None
+    session.refresh(reg)
+    assert reg.triaged_at is None
+    monkeypatch.setattr(matching, "check", real_check)
+    done = checking.run_pending(
+        session=session, store=store, matcher=matching.Matcher(), policy=policy
+    )
+    assert done == {"Checked": [reg.number], "Read the provenance of": [], "Triaged": [reg.number]}

@@ -108,25 +108,56 @@ def test_the_earlier_creator_sees_later_filings_that_match_their_work(
     app, session, store, client, auth
 ):
     """The match table answers "which later filings match my work": the earlier registrant sees
-    them on their own filing's page, with the later filings' public facts only."""
+    on their own filing's page what the notices tell them (strong matches by others, once an
+    examiner has decided the later filing without clearing the match), with the later filings'
+    public facts only."""
+    from registry.services import decisions, examining
+
     matcher = app.extensions["registry"].matcher
     a = make_user(session, email="first@example.org")
     b = make_user(session, email="second@example.org")
+    c = make_user(session, email="third@example.org")
+    examiner = make_user(session, email="examiner@example.org", role="examiner")
     earlier = submit_text(session, store, a, ESSAY, matcher=matcher)
     own_copy = submit_text(session, store, a, ESSAY + "\nA coda.\n", matcher=matcher)
     later = submit_text(
-        session, store, b, "My own first line. " + ESSAY[:300], title="Mornings", matcher=matcher
+        session, store, b, "My own first line. " + ESSAY, title="Mornings", matcher=matcher
     )
+    cleared = submit_text(session, store, c, ESSAY + "\nMy ending.\n", matcher=matcher)
     submit_text(
         session, store, b, "Nothing like it at all, a line about trains.\n", matcher=matcher
     )
+    heading = "Later filings that match this work"
     auth.login(a)
     page = client.get(f"/filings/{earlier.uid}").get_data(as_text=True)
-    assert "Later filings that match this work" in page
-    assert later.number in page and "“Mornings”" in page
-    assert own_copy.number not in page.split("Later filings that match this work")[1]  # own
+    assert heading not in page  # nothing decided yet: the later filers' business
+    for reg, clear in ((later, False), (cleared, True)):
+        examining.claim(session=session, uid=reg.uid, examiner=examiner)
+        if clear:
+            examining.dispose(
+                session=session,
+                uid=reg.uid,
+                examiner=examiner,
+                number=earlier.number,
+                outcome="cleared",
+                note="",
+            )
+        decisions.determine(
+            session=session,
+            uid=reg.uid,
+            examiner=examiner,
+            outcome="registered",
+            rationale="Fine.",
+        )
+    page = client.get(f"/filings/{earlier.uid}").get_data(as_text=True)
+    assert heading in page
+    section = page.split(heading)[1]
+    assert later.number in section and "“Mornings”" in section
+    assert cleared.number not in section  # the examiner cleared that match
+    assert own_copy.number not in section  # the owner's own
     assert "My own first line" not in page  # the later filing's text is not shown
     auth.logout()
     auth.login(b)
     page = client.get(f"/filings/{later.uid}").get_data(as_text=True)
-    assert "Later filings that match this work" not in page
+    section = page.split(heading)[1]  # c's filing, later still, copies b's text as well
+    assert cleared.number in section and earlier.number not in section  # earlier came first
