@@ -85,6 +85,7 @@ class Refusal(StrEnum):
     NOT_WAITING = "not_waiting"  # the examiner is not waiting for the creator's answer
     NOT_REFUSED = "not_refused"
     NO_RECONSIDERATION_LEFT = "no_reconsideration_left"
+    DECIDED_BEFORE = "decided_before"  # a different examiner reconsiders a refusal
     ALREADY_CLAIMED = "already_claimed"  # by this examiner: claiming again changes nothing
     CLAIMED_BY_OTHER = "claimed_by_other"
     NOT_CLAIMED = "not_claimed"  # by this examiner
@@ -119,6 +120,7 @@ def refusal(
     *,
     claimed_by_other: bool = False,
     reconsiderations: int = 0,
+    decided_it_before: bool = False,
 ) -> Refusal | None:
     """Why the viewer may not take ``action`` on a filing in ``status``; None when they may.
 
@@ -126,7 +128,8 @@ def refusal(
     services' guards (what a step refuses, and why) both ask it. The viewer acts as the
     filing's owner (``is_owner``) and as staff (``viewer_role``), who never examine their own
     filing; ``claimed_by_me`` and ``claimed_by_other`` say who holds it; ``reconsiderations``
-    how many the creator asked for."""
+    how many the creator asked for; ``decided_it_before``, that the viewer determined the filing
+    before while another examiner could reconsider it."""
     action, status, role = Action(action), Status(status), _role(viewer_role)
     if action in CREATOR_ACTIONS:
         return _creator_refusal(action, status, reconsiderations) if is_owner else Refusal.NOT_OWNER
@@ -145,7 +148,11 @@ def refusal(
             return Refusal.NOT_OPEN
         if claimed_by_me:
             return Refusal.ALREADY_CLAIMED
-        return Refusal.CLAIMED_BY_OTHER if claimed_by_other else None
+        if claimed_by_other:
+            return Refusal.CLAIMED_BY_OTHER
+        if status is Status.RECONSIDERATION and decided_it_before:
+            return Refusal.DECIDED_BEFORE
+        return None
     if action is Action.REOPEN:
         if status is not Status.CLOSED_NO_RESPONSE:
             return Refusal.NOT_CLOSED
@@ -169,6 +176,7 @@ def allowed_actions(
     *,
     claimed_by_other: bool = False,
     reconsiderations: int = 0,
+    decided_it_before: bool = False,
 ) -> frozenset[Action]:
     """What a viewer may do to a filing in ``status`` (each is a form or a link on its page):
     every action ``refusal`` does not refuse."""
@@ -183,6 +191,7 @@ def allowed_actions(
             claimed_by_me,
             claimed_by_other=claimed_by_other,
             reconsiderations=reconsiderations,
+            decided_it_before=decided_it_before,
         )
         is None
     )

@@ -64,7 +64,7 @@ def reply(*, session: Session, uid: str, creator: User, body: str) -> Registrati
         raise ExaminationError("Write your answer.")
     with writing(session):
         reg = own_filing(session, uid, creator)
-        require(reg, creator, Action.REPLY)
+        require(session, reg, creator, Action.REPLY)
         change(
             session,
             reg,
@@ -126,7 +126,7 @@ def request_reconsideration(
     with writing(session):
         reg = own_filing(session, uid, creator)
         earlier = reconsiderations(session, reg)
-        require(reg, creator, Action.RECONSIDER, reconsiderations=earlier)
+        require(session, reg, creator, Action.RECONSIDER, reconsiderations=earlier)
         which = "First" if earlier == 0 else "Second and final"
         change(
             session,

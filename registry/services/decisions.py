@@ -155,6 +155,7 @@ def dispositions(session: Session, registration: Registration) -> dict[str, Matc
 def _notify_earlier_registrants(session: Session, reg: Registration, outcome: Status) -> None:
     """Tell each earlier registrant whose work this filing strongly matches (and whose match the
     examiner did not clear) which filing it is and what was decided."""
+    assert reg.id is not None, "a filing under examination is a stored row"
     for m in reported_to_earlier_owner(session, filing_ids=[reg.id], decided_only=False):
         session.add(
             Notification(

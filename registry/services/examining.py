@@ -13,7 +13,6 @@ from ..domain.vocabulary import STAFF_ROLES, Disposition
 from ..models import MatchDisposition, Registration, User
 from . import matching
 from . import status as lifecycle
-from .decisions import determinations
 from .guards import ExaminationError, change, write
 
 
@@ -21,13 +20,6 @@ def claim(*, session: Session, uid: str, examiner: User) -> Registration:
     """Take the filing: it is the claiming examiner's until released or determined."""
 
     def step(reg: Registration) -> None:
-        if reg.status == Status.RECONSIDERATION.value:
-            refused_by = {d.examiner_id for d in determinations(session, reg)}
-            others = {u.id for u in examiners(session)} - refused_by - {reg.owner_id}
-            if examiner.id in refused_by and others:
-                raise ExaminationError(
-                    "You decided this filing before: a different examiner reconsiders it."
-                )
         reg.examiner_id = examiner.id
         if reg.status == Status.SUBMITTED.value:
             change(

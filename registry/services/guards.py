@@ -4,14 +4,16 @@ transaction; and the error an examination step raises when it is not allowed."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..db import writing
 from ..domain.events import EventKind
-from ..domain.permissions import Action, Refusal, refusal
+from ..domain.permissions import Action, Refusal, allowed_actions, refusal
 from ..domain.statuses import IllegalTransition, Status
-from ..models import Registration, User, utcnow
+from ..domain.vocabulary import STAFF_ROLES
+from ..models import Determination, Registration, User, utcnow
 from . import status as lifecycle
 
 
@@ -35,6 +37,7 @@ _WORDING = {
     ),
     Refusal.CLAIMED_BY_OTHER: "Another examiner has claimed this filing.",
     Refusal.NOT_CLAIMED: "Claim this filing first.",
+    Refusal.DECIDED_BEFORE: "You decided this filing before: a different examiner reconsiders it.",
 }
 
 
@@ -51,19 +54,57 @@ def wording(action: Action, why: Refusal, status: Status) -> str:
     return _WORDING[why]
 
 
-def require(reg: Registration, actor: User, action: Action, *, reconsiderations: int = 0) -> bool:
+def _standing(
+    session: Session, reg: Registration, actor: User, reconsiderations: int
+) -> dict[str, Any]:
+    """What ``domain.permissions`` weighs about ``actor`` and ``reg``, read once for the page
+    (``actions``) and for the step (``require``) alike."""
+    decided_it_before = False
+    if reg.status == Status.RECONSIDERATION.value and actor.is_examiner:
+        refused_by = set(
+            session.exec(
+                select(Determination.examiner_id).where(Determination.registration_id == reg.id)
+            ).all()
+        )
+        if actor.id in refused_by:
+            others = session.exec(
+                select(User.id).where(
+                    col(User.role).in_([r.value for r in STAFF_ROLES]),
+                    User.active,
+                    col(User.id).not_in({*refused_by, reg.owner_id} - {None}),
+                )
+            ).first()
+            decided_it_before = others is not None
+    return {
+        "viewer_role": actor.role,
+        "is_owner": reg.owner_id == actor.id,
+        "status": reg.status,
+        "claimed_by_me": reg.examiner_id is not None and reg.examiner_id == actor.id,
+        "claimed_by_other": reg.examiner_id not in (None, actor.id),
+        "reconsiderations": reconsiderations,
+        "decided_it_before": decided_it_before,
+    }
+
+
+def actions(
+    session: Session, reg: Registration, viewer: User, *, reconsiderations: int = 0
+) -> frozenset[Action]:
+    """What ``viewer`` may do to ``reg`` (what its page offers): ``domain.permissions``."""
+    return allowed_actions(**_standing(session, reg, viewer, reconsiderations))
+
+
+def require(
+    session: Session,
+    reg: Registration,
+    actor: User,
+    action: Action,
+    *,
+    reconsiderations: int = 0,
+) -> bool:
     """Whether ``actor`` may take ``action`` on ``reg``, as ``domain.permissions`` decides (the
     same rules the pages offer their buttons by): True when they may; False when it is done
     already (claiming a filing one holds); an ExaminationError saying why not otherwise."""
-    why = refusal(
-        action,
-        actor.role,
-        reg.owner_id == actor.id,
-        reg.status,
-        reg.examiner_id is not None and reg.examiner_id == actor.id,
-        claimed_by_other=reg.examiner_id not in (None, actor.id),
-        reconsiderations=reconsiderations,
-    )
+    why = refusal(action, **_standing(session, reg, actor, reconsiderations))
     if why is None:
         return True
     if why is Refusal.ALREADY_CLAIMED:
@@ -101,7 +142,7 @@ def write(
     write transaction; commit."""
     with writing(session):
         reg = submitted(session, uid)
-        if require(reg, actor, action):
+        if require(session, reg, actor, action):
             step(reg)
             reg.updated_at = utcnow()
             session.add(reg)

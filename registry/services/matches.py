@@ -107,7 +107,10 @@ def reported_to_earlier_owner(
         .where(col(MatchDisposition.registration_id).in_({m.filing.id for m in found}))
         .order_by(col(MatchDisposition.id))
     ).all()
-    latest = {(d.registration_id, d.match_number): d.outcome for d in rows}  # later rows win
+    latest: dict[tuple[int | None, str | None], str] = {
+        (d.registration_id, d.match_number): d.outcome
+        for d in rows  # later rows win
+    }
     return [
         m for m in found if latest.get((m.filing.id, m.earlier.number)) != Disposition.CLEARED.value
     ]

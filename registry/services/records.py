@@ -31,7 +31,7 @@ from ..models import (
 )
 from ..similarity import Match
 from ..storage import DepositDamaged, DepositStore
-from . import checking, decisions, filing, matching, provenance, triage
+from . import checking, decisions, filing, guards, matching, provenance, triage
 from .correspondence import letters as letters_of
 from .matches import reported_to_earlier_owner
 
@@ -146,14 +146,7 @@ def case_file(session: Session, store: DepositStore, reg: Registration, viewer: 
         reg=reg,
         is_owner=is_owner,
         sees_internal=staff,
-        actions=permissions.allowed_actions(
-            viewer.role,
-            is_owner,
-            reg.status,
-            reg.examiner_id is not None and reg.examiner_id == viewer.id,
-            claimed_by_other=reg.examiner_id not in (None, viewer.id),
-            reconsiderations=asked,
-        ),
+        actions=guards.actions(session, reg, viewer, reconsiderations=asked),
         deposit_text=text,
         deposit_damaged=damaged,
         report=report,

@@ -65,6 +65,13 @@ TABLE = [
 ]
 
 
+def test_the_examiner_who_refused_does_not_reconsider_while_another_can():
+    args = ("examiner", False, S.RECONSIDERATION, False)
+    assert A.CLAIM in allowed_actions(*args)
+    assert A.CLAIM not in allowed_actions(*args, decided_it_before=True)
+    assert A.CLAIM in allowed_actions(*args[:2], S.SUBMITTED, False, decided_it_before=True)
+
+
 @pytest.mark.parametrize(("viewer", "expected"), TABLE)
 def test_allowed_actions(viewer, expected):
     role, is_owner, status, mine, other, asked = viewer

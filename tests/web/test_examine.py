@@ -475,6 +475,8 @@ def test_reconsidered_then_registered_then_cancelled_through_the_web(client, aut
         session=session, uid=copy.uid, creator=creator, argument="I now exclude the sky."
     )
     auth.login(examiner)
+    page = client.get(f"/examine/{copy.uid}").get_data(as_text=True)
+    assert "Claim this filing</button>" not in page  # the page and the step ask one rule
     token = csrf_token(client, f"/examine/{copy.uid}")
     response = client.post(
         f"/examine/{copy.uid}/claim", data={"csrf_token": token}, follow_redirects=True
