@@ -67,6 +67,17 @@ def perform(action, success: str, back: str):  # type: ignore[no-untyped-def]
     return redirect(back)
 
 
+def whole_number(raw: str | None, *, at_most: int = 10**12) -> int | None:
+    """A whole number as a query or form field sends it: ASCII digits only (``str.isdigit``
+    would take "²"), at most ``at_most``; None for anything else, which the caller replaces
+    with its default."""
+    raw = (raw or "").strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 13:
+        return None
+    value = int(raw)
+    return value if value <= at_most else None
+
+
 def db_session() -> Session:
     """The request's session, opened on first use and closed when the request ends."""
     if "db_session" not in g:

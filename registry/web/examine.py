@@ -18,7 +18,7 @@ from ..domain.risk import Tier
 from ..domain.vocabulary import Disposition, RefusalReason, WorkCategory
 from ..services import correspondence, decisions, examining, filing
 from ..services import queue as work_queue
-from . import db_session, perform
+from . import db_session, perform, whole_number
 from .filing import case_file
 
 bp = Blueprint("examine", __name__, url_prefix="/examine")
@@ -49,10 +49,8 @@ def queue():  # type: ignore[no-untyped-def]
         waiting_on_creator=request.args.get("waiting") == "1",
         mine_only=request.args.get("mine") == "1",
     )
-    page = request.args.get("page", "1")
-    items = work_queue.queue(
-        db_session(), current_user, filters, page=int(page) if page.isdigit() else 1
-    )
+    page = max(whole_number(request.args.get("page"), at_most=99_999) or 1, 1)
+    items = work_queue.queue(db_session(), current_user, filters, page=page)
     return render_template(
         "examine/queue.html",
         items=items,
@@ -153,7 +151,11 @@ def request_information(uid: str):  # type: ignore[no-untyped-def]
             uid=uid,
             examiner=current_user,
             question=request.form.get("question", ""),
-            days=int(days) if days.isdigit() else correspondence.DEFAULT_DEADLINE_DAYS,
+            days=(
+                correspondence.DEFAULT_DEADLINE_DAYS
+                if (n := whole_number(days, at_most=10_000)) is None
+                else n
+            ),
         ),
         "Request sent; the filing waits on the creator.",
     )
@@ -194,7 +196,7 @@ def assign(uid: str):  # type: ignore[no-untyped-def]
             session=db_session(),
             uid=uid,
             admin=current_user,
-            examiner_id=int(chosen) if chosen.isdigit() else 0,
+            examiner_id=whole_number(chosen) or 0,
         ),
         "Filing assigned.",
     )

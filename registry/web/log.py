@@ -8,15 +8,14 @@ from flask import Blueprint, Response, render_template, request
 
 from ..domain.transparency import decode_leaf, public_pem, raw_public_key
 from ..services import transparency
-from . import db_session, ext
+from . import db_session, ext, whole_number
 
 bp = Blueprint("log", __name__, url_prefix="/log")
 PAGE = 50
 
 
 def _number(name: str) -> int | None:
-    raw = request.args.get(name, "").strip()
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 13 else None
+    return whole_number(request.args.get(name))
 
 
 def _inclusion(session, log, size: int):  # type: ignore[no-untyped-def]

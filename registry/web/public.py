@@ -6,7 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from ..domain.numbering import parse_number
 from ..services import lookup, records
-from . import db_session, settings
+from . import db_session, settings, whole_number
 
 bp = Blueprint("public", __name__)
 
@@ -48,8 +48,7 @@ def record(number: str):  # type: ignore[no-untyped-def]
 @bp.route("/search")
 def search():  # type: ignore[no-untyped-def]
     query = request.args.get("q", "").strip()[:200]
-    page = request.args.get("page", "1")
-    page_number = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    page_number = max(whole_number(request.args.get("page"), at_most=99_999) or 1, 1)
     results = lookup.search(
         session=db_session(),
         query=query,

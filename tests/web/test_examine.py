@@ -561,3 +561,11 @@ def test_the_examiner_who_waited_reopens_a_filing_closed_for_no_response(
     token = csrf_token(client, f"/examine/{copy.uid}")
     client.post(f"/examine/{copy.uid}/reopen", data={"csrf_token": token})
     assert status(session, copy) == Status.UNDER_EXAMINATION.value
+
+
+def test_the_queue_takes_any_page_number_without_an_error(client, auth, session, case):
+    _earlier, _copy, examiner, _creator = case
+    auth.login(examiner)
+    for page in ("²", "99999999999999999999999", "0", "x"):
+        assert client.get(f"/examine/?page={page}").status_code == 200, page
+    assert client.get("/log?page=²").status_code == 200

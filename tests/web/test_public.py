@@ -169,3 +169,10 @@ def test_one_rule_names_authors_on_the_page_the_api_and_the_owners_view(
     own = client.get(f"/filings/{reg.uid}").get_data(as_text=True)
     assert "Real Name Behind Pseudonym, writing as Pen Name" in own
     assert "Claimant's address" in own
+
+
+def test_a_page_number_that_is_not_one_shows_the_first_page(client, session, store):
+    """'²' passes str.isdigit but is no number; neither is one too large for the database."""
+    for page in ("²", "99999999999999999999999", "-1", "0", "x"):
+        response = client.get(f"/search?q=x&page={page}")
+        assert response.status_code == 200, page
