@@ -96,9 +96,6 @@ def _in_child(ext: Container) -> None:
     ext.engine.dispose(close=False)
 
 
-# ---- the work ---------------------------------------------------------------------------------
-
-
 def run_check(ext: Container, policy: Any, registration_id: int) -> str:
     """The checks of filing ``registration_id`` (in a forked child or a work-horse); return
     what was done."""

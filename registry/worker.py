@@ -15,9 +15,9 @@ times, and a job whose worker vanished is retried once another worker finds it a
 their own, which workers serve first, so that a person waiting is not queued behind a backlog
 of checks.
 
-The worker process builds the container (``registry.container``; no Flask app) and warms the
-match indexes once; before each job it catches them up with the database and closes its
-connections, and the work-horse RQ forks for the job inherits the warm indexes.
+The worker process builds the container (``registry.container``; no Flask app); before each
+job it catches the match indexes up with the database (the first job builds them) and closes
+its connections, and the work-horse RQ forks for the job inherits the warm indexes.
 """
 
 from __future__ import annotations

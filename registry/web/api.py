@@ -366,7 +366,7 @@ def certificate(number: str):  # type: ignore[no-untyped-def]
     headers=FilingHeaders,
     resp=Response(
         HTTP_201=RegistrationPublic,
-        **errors(400, 401, 413, 415, 422, 503),
+        **errors(400, 401, 413, 415, 422, 429, 503),
     ),
     security={"token": []},
     operation_id="fileRegistration",
