@@ -27,6 +27,7 @@ from ..domain import permissions
 from ..domain.declaration import SCALAR_FIELDS, Declaration, Problem
 from ..domain.events import EventKind
 from ..domain.numbering import format_number
+from ..domain.permissions import Action, refusal
 from ..domain.statuses import Status, check_transition
 from ..domain.vocabulary import ContributionCategory, DepositKind, Signing
 from ..models import (
@@ -202,7 +203,7 @@ def _write(
                     session.rollback()
                     return earlier, False
             registration = _load_or_create(session, owner, uid)
-            if registration.status != Status.DRAFT:
+            if not _creator_may(registration, owner, Action.EDIT_DRAFT):
                 if not submit:
                     raise FilingRejected(
                         [
@@ -495,7 +496,10 @@ def deposit_text(store: DepositStore, deposit: Deposit) -> str:
     return deposit_rules.stored_text(store.read_verified(deposit.sha256))
 
 
-_SUPPLEMENTABLE = {Status.REGISTERED.value, Status.REGISTERED_WITH_LIMITATION.value}
+def _creator_may(reg: Registration, owner: User, action: Action) -> bool:
+    """Whether the filing's owner may take ``action`` on it now (``domain.permissions``, the
+    rule its page offers the action by)."""
+    return refusal(action, owner.role, reg.owner_id == owner.id, reg.status, False) is None
 
 
 def start_supplementary(*, session: Session, uid: str, owner: User) -> Registration:
@@ -505,7 +509,7 @@ def start_supplementary(*, session: Session, uid: str, owner: User) -> Registrat
     not registered."""
     with writing(session):
         original = _load_or_create(session, owner, uid)
-        if original.status not in _SUPPLEMENTABLE:
+        if not _creator_may(original, owner, Action.SUPPLEMENT):
             raise FilingRejected(
                 [Problem("", "Only a registered work can get a supplementary registration.")]
             )
@@ -560,7 +564,7 @@ def amend(
     decl = declaration.without_blank_rows()
     with writing(session):
         reg = _load_or_create(session, owner, uid)
-        if reg.status != Status.CORRESPONDENCE.value:
+        if not _creator_may(reg, owner, Action.AMEND):
             raise FilingRejected(
                 [
                     Problem(
