@@ -7,6 +7,7 @@ import json
 import secrets
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask, current_app
@@ -19,13 +20,18 @@ from .domain.vocabulary import Role
 from .models import Registration
 from .services import accounts
 
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from .models import User
+
 
 def ext() -> Container:
     """The running app's container (engine, store, matcher, log, settings...)."""
     return of(current_app)
 
 
-def _session():  # type: ignore[no-untyped-def]
+def _session() -> Session:
     return ext().session()
 
 
@@ -83,7 +89,7 @@ def create_user(email: str, display_name: str, role: str, password: str | None) 
         click.echo(f"Its password is: {password}")
 
 
-def _account(session, email: str):  # type: ignore[no-untyped-def]
+def _account(session, email: str) -> User:
     try:
         user = accounts.get_user_by_email(session=session, email=email)
     except accounts.AccountError as exc:
@@ -165,7 +171,7 @@ def serve(ctx: click.Context, host: str, port: int, with_demo: bool) -> None:
     ctx.invoke(migrate)
     if with_demo:
         ctx.invoke(demo)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's LocalProxy is typed as the app
     click.echo(
         f"\nThe registry is at http://{host}:{port}/\n"
         "Creators sign up on the site. To sign in as an examiner, create one:\n"

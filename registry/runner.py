@@ -217,7 +217,7 @@ class Runner:
         budget = self.budgets.search
         scratch = staged.path.with_name(staged.path.name + ".d")  # the worker's
         try:
-            job = enqueue_search(self.search_queue, staged.path.name, pasted, budget=budget)
+            job = enqueue_search(self.search_queue, staged.path.name, pasted, budget=budget)  # type: ignore[arg-type]  # called only when search_queue is set
             outcome = search_outcome(job, timeout=budget.wall_seconds + 5)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -68,7 +68,7 @@ class BudgetExceeded(Exception):
         self.resource = resource
         self.budget = budget
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[type[BudgetExceeded], tuple[str, Budget]]:
         return (BudgetExceeded, (self.resource, self.budget))
 
 

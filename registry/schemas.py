@@ -167,7 +167,7 @@ class InputSourceBase(SQLModel):
 class Input(SQLModel):
     """What every body a client sends shares: no unknown fields; ``null`` is "not given"."""
 
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]  # SQLModel types it as its own SQLModelConfig
 
     @field_validator("*", mode="before")
     @classmethod
@@ -204,19 +204,19 @@ def _requires(*names: str) -> Any:
 
 
 class AuthorCreate(AuthorBase, Input):
-    model_config = ConfigDict(json_schema_extra=_requires("name", "signing", "contribution"))  # type: ignore[assignment]
+    model_config = ConfigDict(json_schema_extra=_requires("name", "signing", "contribution"))
 
 
 class AiToolCreate(AiToolBase, Input):
-    model_config = ConfigDict(json_schema_extra=_requires("name"))  # type: ignore[assignment]
+    model_config = ConfigDict(json_schema_extra=_requires("name"))
 
 
 class ContributionCreate(HumanContributionBase, Input):
-    model_config = ConfigDict(json_schema_extra=_requires("category", "description"))  # type: ignore[assignment]
+    model_config = ConfigDict(json_schema_extra=_requires("category", "description"))
 
 
 class InputSourceCreate(InputSourceBase, Input):
-    model_config = ConfigDict(json_schema_extra=_requires("description", "licence"))  # type: ignore[assignment]
+    model_config = ConfigDict(json_schema_extra=_requires("description", "licence"))
 
 
 # What a submission needs in any case (its rules add more, field by field: a publication date
@@ -256,7 +256,7 @@ class DeclarationCreate(DeclarationBase, Input):
     pseudonym when signed under one, the AI tools and what they generated when the work
     includes AI-generated material), each named by its field. A draft may leave anything out."""
 
-    model_config = ConfigDict(json_schema_extra=_submission_schema)  # type: ignore[assignment]
+    model_config = ConfigDict(json_schema_extra=_submission_schema)
 
     alternative_titles: list[AlternativeTitle] = rows(10, "Earlier, translated or series titles.")
     authors: list[AuthorCreate] = rows(20, "The people who made the work.")
@@ -560,7 +560,7 @@ def max_length(model: type[BaseModel], name: str) -> int | None:
 
 def item_max_length(model: type[BaseModel], name: str) -> int | None:
     """For a list of texts (the other titles), the limit on each one."""
-    (item,) = model.model_fields[name].annotation.__args__  # type: ignore[union-attr]
+    (item,) = model.model_fields[name].annotation.__args__  # type: ignore[union-attr]  # a list field: annotated
     for meta in getattr(item, "__metadata__", ()):
         for inner in getattr(meta, "metadata", [meta]):
             if getattr(inner, "max_length", None) is not None:

@@ -34,6 +34,8 @@ from .jobs import make_queue, run_check, run_search, search_queue_name, staged_a
 from .sandbox import Budget
 
 if TYPE_CHECKING:
+    from rq.job import Job
+
     from .container import Container
 
 
@@ -96,7 +98,7 @@ def search_staged(name: str, pasted: bool, budget: Budget) -> tuple[str, Any]:
 class RegistryWorker(Worker):
     """An RQ worker that keeps the match indexes warm for the work-horses it forks."""
 
-    def execute_job(self, job, queue):  # type: ignore[no-untyped-def]
+    def execute_job(self, job: Job, queue: Queue) -> bool:
         ext = _application()
         try:
             with ext.session() as session:

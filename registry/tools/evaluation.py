@@ -164,7 +164,7 @@ class _NotEvaluated(Exception):
         self.message = message
 
 
-def _file(session, store, owner, path: Path, matcher) -> Registration:  # type: ignore[no-untyped-def]
+def _file(session, store, owner, path: Path, matcher) -> Registration:
     """File ``path`` and check it; raises _NotEvaluated when it cannot be, with nothing kept
     of it."""
     is_image = path.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp")

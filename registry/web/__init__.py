@@ -6,10 +6,12 @@ redirects. The session, the deposit store and the upload limits come from here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, flash, g, redirect, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from sqlmodel import Session
@@ -51,7 +53,7 @@ def external_url(endpoint: str, **values: Any) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
-def perform(action, success: str, back: str):  # type: ignore[no-untyped-def]
+def perform(action: Callable[[], object], success: str, back: str) -> ResponseReturnValue:
     """Run one service step from a form; flash what happened (or the service's reason why not)
     and go ``back``. A step on a filing the user may not see is a 404."""
     from ..services.guards import ExaminationError

@@ -18,8 +18,11 @@ import io
 import json
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from flask.wrappers import Response as FlaskResponse
 from pydantic import ValidationError
 from spectree import Response
 
@@ -61,6 +64,11 @@ from .log import checkpoint_response
 from .openapi import errors, spec
 from .validation import field_problems
 
+if TYPE_CHECKING:
+    from ..models import User
+
+# spectree resolves a validated view's annotations on each request (its `annotations` option):
+# those views name FlaskResponse (importable at run time), not flask.typing's ResponseReturnValue.
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
@@ -84,7 +92,7 @@ class ApiError(Exception):
 
 
 @bp.errorhandler(ApiError)
-def _api_error(exc: ApiError):  # type: ignore[no-untyped-def]
+def _api_error(exc: ApiError) -> ResponseReturnValue:
     response = jsonify(error_body(exc.code, exc.message, exc.fields))
     response.status_code = exc.status
     if exc.status == 401:
@@ -203,7 +211,7 @@ def _declaration(body: dict) -> DeclarationCreate:
         raise ApiError(422, "invalid_filing", "The declaration has problems.", problems) from None
 
 
-def _authenticated_user():  # type: ignore[no-untyped-def]
+def _authenticated_user() -> User:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -219,11 +227,11 @@ def _authenticated_user():  # type: ignore[no-untyped-def]
 # ---- output ----------------------------------------------------------------------------------
 
 
-def _date(value) -> str | None:  # type: ignore[no-untyped-def]
+def _date(value) -> str | None:
     return value.isoformat() if value else None
 
 
-def public_record(reg) -> dict:  # type: ignore[no-untyped-def]
+def public_record(reg) -> dict:
     """What the public record page shows, as JSON (never the address or the deposit)."""
     session = db_session()
     rec = records.public_record(session, reg)
@@ -271,7 +279,7 @@ def public_record(reg) -> dict:  # type: ignore[no-untyped-def]
     }
 
 
-def _summary(reg) -> dict:  # type: ignore[no-untyped-def]
+def _summary(reg) -> dict:
     return {
         "number": reg.number,
         "title": reg.title,
@@ -292,7 +300,7 @@ def _hexes(hashes: list[bytes]) -> list[str]:
 
 @bp.get("/openapi.json")
 @spec.validate(resp=Response("HTTP_200"), operation_id="openapi", skip_validation=True)
-def openapi():  # type: ignore[no-untyped-def]
+def openapi() -> FlaskResponse:
     """This document"""
     from .openapi import document
 
@@ -306,7 +314,7 @@ def openapi():  # type: ignore[no-untyped-def]
     operation_id="searchCatalog",
     skip_validation=True,
 )
-def registrations():  # type: ignore[no-untyped-def]
+def registrations() -> FlaskResponse:
     """Search the public catalog (newest first)"""
     query = request.args.get("q", "")
     if len(query) > 200 or "\x00" in query:
@@ -332,7 +340,7 @@ def registrations():  # type: ignore[no-untyped-def]
     path_parameter_descriptions={"number": "A registration number, e.g. AIR-2026-000123."},
     skip_validation=True,
 )
-def registration(number: str):  # type: ignore[no-untyped-def]
+def registration(number: str) -> FlaskResponse:
     """A registration's public record and status"""
     reg = lookup.by_number(session=db_session(), number=number)
     if reg is None:
@@ -346,7 +354,7 @@ def registration(number: str):  # type: ignore[no-untyped-def]
     operation_id="getCertificate",
     skip_validation=True,
 )
-def certificate(number: str):  # type: ignore[no-untyped-def]
+def certificate(number: str) -> FlaskResponse:
     """The signed certificate of a registered work (check it with python -m registry.verify)."""
     reg = lookup.by_number(session=db_session(), number=number)
     if reg is None:
@@ -373,7 +381,7 @@ def certificate(number: str):  # type: ignore[no-untyped-def]
     skip_validation=True,
 )
 @filing_limit
-def file_registration():  # type: ignore[no-untyped-def]
+def file_registration() -> FlaskResponse:
     """File (submit) a registration in the token owner's name
 
     The answer comes once the filing is committed; its originality check runs afterwards
@@ -457,7 +465,7 @@ def _idempotency(body: dict) -> filing.Idempotency | None:
     skip_validation=True,
 )
 @reverse_search_limit
-def reverse_search():  # type: ignore[no-untyped-def]
+def reverse_search() -> FlaskResponse:
     """Which registered works does this image or text match?
 
     Nothing sent is stored. Rate-limited per address.
@@ -477,7 +485,7 @@ def reverse_search():  # type: ignore[no-untyped-def]
 
 @bp.get("/log/key")
 @spec.validate(resp=Response(HTTP_200=LogKeyPublic), operation_id="logKey", skip_validation=True)
-def log_key():  # type: ignore[no-untyped-def]
+def log_key() -> FlaskResponse:
     """The log's public key (Ed25519), which signs tree heads and certificates"""
     log = ext().log
     return jsonify(
@@ -494,7 +502,7 @@ def log_key():  # type: ignore[no-untyped-def]
 @spec.validate(
     resp=Response(HTTP_200=TreeHeadPublic), operation_id="treeHead", skip_validation=True
 )
-def tree_head():  # type: ignore[no-untyped-def]
+def tree_head() -> FlaskResponse:
     """The latest signed tree head"""
     log = ext().log
     head = log.head(db_session())
@@ -508,7 +516,7 @@ def tree_head():  # type: ignore[no-untyped-def]
     operation_id="logEntries",
     skip_validation=True,
 )
-def log_entries():  # type: ignore[no-untyped-def]
+def log_entries() -> FlaskResponse:
     """Entries start .. end-1; as in RFC 6962's get-entries, fewer may come back than asked
     for (at most 100, and none past the end of the log)."""
     size = transparency.size(db_session())
@@ -534,7 +542,7 @@ def log_entries():  # type: ignore[no-untyped-def]
     operation_id="inclusionProof",
     skip_validation=True,
 )
-def inclusion_proof():  # type: ignore[no-untyped-def]
+def inclusion_proof() -> FlaskResponse:
     """RFC 6962 audit path for a leaf in a tree of a given size"""
     session = db_session()
     log = ext().log
@@ -564,7 +572,7 @@ def inclusion_proof():  # type: ignore[no-untyped-def]
     operation_id="consistencyProof",
     skip_validation=True,
 )
-def consistency_proof():  # type: ignore[no-untyped-def]
+def consistency_proof() -> FlaskResponse:
     """RFC 6962 consistency proof between two tree sizes"""
     session = db_session()
     log = ext().log
@@ -587,6 +595,6 @@ def consistency_proof():  # type: ignore[no-untyped-def]
 
 @bp.get("/log/checkpoint")
 @spec.validate(resp=Response("HTTP_200"), operation_id="logCheckpoint", skip_validation=True)
-def log_checkpoint():  # type: ignore[no-untyped-def]
+def log_checkpoint() -> FlaskResponse:
     """The latest signed tree head as a C2SP checkpoint (text), for witnesses to poll."""
     return checkpoint_response(ext().log, db_session())

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..services import accounts, tokens
@@ -12,11 +14,14 @@ from . import db_session, login_manager
 from .forms import SignInForm, SignOutForm, SignUpForm, TokenForm
 from .limits import signin_limit, signup_limit
 
+if TYPE_CHECKING:
+    from ..models import User
+
 bp = Blueprint("auth", __name__, url_prefix="/account")
 
 
 @login_manager.user_loader
-def _load_user(token: str):  # type: ignore[no-untyped-def]
+def _load_user(token: str) -> User | None:
     """The user a session or remember-me cookie names, on every request: None (signed out)
     once the account's session version has moved on (see services.accounts)."""
     return accounts.session_user(session=db_session(), token=token)
@@ -37,7 +42,7 @@ def _safe_next(default: str) -> str:
 
 @bp.route("/signup", methods=["GET", "POST"])
 @signup_limit
-def signup():  # type: ignore[no-untyped-def]
+def signup() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("filing.dashboard"))
     form = SignUpForm()
@@ -60,7 +65,7 @@ def signup():  # type: ignore[no-untyped-def]
 
 @bp.route("/signin", methods=["GET", "POST"])
 @signin_limit
-def signin():  # type: ignore[no-untyped-def]
+def signin() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(_safe_next(url_for("filing.dashboard")))
     form = SignInForm()
@@ -78,7 +83,7 @@ def signin():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/signout", methods=["POST"])
-def signout():  # type: ignore[no-untyped-def]
+def signout() -> ResponseReturnValue:
     if SignOutForm().validate_on_submit():
         if current_user.is_authenticated:
             # Ends this session and every copy of it, and every remember-me cookie.
@@ -90,7 +95,7 @@ def signout():  # type: ignore[no-untyped-def]
 
 @bp.route("/tokens", methods=["GET", "POST"])
 @login_required
-def api_tokens():  # type: ignore[no-untyped-def]
+def api_tokens() -> ResponseReturnValue:
     """Personal API tokens: make one (shown once), see when each was last used, revoke."""
     form = TokenForm()
     new_token = None
@@ -118,7 +123,7 @@ def api_tokens():  # type: ignore[no-untyped-def]
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
-def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+def revoke_token(token_id: int) -> ResponseReturnValue:
     if not SignOutForm().validate_on_submit():
         abort(400)
     try:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fpdf import FPDF, XPos, YPos
+from fpdf.enums import WrapMode
 from fpdf.errors import FPDFException
 
 from ..domain.certificate import AS_OF, PROVED_BY_LOG, STATED_BY_REGISTRY, logged_entries
@@ -103,7 +104,7 @@ def _load_fonts(pdf: FPDF, preferred: str | None) -> _Fonts:
         except (OSError, ValueError, FPDFException, RuntimeError, KeyError, AssertionError):
             continue  # not a font fpdf2 can embed (a Type 1 or bitmap font, a broken file)
         fonts.family, fonts.path = family, regular
-        fonts.covered = set(pdf.fonts[family].cmap)
+        fonts.covered = set(pdf.fonts[family].cmap)  # type: ignore[union-attr]  # a TTFFont: add_font read a file
         break
     if fonts.covered is None:
         return fonts
@@ -116,7 +117,7 @@ def _load_fonts(pdf: FPDF, preferred: str | None) -> _Fonts:
         except (OSError, ValueError, FPDFException, RuntimeError, KeyError, AssertionError):
             continue
         fonts.fallbacks.append(name)
-        fonts.covered |= set(pdf.fonts[name].cmap)
+        fonts.covered |= set(pdf.fonts[name].cmap)  # type: ignore[union-attr]  # a TTFFont: add_font read a file
     if fonts.fallbacks:
         pdf.set_fallback_fonts(fonts.fallbacks, exact_match=False)
     return fonts
@@ -172,14 +173,20 @@ class _Page:
             align="L",
             new_x=XPos.LMARGIN,
             new_y=YPos.NEXT,
-            wrapmode="CHAR" if mono else "WORD",
+            wrapmode=WrapMode.CHAR if mono else WrapMode.WORD,
         )
         pdf.ln(1.2)
 
     def code(self, text: str, size: float = 7.5) -> None:
         self.font(size, mono=True)
         self.pdf.multi_cell(
-            0, size * 0.48, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode="CHAR"
+            0,
+            size * 0.48,
+            text,
+            align="L",
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+            wrapmode=WrapMode.CHAR,
         )
         self.pdf.ln(1)
 

@@ -15,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 
@@ -71,7 +72,7 @@ def _download(body: bytes, mimetype: str, filename: str) -> Response:
 
 
 @bp.route("/registrations/<number>/certificate")
-def page(number: str):  # type: ignore[no-untyped-def]
+def page(number: str) -> ResponseReturnValue:
     cert = _issue(number)
     return render_template(
         "certificates/certificate.html",
@@ -85,13 +86,13 @@ def page(number: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/registrations/<number>/certificate.json")
-def download_json(number: str):  # type: ignore[no-untyped-def]
+def download_json(number: str) -> ResponseReturnValue:
     cert = _issue(number)
     return _download(_json(cert), "application/json", f"{number}-certificate.json")
 
 
 @bp.route("/registrations/<number>/certificate.pdf")
-def download_pdf(number: str):  # type: ignore[no-untyped-def]
+def download_pdf(number: str) -> ResponseReturnValue:
     cert = _issue(number)
     font = settings().pdf_font
     pdf = certificate_pdf.render(cert, _json(cert), font=font)
@@ -124,7 +125,7 @@ def _hash_upload(form: VerifyForm) -> str | None:
 
 
 @bp.route("/verify", methods=["GET", "POST"])
-def verify():  # type: ignore[no-untyped-def]
+def verify() -> ResponseReturnValue:
     form = VerifyForm()
     result = cert = None
     problem = ""

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from flask import Flask, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, TooManyRequests
@@ -62,9 +63,9 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": body}
 
 
-def _page(  # type: ignore[no-untyped-def]
+def _page(
     code: int, message: str | None = None, *, title: str | None = None, api_code: str | None = None
-):
+) -> tuple[str | dict[str, Any], int]:
     """The error page; under /api/ the same as a JSON error with a stable code."""
     default_title, default = _TEXT.get(code, ("Error", ""))
     title = title or default_title
@@ -73,7 +74,7 @@ def _page(  # type: ignore[no-untyped-def]
     return render_template("error.html", code=code, title=title, message=message or default), code
 
 
-def untrusted_host():  # type: ignore[no-untyped-def]
+def untrusted_host() -> ResponseReturnValue:
     """A request sent to a host name the registry does not answer to (web.templating)."""
     message = (
         "This registry does not answer to the host name this request was sent to. Use the "
@@ -140,7 +141,7 @@ def _form_too_large(app: Flask, exc: BaseException) -> str:
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def _csrf(_exc: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf(_exc: CSRFError) -> ResponseReturnValue:
         return _page(
             400,
             "The form had expired or did not come from this site, so nothing was saved. "
@@ -148,7 +149,7 @@ def init_app(app: Flask) -> None:
         )
 
     @app.errorhandler(RequestEntityTooLarge)
-    def _too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
+    def _too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
         length = request.content_length
         if length is not None and length <= (app.config.get("MAX_CONTENT_LENGTH") or length):
             # Small enough as a whole: too many form parts, or one field too long.
@@ -161,7 +162,7 @@ def init_app(app: Flask) -> None:
         )
 
     @app.errorhandler(StorageUnavailable)
-    def _no_room(exc: StorageUnavailable):  # type: ignore[no-untyped-def]
+    def _no_room(exc: StorageUnavailable) -> ResponseReturnValue:
         app.logger.error(
             "Cannot store deposits (%s %s): %s", request.method, request.path, exc.reason
         )
@@ -169,7 +170,7 @@ def init_app(app: Flask) -> None:
         return body, code, {"Retry-After": str(STORAGE_RETRY_AFTER)}
 
     @app.errorhandler(ReadingUnavailable)
-    def _busy(exc: ReadingUnavailable):  # type: ignore[no-untyped-def]
+    def _busy(exc: ReadingUnavailable) -> ResponseReturnValue:
         app.logger.error("Could not read an upload (%s %s): %s", request.method, request.path, exc)
         body, code = _page(
             503, ReadingUnavailable.MESSAGE, title="The registry is busy", api_code="busy"
@@ -177,7 +178,7 @@ def init_app(app: Flask) -> None:
         return body, code, {"Retry-After": "30"}
 
     @app.errorhandler(DBAPIError)
-    def _database(exc: DBAPIError):  # type: ignore[no-untyped-def]
+    def _database(exc: DBAPIError) -> ResponseReturnValue:
         """A write the database refuses for want of room (outside a filing, which says so
         itself: a token's use, a sign-in) is the same 503; any other database error a 500."""
         if database_has_no_room(exc):
@@ -185,7 +186,7 @@ def init_app(app: Flask) -> None:
         return _unexpected(exc)
 
     @app.errorhandler(TooManyRequests)
-    def _rate_limited(_exc: TooManyRequests):  # type: ignore[no-untyped-def]
+    def _rate_limited(_exc: TooManyRequests) -> ResponseReturnValue:
         words, seconds = _wait()
         message = (
             "You have sent more requests than this registry answers from one address in a "
@@ -195,12 +196,12 @@ def init_app(app: Flask) -> None:
         return body, code, {"Retry-After": str(seconds)}
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _http(exc: HTTPException) -> ResponseReturnValue:
         if exc.code is None or exc.code < 400:
             return exc
         return _page(exc.code)
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def _unexpected(exc: Exception) -> ResponseReturnValue:
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         return _page(500)

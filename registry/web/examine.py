@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -11,6 +13,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from ..domain.permissions import Action
@@ -24,10 +27,12 @@ from .filing import case_file
 bp = Blueprint("examine", __name__, url_prefix="/examine")
 
 
-def examiner_required(view):  # type: ignore[no-untyped-def]
+def examiner_required(
+    view: Callable[..., ResponseReturnValue],
+) -> Callable[..., ResponseReturnValue]:
     @wraps(view)
     @login_required
-    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
         if not current_user.is_examiner:
             abort(403)
         return view(*args, **kwargs)
@@ -37,7 +42,7 @@ def examiner_required(view):  # type: ignore[no-untyped-def]
 
 @bp.route("/")
 @examiner_required
-def queue():  # type: ignore[no-untyped-def]
+def queue() -> ResponseReturnValue:
     filters = work_queue.QueueFilter(
         tier=request.args.get("tier", "")
         if request.args.get("tier") in Tier.__members__.values()
@@ -62,7 +67,7 @@ def queue():  # type: ignore[no-untyped-def]
 
 @bp.route("/<uid>")
 @examiner_required
-def review(uid: str):  # type: ignore[no-untyped-def]
+def review(uid: str) -> ResponseReturnValue:
     session = db_session()
     reg = filing.get_for_viewer(session=session, uid=uid, user=current_user)
     if reg is None:
@@ -79,13 +84,13 @@ def review(uid: str):  # type: ignore[no-untyped-def]
     )
 
 
-def _step(uid: str, action, success: str):  # type: ignore[no-untyped-def]
+def _step(uid: str, action: Callable[[], object], success: str) -> ResponseReturnValue:
     return perform(action, success, url_for("examine.review", uid=uid))
 
 
 @bp.post("/<uid>/claim")
 @examiner_required
-def claim(uid: str):  # type: ignore[no-untyped-def]
+def claim(uid: str) -> ResponseReturnValue:
     return _step(
         uid,
         lambda: examining.claim(session=db_session(), uid=uid, examiner=current_user),
@@ -95,7 +100,7 @@ def claim(uid: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/<uid>/release")
 @examiner_required
-def release(uid: str):  # type: ignore[no-untyped-def]
+def release(uid: str) -> ResponseReturnValue:
     return _step(
         uid,
         lambda: examining.release(session=db_session(), uid=uid, examiner=current_user),
@@ -105,7 +110,7 @@ def release(uid: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/<uid>/matches/<number>/disposition")
 @examiner_required
-def dispose(uid: str, number: str):  # type: ignore[no-untyped-def]
+def dispose(uid: str, number: str) -> ResponseReturnValue:
     return _step(
         uid,
         lambda: examining.dispose(
@@ -122,7 +127,7 @@ def dispose(uid: str, number: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/<uid>/determination")
 @examiner_required
-def determine(uid: str):  # type: ignore[no-untyped-def]
+def determine(uid: str) -> ResponseReturnValue:
     form = request.form
     return _step(
         uid,
@@ -142,7 +147,7 @@ def determine(uid: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/<uid>/request")
 @examiner_required
-def request_information(uid: str):  # type: ignore[no-untyped-def]
+def request_information(uid: str) -> ResponseReturnValue:
     days = request.form.get("days", "")
     return _step(
         uid,
@@ -163,7 +168,7 @@ def request_information(uid: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/<uid>/reopen")
 @examiner_required
-def reopen(uid: str):  # type: ignore[no-untyped-def]
+def reopen(uid: str) -> ResponseReturnValue:
     return _step(
         uid,
         lambda: examining.reopen(session=db_session(), uid=uid, examiner=current_user),
@@ -173,7 +178,7 @@ def reopen(uid: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/<uid>/cancel")
 @examiner_required
-def cancel(uid: str):  # type: ignore[no-untyped-def]
+def cancel(uid: str) -> ResponseReturnValue:
     return _step(
         uid,
         lambda: examining.cancel(
@@ -188,7 +193,7 @@ def cancel(uid: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/<uid>/assign")
 @examiner_required
-def assign(uid: str):  # type: ignore[no-untyped-def]
+def assign(uid: str) -> ResponseReturnValue:
     chosen = request.form.get("examiner_id", "")
     return _step(
         uid,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from flask import (
     Blueprint,
@@ -16,6 +18,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from ..domain.declaration import AiTool
@@ -36,6 +39,11 @@ from . import db_session, ext, perform, settings
 from .forms import FilingForm, form_data, problem_map, to_declaration
 from .limits import filing_limit
 
+if TYPE_CHECKING:
+    from ..domain.declaration import Declaration
+    from ..models import Registration
+    from ..provenance import Suggestion
+
 bp = Blueprint("filing", __name__, url_prefix="/filings")
 
 THUMBNAIL_SIDE = 640
@@ -44,7 +52,7 @@ _ADD_ROW = {"add_author": "authors", "add_tool": "ai_tools", "add_source": "sour
 
 @bp.route("/")
 @login_required
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard() -> ResponseReturnValue:
     filings = filing.list_own(session=db_session(), user=current_user)
     notices = decisions.notifications(db_session(), current_user)
     return render_template("filing/dashboard.html", filings=filings, notices=notices)
@@ -53,14 +61,14 @@ def dashboard():  # type: ignore[no-untyped-def]
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 @filing_limit
-def new():  # type: ignore[no-untyped-def]
+def new() -> ResponseReturnValue:
     return _form_view(registration=None)
 
 
 @bp.route("/<uid>/edit", methods=["GET", "POST"])
 @login_required
 @filing_limit
-def edit(uid: str):  # type: ignore[no-untyped-def]
+def edit(uid: str) -> ResponseReturnValue:
     reg = filing.get_own(session=db_session(), uid=uid, user=current_user)
     if reg is None:
         abort(404)
@@ -70,7 +78,7 @@ def edit(uid: str):  # type: ignore[no-untyped-def]
     return _form_view(registration=reg)
 
 
-def _form_view(registration):  # type: ignore[no-untyped-def]
+def _form_view(registration) -> ResponseReturnValue:
     """The filing form: a new filing or a draft (saved or submitted), or, while the examiner
     waits on the creator, an amendment of the declaration."""
     amending = registration is not None and registration.status == Status.CORRESPONDENCE
@@ -99,7 +107,7 @@ def _form_view(registration):  # type: ignore[no-untyped-def]
     return _render_form(form, registration, problems, prefilled), status
 
 
-def _save(form, registration, action: str):  # type: ignore[no-untyped-def]
+def _save(form, registration, action: str) -> ResponseReturnValue:
     """Save the draft, or submit it (then check, read the provenance and triage)."""
     upload = intake.DepositUpload(
         file=form.deposit_file.data.stream if form.deposit_file.data else None,
@@ -122,7 +130,7 @@ def _save(form, registration, action: str):  # type: ignore[no-untyped-def]
     return redirect(url_for("filing.edit", uid=reg.uid))
 
 
-def _amend(form, registration):  # type: ignore[no-untyped-def]
+def _amend(form, registration) -> ResponseReturnValue:
     filing.amend(
         session=db_session(),
         owner=current_user,
@@ -137,7 +145,7 @@ def _amend(form, registration):  # type: ignore[no-untyped-def]
     return redirect(url_for("filing.record", uid=registration.uid))
 
 
-def _prefill(decl, registration):  # type: ignore[no-untyped-def]
+def _prefill(decl, registration) -> tuple[Declaration, list[Suggestion]]:
     """Fill what the declaration leaves empty with what the deposit reveals; say what and where."""
     found = provenance.suggestions_for(ext().store, registration.deposit)
     used = []
@@ -153,7 +161,7 @@ def _prefill(decl, registration):  # type: ignore[no-untyped-def]
     return decl, used + hints
 
 
-def _render_form(form, registration, problems, prefilled=()):  # type: ignore[no-untyped-def]
+def _render_form(form, registration, problems, prefilled=()) -> str:
     current_text = None
     if registration is not None and registration.deposit is not None:
         if registration.deposit.kind == DepositKind.TEXT:
@@ -171,7 +179,7 @@ def _render_form(form, registration, problems, prefilled=()):  # type: ignore[no
     )
 
 
-def _viewable(uid: str):  # type: ignore[no-untyped-def]
+def _viewable(uid: str) -> Registration:
     reg = filing.get_for_viewer(session=db_session(), uid=uid, user=current_user)
     if reg is None:
         abort(404)
@@ -180,11 +188,11 @@ def _viewable(uid: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/<uid>")
 @login_required
-def record(uid: str):  # type: ignore[no-untyped-def]
+def record(uid: str) -> ResponseReturnValue:
     return render_template("filing/record.html", **case_file(_viewable(uid)))
 
 
-def case_file(reg) -> dict:  # type: ignore[no-untyped-def]
+def case_file(reg) -> dict:
     """The names the filing's page and the examiner's review page render: the viewer's case
     file (``services.records``), and the routing policy the triage is described against."""
     case = records.case_file(db_session(), ext().store, reg, current_user)
@@ -195,7 +203,7 @@ def case_file(reg) -> dict:  # type: ignore[no-untyped-def]
 
 @bp.route("/<uid>/receipt")
 @login_required
-def receipt(uid: str):  # type: ignore[no-untyped-def]
+def receipt(uid: str) -> ResponseReturnValue:
     reg = filing.get_own(session=db_session(), uid=uid, user=current_user)
     if reg is None or reg.status == Status.DRAFT:
         abort(404)
@@ -206,7 +214,7 @@ def receipt(uid: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/<uid>/deposit")
 @login_required
-def deposit(uid: str):  # type: ignore[no-untyped-def]
+def deposit(uid: str) -> ResponseReturnValue:
     reg = _viewable(uid)
     if reg.deposit is None:
         abort(404)
@@ -235,7 +243,7 @@ def deposit(uid: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/<uid>/thumbnail")
 @login_required
-def thumbnail(uid: str):  # type: ignore[no-untyped-def]
+def thumbnail(uid: str) -> ResponseReturnValue:
     reg = _viewable(uid)
     if reg.deposit is None or reg.deposit.kind != DepositKind.IMAGE:
         abort(404)
@@ -244,7 +252,7 @@ def thumbnail(uid: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/<uid>/matches/<number>/thumbnail")
 @login_required
-def match_thumbnail(uid: str, number: str):  # type: ignore[no-untyped-def]
+def match_thumbnail(uid: str, number: str) -> ResponseReturnValue:
     """The earlier work a filing matched, shown to whoever may see the filing's match report."""
     earlier = matching.matched_registration(db_session(), _viewable(uid), number, current_user)
     if earlier is None or earlier.deposit is None or earlier.deposit.kind != DepositKind.IMAGE:
@@ -252,7 +260,7 @@ def match_thumbnail(uid: str, number: str):  # type: ignore[no-untyped-def]
     return _send_thumbnail(earlier.deposit.sha256, earlier.number)
 
 
-def _send_thumbnail(sha: str, number: str | None):  # type: ignore[no-untyped-def]
+def _send_thumbnail(sha: str, number: str | None) -> ResponseReturnValue:
     """The thumbnail of a deposit whose bytes still hash to ``sha`` (checked on every request,
     so a thumbnail cached before the file was damaged is not shown after), made from those
     bytes."""
@@ -287,12 +295,12 @@ def report_damage(exc: DepositDamaged, number: str | None) -> str:
     )
 
 
-def _damaged(exc: DepositDamaged, number: str | None):  # type: ignore[no-untyped-def]
+def _damaged(exc: DepositDamaged, number: str | None) -> ResponseReturnValue:
     message = report_damage(exc, number)
     return render_template("error.html", code=500, title="Deposit damaged", message=message), 500
 
 
-def _deposit_text(reg) -> str:  # type: ignore[no-untyped-def]
+def _deposit_text(reg) -> str:
     """A text deposit's text, or nothing (with the reason flashed) when its file is damaged."""
     try:
         return filing.deposit_text(ext().store, reg.deposit)
@@ -301,13 +309,13 @@ def _deposit_text(reg) -> str:  # type: ignore[no-untyped-def]
         return ""
 
 
-def _creator_step(uid: str, action, success: str):  # type: ignore[no-untyped-def]
+def _creator_step(uid: str, action: Callable[[], object], success: str) -> ResponseReturnValue:
     return perform(action, success, url_for("filing.record", uid=uid))
 
 
 @bp.post("/<uid>/reply")
 @login_required
-def reply(uid: str):  # type: ignore[no-untyped-def]
+def reply(uid: str) -> ResponseReturnValue:
     return _creator_step(
         uid,
         lambda: correspondence.reply(
@@ -319,7 +327,7 @@ def reply(uid: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/<uid>/reconsideration")
 @login_required
-def reconsideration(uid: str):  # type: ignore[no-untyped-def]
+def reconsideration(uid: str) -> ResponseReturnValue:
     return _creator_step(
         uid,
         lambda: correspondence.request_reconsideration(
@@ -334,7 +342,7 @@ def reconsideration(uid: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/<uid>/supplementary")
 @login_required
-def supplementary(uid: str):  # type: ignore[no-untyped-def]
+def supplementary(uid: str) -> ResponseReturnValue:
     try:
         draft = filing.start_supplementary(session=db_session(), uid=uid, owner=current_user)
     except filing.FilingNotFound:

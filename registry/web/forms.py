@@ -95,14 +95,14 @@ def declared(model: type, name: str) -> list[Any]:
 
 def options(model: type, name: str, *, blank: bool = False) -> list[SelectChoice]:
     """The choices of a field, from the vocabulary the schema gives it."""
-    codes: type[Labelled] = vocabulary(model, name)  # type: ignore[assignment]
+    codes: type[Labelled] = vocabulary(model, name)  # type: ignore[assignment]  # every choice field names a Labelled enum
     first = [SelectChoice("", "Choose…")] if blank else []
     return first + [SelectChoice(code, label) for code, label in codes.choices()]
 
 
 def most(name: str) -> int:
     """How many rows the schema lets a declaration list under ``name``."""
-    return max_length(DeclarationCreate, name)  # type: ignore[return-value]
+    return max_length(DeclarationCreate, name)  # type: ignore[return-value]  # every list field has a max_length
 
 
 class RowList(FieldList):
@@ -126,7 +126,7 @@ class RowList(FieldList):
         else:
             first.errors = [*first.errors, message]
 
-    def process(self, formdata, data=unset_value, extra_filters=None):  # type: ignore[no-untyped-def]
+    def process(self, formdata, data=unset_value, extra_filters=None) -> None:
         super().process(formdata, data, extra_filters)
         if formdata and self.max_entries:
             sent = len(set(self._extract_indices(self.name, formdata)))
@@ -135,7 +135,7 @@ class RowList(FieldList):
                     f"{self._too_many()} This one had {sent}: remove the extra ones.", process=True
                 )
 
-    def append_entry(self, data=None):  # type: ignore[no-untyped-def]
+    def append_entry(self, data=None) -> Any:
         if self.max_entries and len(self.entries) >= self.max_entries:
             self._mark_last(self._too_many(), process=False)
             return None
@@ -146,7 +146,7 @@ class OneFileField(FileField):
     """The deposit: one file. Several file parts under its name are refused rather than all but
     the first silently dropped."""
 
-    def process_formdata(self, valuelist):  # type: ignore[no-untyped-def]
+    def process_formdata(self, valuelist: list[Any]) -> None:
         files = [v for v in valuelist if isinstance(v, FileStorage) and v]
         super().process_formdata(valuelist)
         if len(files) > 1:
@@ -271,7 +271,7 @@ class FilingForm(FlaskForm):
         validators=[
             Optional(),
             EachLine(
-                item_max_length(DeclarationCreate, "alternative_titles"),  # type: ignore[arg-type]
+                item_max_length(DeclarationCreate, "alternative_titles"),  # type: ignore[arg-type]  # each other title has a max_length
                 most("alternative_titles"),
                 "other titles",
             ),
@@ -369,7 +369,7 @@ class FilingForm(FlaskForm):
         "knowledge, and that I am the claimant or authorised to act for the claimant."
     )
 
-    def validate(self, extra_validators=None):  # type: ignore[no-untyped-def]
+    def validate(self, extra_validators=None) -> bool:
         # Unpaired surrogates reach a form only through the JSON API (a browser's form data is
         # decoded with replacement); no database can store them.
         for f in _leaves(self):

@@ -10,7 +10,7 @@ number so the address is the client's (from X-Forwarded-For), not the proxy's.
 from __future__ import annotations
 
 from flask import Flask
-from flask_limiter import Limiter
+from flask_limiter import Limiter, RouteLimit
 from flask_limiter.util import get_remote_address
 
 from ..settings import env_name
@@ -18,7 +18,7 @@ from ..settings import env_name
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
 
 
-def _limit(setting: str):  # type: ignore[no-untyped-def]  # Flask-Limiter's decorator is untyped
+def _limit(setting: str) -> RouteLimit:
     """A limit shared by every view it decorates (one budget per client), read from the app's
     ``setting`` (a field of Settings) on each request and counted on POST only (showing a form
     costs nothing). Over it, the request is answered 429 with a Retry-After header (see

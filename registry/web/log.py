@@ -5,6 +5,7 @@ signed checkpoint (C2SP) for witnesses and monitors to poll."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
+from flask.typing import ResponseReturnValue
 
 from ..domain.transparency import decode_leaf, public_pem, raw_public_key
 from ..services import transparency
@@ -18,7 +19,7 @@ def _number(name: str) -> int | None:
     return whole_number(request.args.get(name))
 
 
-def _inclusion(session, log, size: int):  # type: ignore[no-untyped-def]
+def _inclusion(session, log, size: int) -> dict | None:
     index = _number("leaf_index")
     if index is None:
         return None
@@ -28,7 +29,7 @@ def _inclusion(session, log, size: int):  # type: ignore[no-untyped-def]
         return {"error": str(exc)}
 
 
-def _consistency(session, log, size: int):  # type: ignore[no-untyped-def]
+def _consistency(session, log, size: int) -> dict | None:
     first = _number("first")
     if first is None:
         return None
@@ -39,7 +40,7 @@ def _consistency(session, log, size: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     session, log = db_session(), ext().log
     head = log.head(session)
     size = head.tree_size
@@ -68,11 +69,11 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/key.pem")
-def key():  # type: ignore[no-untyped-def]
+def key() -> ResponseReturnValue:
     return Response(public_pem(ext().log.public_key), mimetype="text/plain")
 
 
-def checkpoint_response(log, session) -> Response:  # type: ignore[no-untyped-def]
+def checkpoint_response(log, session) -> Response:
     """The log's newest signed head as a C2SP checkpoint, never cached for long."""
     response = Response(log.checkpoint(log.head(session)), mimetype="text/plain")
     response.headers["Cache-Control"] = "no-cache"
@@ -80,5 +81,5 @@ def checkpoint_response(log, session) -> Response:  # type: ignore[no-untyped-de
 
 
 @bp.route("/checkpoint")
-def checkpoint():  # type: ignore[no-untyped-def]
+def checkpoint() -> ResponseReturnValue:
     return checkpoint_response(ext().log, db_session())

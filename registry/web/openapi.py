@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from spectree import SecurityScheme, SpecTree
-from spectree.models import SecuritySchemeData, Server
+from spectree.models import SecureType, SecuritySchemeData, Server
 
 from ..schemas import ErrorPublic
 
@@ -37,7 +37,7 @@ spec = SpecTree(
         SecurityScheme(
             name="token",
             data=SecuritySchemeData(
-                type="http",
+                type=SecureType.HTTP,
                 scheme="bearer",
                 description="A personal API token, made under Account → API tokens.",
             ),
@@ -118,7 +118,7 @@ def _complete(document: dict[str, Any]) -> dict[str, Any]:
 
 def document(app: Flask | None = None) -> dict[str, Any]:
     """The document for ``app`` (the current app by default), generated once per app."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's LocalProxy is typed as the app
     cached = app.extensions.get("registry.openapi")
     if cached is None:
         with app.app_context():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from ..domain.numbering import parse_number
 from ..services import lookup, records
@@ -12,13 +13,13 @@ bp = Blueprint("public", __name__)
 
 
 @bp.route("/")
-def home():  # type: ignore[no-untyped-def]
+def home() -> ResponseReturnValue:
     recent = lookup.search(session=db_session(), query="", page=1, page_size=6)
     return render_template("public/home.html", recent=recent)
 
 
 @bp.route("/lookup")
-def lookup_number():  # type: ignore[no-untyped-def]
+def lookup_number() -> ResponseReturnValue:
     raw = request.args.get("number", "").strip()
     reg = lookup.by_number(session=db_session(), number=raw)
     if reg is not None:
@@ -28,7 +29,7 @@ def lookup_number():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/registrations/<number>")
-def record(number: str):  # type: ignore[no-untyped-def]
+def record(number: str) -> ResponseReturnValue:
     reg = lookup.by_number(session=db_session(), number=number)
     if reg is None:
         abort(404)
@@ -46,7 +47,7 @@ def record(number: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/search")
-def search():  # type: ignore[no-untyped-def]
+def search() -> ResponseReturnValue:
     query = request.args.get("q", "").strip()[:200]
     page_number = max(whole_number(request.args.get("page"), at_most=99_999) or 1, 1)
     results = lookup.search(

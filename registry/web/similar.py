@@ -4,6 +4,7 @@ it matches, with their public facts. Nothing sent is kept; searches are rate-lim
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import TextAreaField
@@ -25,7 +26,7 @@ class ReverseSearchForm(FlaskForm):
 
 @bp.route("/check", methods=["GET", "POST"])
 @reverse_search_limit
-def check():  # type: ignore[no-untyped-def]
+def check() -> ResponseReturnValue:
     form = ReverseSearchForm()
     result = None
     problems: dict[str, list[str]] = {}

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, has_request_context, request
 from flask.globals import request_ctx
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -66,7 +67,7 @@ class RegistryResponse(Response):
 
     def set_cookie(self, key: str, *args: Any, secure: bool = False, **kwargs: Any) -> None:
         secure = secure or (has_request_context() and request.is_secure)
-        super().set_cookie(key, *args, secure=secure, **kwargs)
+        super().set_cookie(key, *args, secure=secure, **kwargs)  # type: ignore[misc]  # callers give secure by keyword, never in args
 
 
 def _security_headers(response: Response) -> Response:
@@ -79,7 +80,7 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def _refuse_untrusted_host():  # type: ignore[no-untyped-def]
+def _refuse_untrusted_host() -> ResponseReturnValue | None:
     """A request whose Host (or trusted proxy's X-Forwarded-Host) is not in ``TRUSTED_HOSTS``
     gets a 400 page (JSON under /api/) before anything else runs: no view, no CSRF check, no
     rate limit. Flask found it out while routing and left no URL adapter, so the error page's
@@ -118,7 +119,7 @@ def init_app(app: Flask) -> None:
         # Believe that many proxies about the client's address (rate limits count clients),
         # the scheme (Secure cookies) and the host the browser asked for (Flask-WTF compares
         # the referrer with it on HTTPS). Signed documents never take the host from a request.
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
     # Flask refuses a request whose Host is not one of app.config["TRUSTED_HOSTS"] (see
