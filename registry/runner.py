@@ -21,6 +21,8 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import threading
+import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
@@ -82,7 +84,9 @@ class Runner:
         self.check_wait = check_wait
         self.queue = queue
         self.search_queue = search_queue
-        self._running: set[Future] = set()
+        # The checks started here, each with the event its done-callback sets when it has
+        # logged the outcome (a future's result is there before its callbacks have run).
+        self._running: dict[Future, threading.Event] = {}
 
     # ---- a filing's checks -----------------------------------------------------------------
 
@@ -124,12 +128,19 @@ class Runner:
             budget=self.budgets.check,
             hold=self.ext.matcher.lock,
         )
-        self._running.add(future)
-        future.add_done_callback(lambda done: self._settled(done, registration_id))
+        settled = threading.Event()
+        self._running[future] = settled
+        future.add_done_callback(lambda done: self._settled(done, registration_id, settled))
         return future
 
-    def _settled(self, future: Future, registration_id: int) -> None:
-        self._running.discard(future)
+    def _settled(self, future: Future, registration_id: int, settled: threading.Event) -> None:
+        try:
+            self._log_outcome(future, registration_id)
+        finally:
+            self._running.pop(future, None)
+            settled.set()
+
+    def _log_outcome(self, future: Future, registration_id: int) -> None:
         try:
             _result, used = future.result()
         except BudgetExceeded as exc:
@@ -151,12 +162,12 @@ class Runner:
             )
 
     def wait(self, timeout: float | None = None) -> None:
-        """Wait for the checks this process started (tests, and `registry serve` at exit)."""
-        for future in list(self._running):
-            try:
-                future.result(timeout=timeout)
-            except Exception:
-                pass
+        """Wait for the checks this process started, their outcomes logged (tests, and
+        `registry serve` at exit); at most ``timeout`` seconds in all."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for settled in list(self._running.values()):
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            settled.wait(left)
 
     # ---- reverse search --------------------------------------------------------------------
 
