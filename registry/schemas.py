@@ -298,7 +298,9 @@ class DeclarationCreate(DeclarationBase, Input):
 
 
 class DepositText(Input):
-    text: str = PydanticField(min_length=1, description="The text of the work (UTF-8).")
+    text: str = PydanticField(
+        description="The text of the work (UTF-8); an empty one is a field error (422)."
+    )
 
 
 # The image formats filing accepts (registry.deposits decodes these and no others).

@@ -164,9 +164,11 @@ def _deposit(body: dict) -> intake.DepositUpload:
         raise ApiError(400, "invalid_request", "deposit must be an object with text or a file.")
     _only(deposit, {"text", "filename", "content_base64"}, "deposit")
     text, content = deposit.get("text"), deposit.get("content_base64")
-    if (text is None) == (content is None):
+    if (text is None) == (content is None) or (text is not None and len(deposit) > 1):
         raise ApiError(
-            400, "invalid_request", "Send the deposit as text or as content_base64, not both."
+            400,
+            "invalid_request",
+            "Send the deposit as text, or as a file (content_base64 and a filename), not both.",
         )
     if text is not None:
         if not isinstance(text, str):

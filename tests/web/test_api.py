@@ -128,6 +128,12 @@ def test_a_revoked_token_and_a_deactivated_account_no_longer_file(client, sessio
             "invalid_request",
             None,
         ),
+        (  # a text with a file's name is neither shape the document describes
+            {"declaration": DECLARATION, "deposit": {"text": "a", "filename": "a.txt"}},
+            400,
+            "invalid_request",
+            None,
+        ),
         (
             {"declaration": DECLARATION, "deposit": {"content_base64": "%%%"}},
             400,
