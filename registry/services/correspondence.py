@@ -19,6 +19,27 @@ from .guards import ExaminationError, change, own_filing, require, write
 DEFAULT_DEADLINE_DAYS = 45
 
 
+def _letter(
+    session: Session,
+    reg: Registration,
+    author: User,
+    kind: LetterKind,
+    body: str,
+    deadline: date | None = None,
+) -> None:
+    """Add a letter on ``reg`` (in the caller's transaction)."""
+    assert reg.id is not None and author.id is not None, "stored rows have their ids"
+    session.add(
+        Letter(
+            registration_id=reg.id,
+            author_id=author.id,
+            kind=kind.value,
+            body=body,
+            deadline=deadline,
+        )
+    )
+
+
 def request_information(
     *,
     session: Session,
@@ -44,16 +65,7 @@ def request_information(
             EventKind.INFORMATION_REQUESTED,
             f"Information requested; answer by {deadline.isoformat()}",
         )
-        assert reg.id is not None and examiner.id is not None, "stored rows have their ids"
-        session.add(
-            Letter(
-                registration_id=reg.id,
-                author_id=examiner.id,
-                kind=LetterKind.REQUEST.value,
-                body=question.strip(),
-                deadline=deadline,
-            )
-        )
+        _letter(session, reg, examiner, LetterKind.REQUEST, question.strip(), deadline=deadline)
 
     return write(session, uid, examiner, Action.REQUEST_INFORMATION, step)
 
@@ -73,15 +85,7 @@ def reply(*, session: Session, uid: str, creator: User, body: str) -> Registrati
             EventKind.REPLIED,
             "The creator answered",
         )
-        assert reg.id is not None and creator.id is not None, "stored rows have their ids"
-        session.add(
-            Letter(
-                registration_id=reg.id,
-                author_id=creator.id,
-                kind=LetterKind.REPLY.value,
-                body=body.strip(),
-            )
-        )
+        _letter(session, reg, creator, LetterKind.REPLY, body.strip())
         reg.updated_at = utcnow()
     return reg
 
@@ -137,15 +141,7 @@ def request_reconsideration(
             f"{which} reconsideration requested",
         )
         reg.examiner_id = None
-        assert reg.id is not None and creator.id is not None, "stored rows have their ids"
-        session.add(
-            Letter(
-                registration_id=reg.id,
-                author_id=creator.id,
-                kind=LetterKind.RECONSIDERATION.value,
-                body=argument.strip(),
-            )
-        )
+        _letter(session, reg, creator, LetterKind.RECONSIDERATION, argument.strip())
         reg.updated_at = utcnow()
     return reg
 

@@ -17,7 +17,7 @@ from ..domain.vocabulary import RefusalReason
 from ..models import Determination, MatchDisposition, Notification, Registration, User, utcnow
 from . import matching
 from .guards import ExaminationError, change, write
-from .matches import reported_to_earlier_owner
+from .matches import current_dispositions, reported_to_earlier_owner
 
 _OUTCOMES = {
     "registered": Status.REGISTERED,
@@ -144,12 +144,9 @@ def latest_determination(session: Session, registration: Registration) -> Determ
 
 def dispositions(session: Session, registration: Registration) -> dict[str, MatchDisposition]:
     """The current disposition of each match (the latest row wins; earlier ones stay)."""
-    rows = session.exec(
-        select(MatchDisposition)
-        .where(MatchDisposition.registration_id == registration.id)
-        .order_by(col(MatchDisposition.id))
-    ).all()
-    return {row.match_number: row for row in rows}
+    assert registration.id is not None, "a submitted filing is a stored row"
+    current = current_dispositions(session, [registration.id])
+    return {number: row for (_filing, number), row in current.items()}
 
 
 def _notify_earlier_registrants(session: Session, reg: Registration, outcome: Status) -> None:

@@ -4,12 +4,12 @@ match, reopening a filing closed for no response, and cancelling a registration.
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from ..domain.events import EventKind
 from ..domain.permissions import Action
 from ..domain.statuses import Status
-from ..domain.vocabulary import STAFF_ROLES, Disposition
+from ..domain.vocabulary import Disposition
 from ..models import MatchDisposition, Registration, User
 from . import matching
 from . import status as lifecycle
@@ -102,17 +102,6 @@ def cancel(*, session: Session, uid: str, examiner: User, reason: str) -> Regist
         change(session, reg, Status.CANCELLED, examiner, EventKind.CANCELLED, reason.strip())
 
     return write(session, uid, examiner, Action.CANCEL, step)
-
-
-def examiners(session: Session) -> list[User]:
-    """Active staff who can examine."""
-    return list(
-        session.exec(
-            select(User)
-            .where(col(User.role).in_([r.value for r in STAFF_ROLES]), User.active)
-            .order_by(User.display_name)
-        ).all()
-    )
 
 
 def assign(*, session: Session, uid: str, admin: User, examiner_id: int) -> Registration:

@@ -54,6 +54,17 @@ def wording(action: Action, why: Refusal, status: Status) -> str:
     return _WORDING[why]
 
 
+def examiners(session: Session) -> list[User]:
+    """Active staff who can examine."""
+    return list(
+        session.exec(
+            select(User)
+            .where(col(User.role).in_([r.value for r in STAFF_ROLES]), User.active)
+            .order_by(User.display_name)
+        ).all()
+    )
+
+
 def _standing(
     session: Session, reg: Registration, actor: User, reconsiderations: int
 ) -> dict[str, Any]:
@@ -67,14 +78,8 @@ def _standing(
             ).all()
         )
         if actor.id in refused_by:
-            others = session.exec(
-                select(User.id).where(
-                    col(User.role).in_([r.value for r in STAFF_ROLES]),
-                    User.active,
-                    col(User.id).not_in({*refused_by, reg.owner_id} - {None}),
-                )
-            ).first()
-            decided_it_before = others is not None
+            others = {u.id for u in examiners(session)} - refused_by - {reg.owner_id}
+            decided_it_before = bool(others)
     return {
         "viewer_role": actor.role,
         "is_owner": reg.owner_id == actor.id,

@@ -102,15 +102,23 @@ def reported_to_earlier_owner(
         found = [m for m in found if m.filing.status in DECIDED]
     if not found:
         return []
+    current = current_dispositions(session, [m.filing.id for m in found if m.filing.id])
+    return [
+        m
+        for m in found
+        if (d := current.get((m.filing.id or 0, m.earlier.number or ""))) is None
+        or d.outcome != Disposition.CLEARED.value
+    ]
+
+
+def current_dispositions(
+    session: Session, filing_ids: Iterable[int]
+) -> dict[tuple[int, str], MatchDisposition]:
+    """The current disposition of each match of the filings ``filing_ids``, by (filing id,
+    earlier number): the latest row wins; earlier ones stay on the record."""
     rows = session.exec(
         select(MatchDisposition)
-        .where(col(MatchDisposition.registration_id).in_({m.filing.id for m in found}))
+        .where(col(MatchDisposition.registration_id).in_(list(filing_ids)))
         .order_by(col(MatchDisposition.id))
     ).all()
-    latest: dict[tuple[int | None, str | None], str] = {
-        (d.registration_id, d.match_number): d.outcome
-        for d in rows  # later rows win
-    }
-    return [
-        m for m in found if latest.get((m.filing.id, m.earlier.number)) != Disposition.CLEARED.value
-    ]
+    return {(row.registration_id, row.match_number): row for row in rows}

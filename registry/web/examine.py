@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 from ..domain.permissions import Action
 from ..domain.risk import Tier
 from ..domain.vocabulary import Disposition, RefusalReason, WorkCategory
-from ..services import correspondence, decisions, examining, filing
+from ..services import correspondence, decisions, examining, filing, guards
 from ..services import queue as work_queue
 from . import db_session, perform, whole_number
 from .filing import case_file
@@ -77,7 +77,7 @@ def review(uid: str) -> ResponseReturnValue:
         "examine/review.html",
         **case,
         disposition_choices=list(Disposition),
-        staff=examining.examiners(session) if case["may"](Action.ASSIGN) else [],
+        staff=guards.examiners(session) if case["may"](Action.ASSIGN) else [],
         default_days=correspondence.DEFAULT_DEADLINE_DAYS,
         refusal_reasons=list(RefusalReason),
         own=case["is_owner"],
